@@ -503,6 +503,22 @@ TEST_CASE("find_catalog_entry: other spellings and misses") {
   CHECK(fmtsim::find_catalog_entry("e4m3") == nullptr);
 }
 
+TEST_CASE("the C++ example of docs/catalogs.md") {
+  int small_range = 0;
+  for (const fmtsim::catalog_entry& e : fmtsim::catalog("lee22")) {
+    if (e.bits == 8 && e.binades <= 11) ++small_range;
+  }
+  const fmtsim::catalog_entry* fp134 = fmtsim::find_catalog_entry("fp134");
+  REQUIRE(fp134 != nullptr);
+  CHECK(fp134->id == "bp:5x7,4,3,2,1,0");
+  CHECK(fp134->binades == 11);
+  // independent count of 8-bit rule profiles within 11 binades
+  int expected = 0;
+  for (const auto& p : enumerate_rule(8)) expected += static_cast<int>(p.size()) - 1 <= 11;
+  CHECK(small_range == expected);
+  CHECK(small_range > 0);
+}
+
 TEST_CASE("the CSV files hold the same data as the C++ catalog") {
   for (std::string_view name : fmtsim::catalog_names()) {
     const std::string path = std::string(FMTSIM_CATALOG_CSV_DIR) + "/" + std::string(name) + ".csv";

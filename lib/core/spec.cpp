@@ -275,7 +275,11 @@ class parser {
 
   void validate(const element_format& f) const {
     const dyadic mx = max_finite(f);
-    if (mx.significand == 0) fail(0, "this format has no positive finite value");
+    if (mx.significand == 0 && max_finite_negative(f).significand == 0)
+      fail(0, "this format has no nonzero finite value");
+    if (f.kind == family::minifloat && f.ftz &&
+        mx.exponent + detail::bit_width64(mx.significand) - 1 < grid_low_exp(f))
+      fail(0, "this format has no nonzero finite value once subnormals are flushed (ftz)");
     if (code_bits(f) > 32) fail(0, "codes wider than 32 bits are not supported");
   }
 

@@ -67,6 +67,11 @@ FMTSIM_HD constexpr bool random_below(element_random& rng, std::uint64_t r, int 
   return false;  // u == r
 }
 
+// significand * 2^(exponent - q) for a value known to be a multiple of 2^q (exact in either direction).
+FMTSIM_HD constexpr std::uint64_t units_of(std::uint64_t significand, int exponent, int q) {
+  return exponent >= q ? (significand << (exponent - q)) : (significand >> (q - exponent));
+}
+
 // Magnitude rounding direction after hysteresis/sign resolution.
 enum class direction : std::uint8_t { nearest_even, nearest_away, down, up, odd, stochastic, log_nearest };
 
@@ -235,17 +240,17 @@ FMTSIM_HD constexpr encode_result encode_value(const element_format& f, T v) {
       const int emin = detail::minifloat_emin(f);
       if (top >= emin) {
         // significand at quantum 2^(top - M): k in [2^M, 2^(M+1))
-        const std::uint64_t k = d.significand << (d.exponent - f.scale_exp - (top - M));
+        const std::uint64_t k = detail::units_of(d.significand, d.exponent, top + f.scale_exp - M);
         const std::uint32_t field = static_cast<std::uint32_t>(top + f.bias);
         return encode_result{sign | (field << M) | static_cast<std::uint32_t>(k - detail::pow2u(M)), true};
       }
-      const std::uint64_t k = d.significand << (d.exponent - f.scale_exp - (emin - M));
+      const std::uint64_t k = detail::units_of(d.significand, d.exponent, emin + f.scale_exp - M);
       return encode_result{sign | static_cast<std::uint32_t>(k), true};
     }
     case family::integer: {
       if (d.is_zero) return encode_result{0, true};
       const int q = f.scale_exp - f.frac_bits;
-      const std::uint64_t k = d.significand << (d.exponent - q);
+      const std::uint64_t k = detail::units_of(d.significand, d.exponent, q);
       const std::uint64_t mask = bits >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << bits) - 1;
       const std::uint64_t c = d.negative ? ((~k + 1) & mask) : k;
       return encode_result{static_cast<std::uint32_t>(c), true};
@@ -255,14 +260,14 @@ FMTSIM_HD constexpr encode_result encode_value(const element_format& f, T v) {
       const int low = grid_low_exp(f);
       std::uint64_t index = 0;
       if (d.top_exponent < low) {
-        index = d.significand << (d.exponent - low_quantum_exp(f));
+        index = detail::units_of(d.significand, d.exponent, low_quantum_exp(f));
       } else {
         index = 1 + detail::profile_underflow_points(f);
         const int dd = f.scale_exp - d.top_exponent;  // binade of v
         for (int b = f.profile_len - 1; b > dd; --b) index += static_cast<std::uint64_t>(detail::profile_points(f, b));
         const int qe = quantum_exp(f, d.top_exponent);
         // offset within the binade: (v - 2^top) / 2^qe
-        const std::uint64_t k = d.significand << (d.exponent - qe);
+        const std::uint64_t k = detail::units_of(d.significand, d.exponent, qe);
         index += k - (std::uint64_t{1} << (d.top_exponent - qe));
       }
       return encode_result{sign | static_cast<std::uint32_t>(index), true};

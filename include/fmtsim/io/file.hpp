@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+// Whole-file reading with a size limit and the error type of the data/checkpoint readers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fmtsim::io {
+
+// Thrown for malformed or unreadable input; the message names the file and what is wrong.
+class format_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Reads a whole file. Throws format_error if it cannot be opened or is larger than max_bytes.
+std::vector<std::byte> read_file(const std::filesystem::path& path,
+                                 std::uint64_t max_bytes = std::uint64_t{1} << 34);
+
+// Atomic writes: write_file_atomic in fmtsim/io/npy.hpp.
+
+}  // namespace fmtsim::io

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+// Engine unit tests: convolution against a direct loop, thread-count determinism, quantization
+// points, state_dict round trip and strict loading, loss, dropout, BatchNorm running statistics.
+#include <doctest/doctest.h>
+
+#include <fmtsim/sim/model.hpp>
+#include <fmtsim/sim/parallel.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <string>
+
+using namespace fmtsim;
+using namespace fmtsim::sim;
+
+namespace {
+
+void fill(tensor& t, std::uint64_t seed) {
+  for (auto& v : t.data) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    v = static_cast<float>(static_cast<std::int64_t>(seed >> 40) % 2001 - 1000) / 1000.0f;
+  }
+}
+
+// Direct 7-loop convolution in double (independent of im2col).
+std::vector<double> direct_conv(const tensor& x, const tensor& w, const conv2d_options& o, std::int64_t ho,
+                                std::int64_t wo) {
+  const std::int64_t n = x.shape[0], h = x.shape[2], wd = x.shape[3];
+  const std::int64_t cg = o.in_channels / o.groups, og = o.out_channels / o.groups;
+  std::vector<double> y(static_cast<std::size_t>(n * o.out_channels * ho * wo), 0.0);
+  for (std::int64_t b = 0; b < n; ++b)
+    for (std::int64_t co = 0; co < o.out_channels; ++co)
+      for (std::int64_t oh = 0; oh < ho; ++oh)
+        for (std::int64_t ow = 0; ow < wo; ++ow) {
+          double s = 0;
+          const std::int64_t g = co / og;
+          for (std::int64_t ci = 0; ci < cg; ++ci)
+            for (std::int64_t ki = 0; ki < o.kernel_h; ++ki)
+              for (std::int64_t kj = 0; kj < o.kernel_w; ++kj) {
+                const std::int64_t ih = oh * o.stride - o.padding + ki * o.dilation;
+                const std::int64_t iw = ow * o.stride - o.padding + kj * o.dilation;
+                if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
+                s += static_cast<double>(x.data[((b * o.in_channels + g * cg + ci) * h + ih) * wd + iw]) *
+                     w.data[((co * cg + ci) * o.kernel_h + ki) * o.kernel_w + kj];
+              }
+          y[((b * o.out_channels + co) * ho + oh) * wo + ow] = s;
+        }
+  return y;
+}
+
+struct recording_hook final : quant_hook {
+  std::vector<std::string> calls;
+  void apply(quant_kind k, std::string_view point, std::span<float> data, std::span<const std::int64_t>) override {
+    calls.push_back(std::string(to_string(k)) + ":" + std::string(point));
+    (void)data;
+  }
+};
+
+// Rounds every value to a multiple of 1/4 (a stand-in quantizer whose effect is visible).
+struct coarse_hook final : quant_hook {
+  quant_kind only;
+  explicit coarse_hook(quant_kind k) : only(k) {}
+  void apply(quant_kind k, std::string_view, std::span<float> data, std::span<const std::int64_t>) override {
+    if (k != only) return;
+    for (auto& v : data) v = std::round(v * 4.0f) / 4.0f;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("conv2d forward and input gradient match direct loops for stride, padding, dilation, groups") {
+  const conv2d_options cases[] = {
+      {3, 4, 3, 3, 1, 1, 1, 1, false}, {4, 6, 3, 3, 2, 1, 1, 2, true}, {6, 6, 3, 3, 1, 2, 2, 6, false},
+      {2, 3, 1, 1, 2, 0, 1, 1, true},  {3, 2, 2, 3, 3, 1, 1, 1, false},
+  };
+  for (const auto& o : cases) {
+    CAPTURE(o.stride);
+    CAPTURE(o.groups);
+    conv2d conv("c", o);
+    fill(conv.weight.value, 7);
+    if (o.bias) fill(conv.bias.value, 9);
+    tensor x({3, o.in_channels, 9, 8});
+    fill(x, 11);
+    run_context ctx;
+    const tensor y = conv.forward(x, ctx);
+    const auto ref = direct_conv(x, conv.weight.value, o, y.shape[2], y.shape[3]);
+    const std::int64_t l = y.shape[2] * y.shape[3];
+    for (std::size_t i = 0; i < ref.size(); ++i) {
+      const double b = o.bias ? conv.bias.value.data[(i / l) % o.out_channels] : 0.0;
+      CHECK(std::abs(y.data[i] - (ref[i] + b)) < 1e-5);
+    }
+    // <dy, conv(x)> is linear in x: the input gradient must equal the adjoint, checked by
+    // <dy, conv(e_k)> = dx[k] for a few unit vectors e_k (with bias removed).
+    tensor dy(y.shape);
+    fill(dy, 13);
+    const tensor dx = conv.backward(dy, ctx, true);
+    for (std::int64_t k = 0; k < x.numel(); k += 37) {
+      tensor e(x.shape);
+      e.data[k] = 1.0f;
+      const auto col = direct_conv(e, conv.weight.value, o, y.shape[2], y.shape[3]);
+      double dot = 0;
+      for (std::size_t i = 0; i < col.size(); ++i) dot += col[i] * dy.data[i];
+      CHECK(std::abs(dx.data[k] - dot) < 1e-5);
+    }
+    // Weight gradient: d<dy, y>/dw[j] = <dy, conv_with(e_j)(x)>.
+    for (std::int64_t j = 0; j < conv.weight.value.numel(); j += 5) {
+      tensor we(conv.weight.value.shape);
+      we.data[j] = 1.0f;
+      const auto col = direct_conv(x, we, o, y.shape[2], y.shape[3]);
+      double dot = 0;
+      for (std::size_t i = 0; i < col.size(); ++i) dot += col[i] * dy.data[i];
+      CHECK(std::abs(conv.weight.grad.data[j] - dot) < 1e-4);
+    }
+  }
+}
+
+TEST_CASE("results are bitwise identical for 1 and 2 threads") {
+  auto run = [](int threads) {
+    set_num_threads(threads);
+    auto net = make_model("resnet20", {2, 14, 14, 5}, 3);
+    tensor x({9, 2, 14, 14});
+    fill(x, 5);
+    std::vector<std::int32_t> labels = {0, 1, 2, 3, 4, 0, 1, 2, 3};
+    run_context ctx;
+    ctx.training = true;
+    tensor logits = net->forward(x, ctx);
+    tensor g;
+    softmax_cross_entropy(logits, labels, &g);
+    tensor dx = net->backward(g, ctx, true);
+    std::vector<float> all = logits.data;
+    all.insert(all.end(), dx.data.begin(), dx.data.end());
+    for (const auto* p : net->parameters()) all.insert(all.end(), p->grad.data.begin(), p->grad.data.end());
+    return all;
+  };
+  const auto one = run(1), two = run(2);
+  set_num_threads(2);
+  REQUIRE(one.size() == two.size());
+  CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("quantization points: A at conv/linear/bn/add outputs, E at the same in reverse, W and G") {
+  auto net = make_model("resnet20", {1, 8, 8, 3}, 1);
+  recording_hook hook;
+  run_context ctx;
+  ctx.hook = &hook;
+  tensor x({2, 1, 8, 8});
+  fill(x, 3);
+  tensor logits = net->forward(x, ctx);
+  const std::vector<std::string> points = net->quant_points();
+  std::vector<std::string> forward_a;
+  for (const auto& c : hook.calls)
+    if (c.starts_with("A:")) forward_a.push_back(c.substr(2));
+  CHECK(forward_a.size() == points.size());
+  // resnet20: conv1, bn1, 9 blocks x (conv1, bn1, conv2, bn2, add) + 2 shortcuts x (conv, bn) + fc
+  CHECK(points.size() == 2 + 9 * 5 + 2 * 2 + 1);
+  CHECK(std::count(hook.calls.begin(), hook.calls.end(), "W:conv1.weight") == 1);
+  CHECK(std::count(hook.calls.begin(), hook.calls.end(), "A:layer2.0.add") == 1);
+  CHECK(std::count(hook.calls.begin(), hook.calls.end(), "A:layer2.0.shortcut.1") == 1);
+  hook.calls.clear();
+  tensor g;
+  softmax_cross_entropy(logits, std::vector<std::int32_t>{0, 2}, &g);
+  net->backward(g, ctx);
+  CHECK(hook.calls.front() == "E:fc");
+  CHECK(hook.calls.back() == "G:conv1.weight");
+  std::size_t e_count = 0, g_count = 0;
+  for (const auto& c : hook.calls) {
+    e_count += c.starts_with("E:");
+    g_count += c.starts_with("G:");
+  }
+  CHECK(e_count == points.size());
+  CHECK(g_count == 19 + 2 + 1);  // 19 3x3 convs, 2 shortcut convs, fc
+  // No hook: no change; an E-only hook leaves the forward pass alone but changes gradients.
+  auto plain = make_model("mlp", {1, 4, 4, 3}, 2);
+  tensor xi({4, 1, 4, 4});
+  fill(xi, 8);
+  std::vector<std::int32_t> lab = {0, 1, 2, 1};
+  run_context c0;
+  const tensor l0 = plain->forward(xi, c0);
+  tensor g0;
+  softmax_cross_entropy(l0, lab, &g0);
+  plain->backward(g0, c0);
+  const auto grad0 = plain->find_parameter("fc1.weight")->grad.data;
+  coarse_hook eh(quant_kind::error);
+  run_context c1;
+  c1.hook = &eh;
+  const tensor l1 = plain->forward(xi, c1);
+  CHECK(l1.data == l0.data);
+  plain->backward(g0, c1);
+  CHECK(plain->find_parameter("fc1.weight")->grad.data != grad0);
+}
+
+TEST_CASE("state_dict round trip and strict loading") {
+  auto a = make_model("resnet20", {3, 16, 16, 10}, 1);
+  auto b = make_model("resnet20", {3, 16, 16, 10}, 2);
+  CHECK(a->parameters()[0]->value.data != b->parameters()[0]->value.data);
+  const auto path = std::filesystem::temp_directory_path() / "fmtsim_test_state.safetensors";
+  a->save(path, {{"note", "test"}});
+  b->load(path);
+  for (std::size_t i = 0; i < a->parameters().size(); ++i)
+    CHECK(a->parameters()[i]->value.data == b->parameters()[i]->value.data);
+  const io::safetensors_file sd = a->state_dict();
+  CHECK(sd.tensors.front().name == "conv1.weight");
+  CHECK(sd.find("layer2.0.shortcut.0.weight") != nullptr);
+  CHECK(sd.find("layer3.2.bn2.num_batches_tracked") != nullptr);
+  CHECK(sd.find("fc.bias") != nullptr);
+  // resnet20 with option-B shortcuts: 272,474 parameters for 3 input channels and 10 classes.
+  CHECK(a->parameter_count() == 272474);
+
+  auto c = make_model("resnet20", {1, 16, 16, 10}, 1);  // conv1 needs 1 input channel
+  try {
+    c->load(path);
+    FAIL("loaded a checkpoint with the wrong conv1 shape");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()).find("conv1.weight has shape [16, 3, 3, 3]") != std::string::npos);
+  }
+  io::safetensors_file extra = sd;
+  extra.tensors.push_back(io::make_f32_tensor("layer4.0.conv1.weight", {1}, std::vector<float>{1.0f}));
+  extra.tensors.erase(extra.tensors.begin() + 1);  // drop bn1.weight
+  try {
+    a->load_state_dict(extra);
+    FAIL("loaded a checkpoint with extra and missing tensors");
+  } catch (const std::runtime_error& e) {
+    const std::string m = e.what();
+    CHECK(m.find("unexpected tensors: layer4.0.conv1.weight") != std::string::npos);
+    CHECK(m.find("missing tensors: bn1.weight") != std::string::npos);
+  }
+  std::filesystem::remove(path);
+  CHECK_THROWS_AS(make_model("resnet18", {3, 32, 32, 10}), std::invalid_argument);
+}
+
+TEST_CASE("softmax cross-entropy, dropout and BatchNorm running statistics") {
+  tensor z({1, 2});
+  tensor g;
+  std::int64_t correct = -1;
+  const double loss = softmax_cross_entropy(z, std::vector<std::int32_t>{1}, &g, &correct);
+  CHECK(loss == doctest::Approx(std::log(2.0)).epsilon(1e-12));
+  CHECK(g.data[0] == 0.5f);
+  CHECK(g.data[1] == -0.5f);
+  CHECK(correct == 0);  // ties pick the first class
+  CHECK_THROWS_AS(softmax_cross_entropy(z, std::vector<std::int32_t>{2}, &g), std::invalid_argument);
+
+  dropout d("d", 0.5f);
+  tensor x({1, 1000}, 1.0f);
+  run_context eval;
+  CHECK(d.forward(x, eval).data == x.data);
+  run_context tr;
+  tr.training = true;
+  const tensor y = d.forward(x, tr);
+  int kept = 0;
+  for (const float v : y.data) {
+    CHECK((v == 0.0f || v == 2.0f));
+    kept += v != 0.0f;
+  }
+  CHECK(kept > 400);
+  CHECK(kept < 600);
+
+  batch_norm2d bn("bn", 1);
+  tensor b({2, 1, 1, 2});
+  b.data = {1, 2, 3, 6};  // mean 3, biased var 3.5, unbiased 14/3
+  bn.forward(b, tr);
+  CHECK(bn.running_mean.data[0] == doctest::Approx(0.3));
+  CHECK(bn.running_var.data[0] == doctest::Approx(0.9 + 0.1 * 14.0 / 3.0));
+  CHECK(bn.num_batches_tracked == 1);
+}

@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: MIT
+# Generates weights, batches and PyTorch gradients for the engine-vs-PyTorch test, then runs the
+# C++ comparison (argv: path of the test executable). Exits 77 (skip) if torch is not importable.
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+try:
+    import numpy as np
+    import torch
+except ImportError as e:  # the meson test is skipped
+    print("skipping: cannot import torch/numpy with %s: %s" % (sys.executable, e))
+    sys.exit(77)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_models  # noqa: E402
+
+DTYPES = {np.dtype("float32"): "F32", np.dtype("int64"): "I64"}
+
+
+def save_safetensors(path, tensors, metadata=None):
+    """The safetensors layout written by hand (python3-safetensors is not in Debian 12)."""
+    header = {}
+    if metadata:
+        header["__metadata__"] = metadata
+    blobs = []
+    offset = 0
+    for name, value in tensors.items():
+        a = np.ascontiguousarray(value)
+        if a.dtype not in DTYPES:
+            raise TypeError(name)
+        raw = a.astype(a.dtype.newbyteorder("<")).tobytes()
+        header[name] = {"dtype": DTYPES[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+
+
+def randomize(model, gen):
+    """Non-trivial BatchNorm affine parameters and running statistics."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.copy_(torch.rand(m.weight.shape, generator=gen) + 0.5)
+                m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.1)
+                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=gen) * 0.1)
+                m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) + 0.5)
+                m.num_batches_tracked.fill_(7)
+
+
+def state_dict_np(model):
+    return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+
+
+CASES = [
+    # name, arch, (N, C, H, W), classes, train mode
+    ("resnet20_eval", "resnet20", (16, 1, 20, 20), 10, False),
+    ("resnet20_train", "resnet20", (16, 3, 16, 16), 7, True),
+    ("vgg_small_eval", "vgg_small", (8, 3, 16, 16), 10, False),
+    ("mlp_eval", "mlp", (32, 1, 12, 12), 10, False),
+    ("zoo_eval", "zoo", (8, 3, 12, 12), 5, False),
+    ("zoo_train", "zoo_nodrop", (8, 3, 12, 12), 5, True),
+]
+
+
+def generate(outdir):
+    torch.manual_seed(1234)
+    gen = torch.Generator().manual_seed(99)
+    for name, arch, (n, c, h, w), classes, train in CASES:
+        model = torch_models.make("zoo" if arch == "zoo_nodrop" else arch, c, classes, h, w)
+        if arch == "zoo_nodrop":
+            model.drop.p = 0.0
+        randomize(model, gen)
+        save_safetensors(os.path.join(outdir, name + ".weights.safetensors"), state_dict_np(model))
+        x = torch.randn(n, c, h, w, generator=gen)
+        y = torch.randint(0, classes, (n,), generator=gen)
+        model.train(train)
+        xg = x.clone().requires_grad_(True)
+        logits = model(xg)
+        loss = torch.nn.functional.cross_entropy(logits, y)
+        loss.backward()
+        out = {
+            "input": x.numpy(),
+            "labels": y.numpy().astype(np.int64),
+            "logits": logits.detach().numpy(),
+            "loss": np.array(loss.item(), dtype=np.float32),
+            "input_grad": xg.grad.numpy(),
+        }
+        for pname, p in model.named_parameters():
+            out["grad." + pname] = p.grad.numpy()
+        if train:
+            for bname, b in model.named_buffers():
+                if b.dtype == torch.float32:
+                    out["after." + bname] = b.detach().numpy()
+        meta = {"arch": arch, "train": "1" if train else "0", "classes": str(classes)}
+        save_safetensors(os.path.join(outdir, name + ".expected.safetensors"), out, meta)
+
+
+def main():
+    if len(sys.argv) < 2:
+        print("usage: torch_reference.py TEST_EXECUTABLE | --generate DIR")
+        return 2
+    if sys.argv[1] == "--generate":
+        generate(sys.argv[2])
+        return 0
+    with tempfile.TemporaryDirectory() as d:
+        generate(d)
+        env = dict(os.environ, FMTSIM_TORCH_REF_DIR=d,
+                   FMTSIM_TORCH_REF_CASES=",".join(c[0] for c in CASES))
+        return subprocess.call([sys.argv[1]] + sys.argv[2:], env=env)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

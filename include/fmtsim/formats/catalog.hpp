@@ -46,8 +46,7 @@ inline constexpr std::string_view catalog_lee22_extra_name = "lee22-extra";
 // Parses a bp spelling ("bp:" then comma-separated entries A or AxK, K >= 1, optional
 // spaces around entries) into `out`. Returns false on malformed input or when the profile
 // would exceed `max_len` entries (no catalog profile is that long).
-inline bool parse_bp_spelling(std::string_view text, std::vector<std::int8_t>& out,
-                              std::size_t max_len = 256) {
+inline bool parse_bp_spelling(std::string_view text, std::vector<std::int8_t>& out, std::size_t max_len = 256) {
   out.clear();
   constexpr std::string_view prefix = "bp:";
   if (text.substr(0, prefix.size()) != prefix) return false;
@@ -123,8 +122,7 @@ inline std::span<const catalog_entry> catalog(std::string_view name) {
 // profile ("bp:5,5,5,5,5,5,5,4,3,2,1,0"). Returns nullptr when nothing matches.
 inline const catalog_entry* find_catalog_entry(std::string_view id_or_name) {
   if (id_or_name.empty()) return nullptr;
-  const std::span<const catalog_entry> all[] = {detail::lee22_entries,
-                                                detail::lee22_extra_entries};
+  const std::span<const catalog_entry> all[] = {detail::lee22_entries, detail::lee22_extra_entries};
   for (const auto& cat : all) {
     for (const catalog_entry& e : cat) {
       if (e.id == id_or_name) return &e;

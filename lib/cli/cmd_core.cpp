@@ -47,9 +47,15 @@ void run_encode(const format_options& opt, const io::npy_array& in, io::npy_arra
   const auto prev = previous_values<T>(opt, in, prev_holder);
   try {
     switch (out.type) {
-      case io::dtype::u8: encode_array<T, std::uint8_t>(f, in.as<T>(), out.as<std::uint8_t>(), q, prev); break;
-      case io::dtype::u16: encode_array<T, std::uint16_t>(f, in.as<T>(), out.as<std::uint16_t>(), q, prev); break;
-      default: encode_array<T, std::uint32_t>(f, in.as<T>(), out.as<std::uint32_t>(), q, prev); break;
+      case io::dtype::u8:
+        encode_array<T, std::uint8_t>(f, in.as<T>(), out.as<std::uint8_t>(), q, prev);
+        break;
+      case io::dtype::u16:
+        encode_array<T, std::uint16_t>(f, in.as<T>(), out.as<std::uint16_t>(), q, prev);
+        break;
+      default:
+        encode_array<T, std::uint32_t>(f, in.as<T>(), out.as<std::uint32_t>(), q, prev);
+        break;
     }
   } catch (const std::invalid_argument& e) {
     throw failure(e.what());
@@ -60,9 +66,15 @@ template <class T>
 void run_decode(const element_format& f, const io::npy_array& in, io::npy_array& out) {
   try {
     switch (in.type) {
-      case io::dtype::u8: decode_array<T, std::uint8_t>(f, in.as<std::uint8_t>(), out.as<T>()); break;
-      case io::dtype::u16: decode_array<T, std::uint16_t>(f, in.as<std::uint16_t>(), out.as<T>()); break;
-      default: decode_array<T, std::uint32_t>(f, in.as<std::uint32_t>(), out.as<T>()); break;
+      case io::dtype::u8:
+        decode_array<T, std::uint8_t>(f, in.as<std::uint8_t>(), out.as<T>());
+        break;
+      case io::dtype::u16:
+        decode_array<T, std::uint16_t>(f, in.as<std::uint16_t>(), out.as<T>());
+        break;
+      default:
+        decode_array<T, std::uint32_t>(f, in.as<std::uint32_t>(), out.as<T>());
+        break;
     }
   } catch (const std::invalid_argument& e) {
     throw failure(e.what());
@@ -84,7 +96,8 @@ struct description {
 };
 
 description describe(const std::string& spec_text, const element_format& f) {
-  if (!representable_in<double>(f)) throw failure("format " + format_name(f) + " has values outside float64's exact range");
+  if (!representable_in<double>(f))
+    throw failure("format " + format_name(f) + " has values outside float64's exact range");
   nlohmann::ordered_json j;
   j["spec"] = spec_text;
   j["name"] = format_name(f);
@@ -114,11 +127,15 @@ description describe(const std::string& spec_text, const element_format& f) {
 
 void print_table(const element_format& f, bool json_out, nlohmann::ordered_json& j) {
   const int bits = code_bits(f);
-  if (bits > 20) throw failure("--table lists every code; " + format_name(f) + " has 2^" + std::to_string(bits) + " codes (at most 2^20)");
+  if (bits > 20)
+    throw failure("--table lists every code; " + format_name(f) + " has 2^" + std::to_string(bits) +
+                  " codes (at most 2^20)");
   const std::uint32_t n = std::uint32_t{1} << bits;
   const int hex_digits = (bits + 3) / 4;
-  if (json_out) j["table"] = nlohmann::ordered_json::array();
-  else std::printf("%-*s  %-*s  %s\n", hex_digits + 2, "code", bits, "bits", "value");
+  if (json_out)
+    j["table"] = nlohmann::ordered_json::array();
+  else
+    std::printf("%-*s  %-*s  %s\n", hex_digits + 2, "code", bits, "bits", "value");
   for (std::uint32_t c = 0; c < n; ++c) {
     std::string value;
     if (!code_in_range(f, c)) {
@@ -139,123 +156,142 @@ void print_table(const element_format& f, bool json_out, nlohmann::ordered_json&
   }
 }
 
-const registrar quantize_cmd{"quantize", [](CLI::App& app) {
-  auto* cmd = app.add_subcommand("quantize", "fake-quantize a tensor: every element becomes its value in the format");
-  auto opt = std::make_shared<format_options>();
-  auto in = std::make_shared<std::string>(), out = std::make_shared<std::string>();
-  opt->add_to(*cmd, true);
-  cmd->add_option("input", *in, ".npy (float32/float64, any shape, C order) or '-' for raw float32 on stdin")->required();
-  cmd->add_option("output", *out, ".npy of the input's dtype and shape, or '-' for raw data on stdout")->required();
-  cmd->callback([opt, in, out] {
-    const io::npy_array a = read_float_input(*in);
-    io::npy_array r = a;
-    if (a.type == io::dtype::f32) run_quantize<float>(*opt, a, r);
-    else run_quantize<double>(*opt, a, r);
-    write_output(*out, r);
-  });
-}};
+const registrar quantize_cmd{
+    "quantize", [](CLI::App& app) {
+      auto* cmd =
+          app.add_subcommand("quantize", "fake-quantize a tensor: every element becomes its value in the format");
+      auto opt = std::make_shared<format_options>();
+      auto in = std::make_shared<std::string>(), out = std::make_shared<std::string>();
+      opt->add_to(*cmd, true);
+      cmd->add_option("input", *in, ".npy (float32/float64, any shape, C order) or '-' for raw float32 on stdin")
+          ->required();
+      cmd->add_option("output", *out, ".npy of the input's dtype and shape, or '-' for raw data on stdout")->required();
+      cmd->callback([opt, in, out] {
+        const io::npy_array a = read_float_input(*in);
+        io::npy_array r = a;
+        if (a.type == io::dtype::f32)
+          run_quantize<float>(*opt, a, r);
+        else
+          run_quantize<double>(*opt, a, r);
+        write_output(*out, r);
+      });
+    }};
 
-const registrar encode_cmd{"encode", [](CLI::App& app) {
-  auto* cmd = app.add_subcommand("encode", "quantize and store the codes (uint8/uint16/uint32 by code width)");
-  auto opt = std::make_shared<format_options>();
-  auto in = std::make_shared<std::string>(), out = std::make_shared<std::string>();
-  opt->add_to(*cmd, true);
-  cmd->add_option("input", *in, ".npy (float32/float64) or '-' for raw float32 on stdin")->required();
-  cmd->add_option("output", *out, ".npy of codes, or '-' for raw little-endian codes on stdout")->required();
-  cmd->callback([opt, in, out] {
-    const element_format f = opt->format();
-    const io::npy_array a = read_float_input(*in);
-    io::npy_array r;
-    r.type = code_dtype(code_bits(f));
-    r.shape = a.shape;
-    r.data.resize(a.size() * io::dtype_size(r.type));
-    if (a.type == io::dtype::f32) run_encode<float>(*opt, a, r);
-    else run_encode<double>(*opt, a, r);
-    write_output(*out, r);
-  });
-}};
+const registrar encode_cmd{
+    "encode", [](CLI::App& app) {
+      auto* cmd = app.add_subcommand("encode", "quantize and store the codes (uint8/uint16/uint32 by code width)");
+      auto opt = std::make_shared<format_options>();
+      auto in = std::make_shared<std::string>(), out = std::make_shared<std::string>();
+      opt->add_to(*cmd, true);
+      cmd->add_option("input", *in, ".npy (float32/float64) or '-' for raw float32 on stdin")->required();
+      cmd->add_option("output", *out, ".npy of codes, or '-' for raw little-endian codes on stdout")->required();
+      cmd->callback([opt, in, out] {
+        const element_format f = opt->format();
+        const io::npy_array a = read_float_input(*in);
+        io::npy_array r;
+        r.type = code_dtype(code_bits(f));
+        r.shape = a.shape;
+        r.data.resize(a.size() * io::dtype_size(r.type));
+        if (a.type == io::dtype::f32)
+          run_encode<float>(*opt, a, r);
+        else
+          run_encode<double>(*opt, a, r);
+        write_output(*out, r);
+      });
+    }};
 
-const registrar decode_cmd{"decode", [](CLI::App& app) {
-  auto* cmd = app.add_subcommand("decode", "turn codes back into values");
-  auto opt = std::make_shared<format_options>();
-  auto in = std::make_shared<std::string>(), out = std::make_shared<std::string>();
-  auto dtype = std::make_shared<std::string>("float32");
-  opt->add_to(*cmd, false);
-  cmd->add_option("input", *in, ".npy of codes (uint8/uint16/uint32) or '-' for raw codes on stdin")->required();
-  cmd->add_option("output", *out, ".npy of values, or '-' for raw values on stdout")->required();
-  cmd->add_option("--dtype", *dtype, "output dtype")->check(CLI::IsMember({"float32", "float64"}))->capture_default_str();
-  cmd->callback([opt, in, out, dtype] {
-    const element_format f = opt->format();
-    const int bytes = static_cast<int>(io::dtype_size(code_dtype(code_bits(f))));
-    const io::npy_array a = read_code_input(*in, bytes);
-    io::npy_array r;
-    r.type = *dtype == "float64" ? io::dtype::f64 : io::dtype::f32;
-    r.shape = a.shape;
-    r.data.resize(a.size() * io::dtype_size(r.type));
-    if (r.type == io::dtype::f32) run_decode<float>(f, a, r);
-    else run_decode<double>(f, a, r);
-    write_output(*out, r);
-  });
-}};
+const registrar decode_cmd{
+    "decode", [](CLI::App& app) {
+      auto* cmd = app.add_subcommand("decode", "turn codes back into values");
+      auto opt = std::make_shared<format_options>();
+      auto in = std::make_shared<std::string>(), out = std::make_shared<std::string>();
+      auto dtype = std::make_shared<std::string>("float32");
+      opt->add_to(*cmd, false);
+      cmd->add_option("input", *in, ".npy of codes (uint8/uint16/uint32) or '-' for raw codes on stdin")->required();
+      cmd->add_option("output", *out, ".npy of values, or '-' for raw values on stdout")->required();
+      cmd->add_option("--dtype", *dtype, "output dtype")
+          ->check(CLI::IsMember({"float32", "float64"}))
+          ->capture_default_str();
+      cmd->callback([opt, in, out, dtype] {
+        const element_format f = opt->format();
+        const int bytes = static_cast<int>(io::dtype_size(code_dtype(code_bits(f))));
+        const io::npy_array a = read_code_input(*in, bytes);
+        io::npy_array r;
+        r.type = *dtype == "float64" ? io::dtype::f64 : io::dtype::f32;
+        r.shape = a.shape;
+        r.data.resize(a.size() * io::dtype_size(r.type));
+        if (r.type == io::dtype::f32)
+          run_decode<float>(f, a, r);
+        else
+          run_decode<double>(f, a, r);
+        write_output(*out, r);
+      });
+    }};
 
-const registrar describe_cmd{"describe", [](CLI::App& app) {
-  auto* cmd = app.add_subcommand("describe", "print the parameters and limits of a format (and every code with --table)");
-  auto spec = std::make_shared<std::string>();
-  auto table = std::make_shared<bool>(false), json_out = std::make_shared<bool>(false);
-  auto sat = std::make_shared<bool>(false), ftz = std::make_shared<bool>(false);
-  cmd->add_option("spec", *spec, "format spec")->required();
-  cmd->add_flag("--table", *table, "list every code with its value");
-  cmd->add_flag("--json", *json_out, "JSON output");
-  cmd->add_flag("--sat", *sat, "as the :sat modifier");
-  cmd->add_flag("--ftz", *ftz, "as the :ftz modifier");
-  cmd->callback([spec, table, json_out, sat, ftz] {
-    format_options o;
-    o.spec = *spec;
-    o.saturate = *sat;
-    o.ftz = *ftz;
-    auto d = describe(*spec, o.format());
-    if (*table) print_table(d.f, *json_out, d.json);
-    if (*json_out) {
-      std::cout << d.json.dump(2) << '\n';
-      return;
-    }
-    if (*table) return;
-    for (auto it = d.json.begin(); it != d.json.end(); ++it) {
-      std::string v;
-      if (it.value().is_number_float()) v = shortest(it.value().get<double>());
-      else if (it.value().is_string()) v = it.value().get<std::string>();
-      else v = it.value().dump();
-      std::printf("%-14s %s\n", it.key().c_str(), v.c_str());
-    }
-  });
-}};
+const registrar describe_cmd{
+    "describe", [](CLI::App& app) {
+      auto* cmd =
+          app.add_subcommand("describe", "print the parameters and limits of a format (and every code with --table)");
+      auto spec = std::make_shared<std::string>();
+      auto table = std::make_shared<bool>(false), json_out = std::make_shared<bool>(false);
+      auto sat = std::make_shared<bool>(false), ftz = std::make_shared<bool>(false);
+      cmd->add_option("spec", *spec, "format spec")->required();
+      cmd->add_flag("--table", *table, "list every code with its value");
+      cmd->add_flag("--json", *json_out, "JSON output");
+      cmd->add_flag("--sat", *sat, "as the :sat modifier");
+      cmd->add_flag("--ftz", *ftz, "as the :ftz modifier");
+      cmd->callback([spec, table, json_out, sat, ftz] {
+        format_options o;
+        o.spec = *spec;
+        o.saturate = *sat;
+        o.ftz = *ftz;
+        auto d = describe(*spec, o.format());
+        if (*table) print_table(d.f, *json_out, d.json);
+        if (*json_out) {
+          std::cout << d.json.dump(2) << '\n';
+          return;
+        }
+        if (*table) return;
+        for (auto it = d.json.begin(); it != d.json.end(); ++it) {
+          std::string v;
+          if (it.value().is_number_float())
+            v = shortest(it.value().get<double>());
+          else if (it.value().is_string())
+            v = it.value().get<std::string>();
+          else
+            v = it.value().dump();
+          std::printf("%-14s %s\n", it.key().c_str(), v.c_str());
+        }
+      });
+    }};
 
-const registrar formats_cmd{"formats", [](CLI::App& app) {
-  auto* cmd = app.add_subcommand("formats", "list every named format and alias with its parameters");
-  auto json_out = std::make_shared<bool>(false);
-  cmd->add_flag("--json", *json_out, "JSON output");
-  cmd->callback([json_out] {
-    nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const auto& n : named_formats()) {
-      auto d = describe(std::string(n.name), parse_format(n.canonical));
-      d.json["note"] = std::string(n.note);
-      list.push_back(d.json);
-    }
-    if (*json_out) {
-      std::cout << list.dump(2) << '\n';
-      return;
-    }
-    std::printf("%-20s %-20s %4s %12s %14s %14s %4s %4s  %s\n", "name", "spec", "bits", "max", "min_normal",
-                "min_subnormal", "inf", "nan", "note");
-    for (const auto& j : list) {
-      std::printf("%-20s %-20s %4d %12s %14s %14s %4s %4s  %s\n", j["spec"].get<std::string>().c_str(),
-                  j["name"].get<std::string>().c_str(), j["bits"].get<int>(), shortest(j["max"].get<double>()).c_str(),
-                  shortest(j["min_normal"].get<double>()).c_str(), shortest(j["min_subnormal"].get<double>()).c_str(),
-                  j["has_inf"].get<bool>() ? "yes" : "no", j["has_nan"].get<bool>() ? "yes" : "no",
-                  j["note"].get<std::string>().c_str());
-    }
-  });
-}};
+const registrar formats_cmd{
+    "formats", [](CLI::App& app) {
+      auto* cmd = app.add_subcommand("formats", "list every named format and alias with its parameters");
+      auto json_out = std::make_shared<bool>(false);
+      cmd->add_flag("--json", *json_out, "JSON output");
+      cmd->callback([json_out] {
+        nlohmann::ordered_json list = nlohmann::ordered_json::array();
+        for (const auto& n : named_formats()) {
+          auto d = describe(std::string(n.name), parse_format(n.canonical));
+          d.json["note"] = std::string(n.note);
+          list.push_back(d.json);
+        }
+        if (*json_out) {
+          std::cout << list.dump(2) << '\n';
+          return;
+        }
+        std::printf("%-19s %-19s %4s %23s %23s %23s %3s %3s  %s\n", "name", "spec", "bits", "max", "min_normal",
+                    "min_subnormal", "inf", "nan", "note");
+        for (const auto& j : list) {
+          std::printf("%-19s %-19s %4d %23s %23s %23s %3s %3s  %s\n", j["spec"].get<std::string>().c_str(),
+                      j["name"].get<std::string>().c_str(), j["bits"].get<int>(),
+                      shortest(j["max"].get<double>()).c_str(), shortest(j["min_normal"].get<double>()).c_str(),
+                      shortest(j["min_subnormal"].get<double>()).c_str(), j["has_inf"].get<bool>() ? "yes" : "no",
+                      j["has_nan"].get<bool>() ? "yes" : "no", j["note"].get<std::string>().c_str());
+        }
+      });
+    }};
 
 }  // namespace
 }  // namespace fmtsim::cli

@@ -12,7 +12,8 @@
 namespace fmtsim::cli {
 
 void format_options::add_to(CLI::App& cmd, bool with_rounding) {
-  cmd.add_option("-f,--format", spec, "format spec (e.g. e4m3fn, e5m2:sat, int8, bp:5x7,4,3,2,1,0); see `fmtsim formats`")
+  cmd.add_option("-f,--format", spec,
+                 "format spec (e.g. e4m3fn, e5m2:sat, int8, bp:5x7,4,3,2,1,0); see `fmtsim formats`")
       ->required();
   if (with_rounding) {
     cmd.add_option("-r,--rounding", rounding, std::string("rounding mode: ") + std::string(rounding_names_help()))

@@ -27,9 +27,7 @@ inline std::vector<command_entry>& command_list() {
 // Usage in a command's .cpp file (compiled into the fmtsim executable, not a library):
 //   static const fmtsim::cli::registrar reg{"train", [](CLI::App& app) { ... }};
 struct registrar {
-  registrar(std::string name, command_setup setup) {
-    command_list().push_back({std::move(name), std::move(setup)});
-  }
+  registrar(std::string name, command_setup setup) { command_list().push_back({std::move(name), std::move(setup)}); }
 };
 
 }  // namespace fmtsim::cli

@@ -68,23 +68,19 @@ void decode_array(const element_format& f, std::span<const C> codes, std::span<T
   }
 }
 
-#define FMTSIM_INSTANTIATE(T)                                                                                \
-  template void check_array_call<T>(const element_format&, const quantize_options&, std::size_t, std::size_t); \
-  template void quantize_array<T>(const element_format&, std::span<const T>, std::span<T>,                   \
-                                  const quantize_options&, std::span<const T>);                              \
-  template void encode_array<T, std::uint8_t>(const element_format&, std::span<const T>, std::span<std::uint8_t>, \
-                                              const quantize_options&, std::span<const T>);                  \
-  template void encode_array<T, std::uint16_t>(const element_format&, std::span<const T>,                    \
-                                               std::span<std::uint16_t>, const quantize_options&,             \
-                                               std::span<const T>);                                          \
-  template void encode_array<T, std::uint32_t>(const element_format&, std::span<const T>,                    \
-                                               std::span<std::uint32_t>, const quantize_options&,             \
-                                               std::span<const T>);                                          \
-  template void decode_array<T, std::uint8_t>(const element_format&, std::span<const std::uint8_t>, std::span<T>); \
-  template void decode_array<T, std::uint16_t>(const element_format&, std::span<const std::uint16_t>,        \
-                                               std::span<T>);                                                \
-  template void decode_array<T, std::uint32_t>(const element_format&, std::span<const std::uint32_t>,        \
-                                               std::span<T>);
+#define FMTSIM_INSTANTIATE(T)                                                                                        \
+  template void check_array_call<T>(const element_format&, const quantize_options&, std::size_t, std::size_t);       \
+  template void quantize_array<T>(const element_format&, std::span<const T>, std::span<T>, const quantize_options&,  \
+                                  std::span<const T>);                                                               \
+  template void encode_array<T, std::uint8_t>(const element_format&, std::span<const T>, std::span<std::uint8_t>,    \
+                                              const quantize_options&, std::span<const T>);                          \
+  template void encode_array<T, std::uint16_t>(const element_format&, std::span<const T>, std::span<std::uint16_t>,  \
+                                               const quantize_options&, std::span<const T>);                         \
+  template void encode_array<T, std::uint32_t>(const element_format&, std::span<const T>, std::span<std::uint32_t>,  \
+                                               const quantize_options&, std::span<const T>);                         \
+  template void decode_array<T, std::uint8_t>(const element_format&, std::span<const std::uint8_t>, std::span<T>);   \
+  template void decode_array<T, std::uint16_t>(const element_format&, std::span<const std::uint16_t>, std::span<T>); \
+  template void decode_array<T, std::uint32_t>(const element_format&, std::span<const std::uint32_t>, std::span<T>);
 
 FMTSIM_INSTANTIATE(float)
 FMTSIM_INSTANTIATE(double)

@@ -20,8 +20,7 @@ std::optional<round_mode> parse_rounding(std::string_view text) {
     const std::string_view digits = text.substr(2);
     unsigned value = 0;
     const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    if (ec == std::errc{} && ptr == digits.data() + digits.size() && value >= 1 && value <= 64 &&
-        digits[0] != '0')
+    if (ec == std::errc{} && ptr == digits.data() + digits.size() && value >= 1 && value <= 64 && digits[0] != '0')
       return round_mode{rounding::sr, static_cast<std::uint8_t>(value)};
   }
   return std::nullopt;
@@ -29,14 +28,22 @@ std::optional<round_mode> parse_rounding(std::string_view text) {
 
 std::string rounding_name(round_mode mode) {
   switch (mode.kind) {
-    case rounding::rne: return "rne";
-    case rounding::rna: return "rna";
-    case rounding::rtz: return "rtz";
-    case rounding::rup: return "rup";
-    case rounding::rdn: return "rdn";
-    case rounding::rto: return "rto";
-    case rounding::sr: return mode.sr_bits == 0 ? "sr" : "sr" + std::to_string(mode.sr_bits);
-    case rounding::hys: return "hys";
+    case rounding::rne:
+      return "rne";
+    case rounding::rna:
+      return "rna";
+    case rounding::rtz:
+      return "rtz";
+    case rounding::rup:
+      return "rup";
+    case rounding::rdn:
+      return "rdn";
+    case rounding::rto:
+      return "rto";
+    case rounding::sr:
+      return mode.sr_bits == 0 ? "sr" : "sr" + std::to_string(mode.sr_bits);
+    case rounding::hys:
+      return "hys";
   }
   return "?";
 }

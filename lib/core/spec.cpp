@@ -110,7 +110,8 @@ class parser {
     if (starts_with(0, "fp") && end > 2 && is_digit(s_[2])) return parse_fp1xy(2, end);
     if (s_[0] == 'e') return parse_minifloat(end);
     std::string hint = "expected eXmY[bB][fn|fnuz|fin|fnu], intN, uintN, fixN.F, bp:..., fp1xy, logN or a named format";
-    if (s_[0] == 'E' || s_[0] == 'F' || s_[0] == 'B') hint += " (names are case-sensitive; OCP names are E4M3 and E5M2)";
+    if (s_[0] == 'E' || s_[0] == 'F' || s_[0] == 'B')
+      hint += " (names are case-sensitive; OCP names are E4M3 and E5M2)";
     fail(0, hint);
   }
 
@@ -138,15 +139,21 @@ class parser {
     f.conv = convention::ieee;
     if (pos < end) {
       const std::string_view rest = s_.substr(pos, end - pos);
-      if (rest == "fnuz") f.conv = convention::fnuz;
-      else if (rest == "fnu") f.conv = convention::fnu;
-      else if (rest == "fn") f.conv = convention::fn;
-      else if (rest == "fin") f.conv = convention::fin;
-      else fail(pos, "expected a suffix fn, fnuz, fin or fnu (or ':' and modifiers)");
+      if (rest == "fnuz")
+        f.conv = convention::fnuz;
+      else if (rest == "fnu")
+        f.conv = convention::fnu;
+      else if (rest == "fn")
+        f.conv = convention::fn;
+      else if (rest == "fin")
+        f.conv = convention::fin;
+      else
+        fail(pos, "expected a suffix fn, fnuz, fin or fnu (or ':' and modifiers)");
     }
     if (f.exponent_bits < 1 || f.exponent_bits > 8) fail(1, "exponent bits must be 1..8");
     if (f.mantissa_bits < 0 || f.mantissa_bits > 23) fail(s_.find('m') + 1, "mantissa bits must be 0..23");
-    const int default_bias = f.conv == convention::fnuz ? (1 << (f.exponent_bits - 1)) : (1 << (f.exponent_bits - 1)) - 1;
+    const int default_bias =
+        f.conv == convention::fnuz ? (1 << (f.exponent_bits - 1)) : (1 << (f.exponent_bits - 1)) - 1;
     f.bias = custom_bias ? bias : default_bias;
     if (f.conv == convention::fnu && f.mantissa_bits != 0)
       fail(s_.find('m') + 1, "the fnu convention (unsigned, no zero) is defined for M = 0 only (e8m0fnu)");
@@ -277,8 +284,7 @@ class parser {
     const dyadic mx = max_finite(f);
     if (mx.significand == 0 && max_finite_negative(f).significand == 0)
       fail(0, "this format has no nonzero finite value");
-    if (f.kind == family::minifloat && f.ftz &&
-        mx.exponent + detail::bit_width64(mx.significand) - 1 < grid_low_exp(f))
+    if (f.kind == family::minifloat && f.ftz && mx.exponent + detail::bit_width64(mx.significand) - 1 < grid_low_exp(f))
       fail(0, "this format has no nonzero finite value once subnormals are flushed (ftz)");
     if (code_bits(f) > 32) fail(0, "codes wider than 32 bits are not supported");
   }
@@ -292,7 +298,8 @@ void append_profile(std::string& out, const element_format& f) {
   bool first = true;
   while (d < f.profile_len) {
     int run = 1;
-    while (d + run < f.profile_len && f.profile[static_cast<unsigned>(d + run)] == f.profile[static_cast<unsigned>(d)]) ++run;
+    while (d + run < f.profile_len && f.profile[static_cast<unsigned>(d + run)] == f.profile[static_cast<unsigned>(d)])
+      ++run;
     if (!first) out += ',';
     first = false;
     out += std::to_string(f.profile[static_cast<unsigned>(d)]);
@@ -310,14 +317,24 @@ std::string format_name(const element_format& f) {
   switch (f.kind) {
     case family::minifloat: {
       out = "e" + std::to_string(f.exponent_bits) + "m" + std::to_string(f.mantissa_bits);
-      const int default_bias = f.conv == convention::fnuz ? (1 << (f.exponent_bits - 1)) : (1 << (f.exponent_bits - 1)) - 1;
+      const int default_bias =
+          f.conv == convention::fnuz ? (1 << (f.exponent_bits - 1)) : (1 << (f.exponent_bits - 1)) - 1;
       if (f.bias != default_bias) out += "b" + std::to_string(f.bias);
       switch (f.conv) {
-        case convention::ieee: break;
-        case convention::fn: out += "fn"; break;
-        case convention::fnuz: out += "fnuz"; break;
-        case convention::fin: out += "fin"; break;
-        case convention::fnu: out += "fnu"; break;
+        case convention::ieee:
+          break;
+        case convention::fn:
+          out += "fn";
+          break;
+        case convention::fnuz:
+          out += "fnuz";
+          break;
+        case convention::fin:
+          out += "fin";
+          break;
+        case convention::fnu:
+          out += "fnu";
+          break;
       }
       break;
     }
@@ -328,7 +345,9 @@ std::string format_name(const element_format& f) {
         out = (f.int_signed ? "int" : "uint") + std::to_string(f.int_bits);
       }
       break;
-    case family::profile: append_profile(out, f); break;
+    case family::profile:
+      append_profile(out, f);
+      break;
   }
   if (f.saturate) out += ":sat";
   if (f.ftz) out += ":ftz";
@@ -341,8 +360,10 @@ std::span<const named_format> named_formats() { return named_table; }
 
 std::string_view family_name(const element_format& f) {
   switch (f.kind) {
-    case family::minifloat: return "minifloat";
-    case family::integer: return f.frac_bits != 0 ? "fixed" : "integer";
+    case family::minifloat:
+      return "minifloat";
+    case family::integer:
+      return f.frac_bits != 0 ? "fixed" : "integer";
     case family::profile: {
       bool log = f.profile[static_cast<unsigned>(f.profile_len - 1)] == 0;
       for (int d = 0; d + 1 < f.profile_len; ++d) log = log && f.profile[static_cast<unsigned>(d)] == 1;

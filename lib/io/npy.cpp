@@ -2,6 +2,7 @@
 // Strict .npy reader and atomic writer.
 #include <fmtsim/io/npy.hpp>
 
+#include <unistd.h>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
@@ -9,7 +10,6 @@
 #include <limits>
 #include <random>
 #include <string_view>
-#include <unistd.h>
 
 namespace fmtsim::io {
 
@@ -65,7 +65,8 @@ class header_parser {
   }
   std::int64_t integer() {
     skip_ws();
-    if (p_ >= h_.size() || !std::isdigit(static_cast<unsigned char>(h_[p_]))) bad(what_, "header: expected a dimension");
+    if (p_ >= h_.size() || !std::isdigit(static_cast<unsigned char>(h_[p_])))
+      bad(what_, "header: expected a dimension");
     std::int64_t v = 0;
     while (p_ < h_.size() && std::isdigit(static_cast<unsigned char>(h_[p_]))) {
       if (v > (std::numeric_limits<std::int64_t>::max() - 9) / 10) bad(what_, "header: dimension too large");
@@ -158,7 +159,8 @@ npy_array parse_npy(std::span<const std::byte> bytes, const std::string& what) {
   if (!have_descr || !have_order || !have_shape) bad(what, "header lacks descr, fortran_order or shape");
   const dtype_entry* entry = nullptr;
   for (const auto& e : dtype_table) {
-    if (e.descr == descr || (e.size == 1 && descr.size() == 3 && descr[0] == '<' && descr.substr(1) == e.descr.substr(1)))
+    if (e.descr == descr ||
+        (e.size == 1 && descr.size() == 3 && descr[0] == '<' && descr.substr(1) == e.descr.substr(1)))
       entry = &e;
   }
   if (entry == nullptr)

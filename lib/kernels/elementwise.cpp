@@ -1,18 +1,29 @@
 // SPDX-License-Identifier: MIT
-// Elementwise quantization dispatch (scalar reference for now; SIMD/threads/CUDA plug in here).
+// Elementwise quantization dispatch: scalar reference, per-ISA SIMD kernels (chosen once per call), thread split.
+#include <fmtsim/core/quantize.hpp>
 #include <fmtsim/kernels/elementwise.hpp>
 
+#include "simd_params.hpp"
+#include "simd_table.hpp"
+#include "thread_pool.hpp"
+
+#include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace fmtsim::kernels {
 
 std::string_view backend_name(backend b) {
   switch (b) {
-    case backend::automatic: return "auto";
-    case backend::scalar: return "scalar";
-    case backend::simd: return "simd";
-    case backend::cuda: return "cuda";
+    case backend::automatic:
+      return "auto";
+    case backend::scalar:
+      return "scalar";
+    case backend::simd:
+      return "simd";
+    case backend::cuda:
+      return "cuda";
   }
   return "?";
 }
@@ -25,15 +36,142 @@ std::optional<backend> parse_backend(std::string_view name) {
   return std::nullopt;
 }
 
+void set_thread_count(unsigned threads) { detail::thread_pool::instance().set_threads(threads); }
+unsigned thread_count() { return detail::thread_pool::instance().threads(); }
+
+namespace {
+
+// Elements per thread task: large enough to amortise the hand-off, a multiple of every batch size.
+constexpr std::size_t task_elements = std::size_t{1} << 16;
+// Outputs at least this large are written with non-temporal stores (they do not fit in cache anyway).
+constexpr std::size_t stream_bytes = std::size_t{8} << 20;
+
+const detail::simd_isa_entry* best_isa() {
+  static const detail::simd_isa_entry* const best = [] {
+    for (const detail::simd_isa_entry& e : detail::simd_isa_table())
+      if (e.supported()) return &e;
+    return static_cast<const detail::simd_isa_entry*>(nullptr);
+  }();
+  return best;
+}
+
+const detail::simd_isa_entry& named_isa(std::string_view name) {
+  for (const detail::simd_isa_entry& e : detail::simd_isa_table()) {
+    if (e.name != name) continue;
+    if (!e.supported()) throw std::invalid_argument("SIMD ISA " + std::string(name) + " is not supported by this CPU");
+    return e;
+  }
+  throw std::invalid_argument("SIMD ISA " + std::string(name) + " is not compiled into this build of fmtsim");
+}
+
+template <class F>
+void split(std::size_t n, F&& run_range) {
+  const std::size_t tasks = (n + task_elements - 1) / task_elements;
+  if (tasks <= 1) {
+    run_range(std::size_t{0}, n);
+    return;
+  }
+  detail::thread_pool::instance().run(tasks, [&](std::size_t k) {
+    const std::size_t begin = k * task_elements;
+    run_range(begin, std::min(n, begin + task_elements));
+  });
+}
+
+void simd_float(const detail::simd_isa_entry& isa, const element_format& f, std::span<const float> in,
+                std::span<float> out, const quantize_options& opt, std::span<const float> previous, bool threaded) {
+  const detail::simd_params params = detail::make_simd_params(f, opt);
+  const bool hys = opt.mode.kind == rounding::hys;
+  const bool stream = in.size() * sizeof(float) >= stream_bytes;
+  auto run_range = [&](std::size_t begin, std::size_t end) {
+    detail::simd_call c;
+    c.params = &params;
+    c.in = in.data() + begin;
+    c.out = out.data() + begin;
+    c.prev = hys ? previous.data() + begin : nullptr;
+    c.n = end - begin;
+    c.index_base = opt.index_offset + begin;
+    c.stream = stream;
+    isa.entry(c);
+  };
+  if (threaded) {
+    split(in.size(), run_range);
+  } else {
+    run_range(0, in.size());
+  }
+}
+
+template <class T>
+void scalar_threaded(const element_format& f, std::span<const T> in, std::span<T> out, const quantize_options& opt,
+                     std::span<const T> previous) {
+  const bool hys = opt.mode.kind == rounding::hys;
+  split(in.size(), [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      const element_context<T> ctx{opt.seed, opt.index_offset + i, hys ? previous[i] : T(0)};
+      out[i] = fmtsim::quantize<T>(f, in[i], opt.mode, ctx);
+    }
+  });
+}
+
+template <class T>
+void check_call(const element_format& f, std::span<const T> in, std::span<T> out, const quantize_options& opt,
+                std::span<const T> previous) {
+  if (in.size() != out.size()) throw std::invalid_argument("kernels::quantize: input and output lengths differ");
+  check_array_call<T>(f, opt, in.size(), previous.size());
+}
+
+}  // namespace
+
+std::string_view simd_isa() {
+  const detail::simd_isa_entry* e = best_isa();
+  return e ? e->name : std::string_view("none");
+}
+
+std::vector<std::string_view> simd_isas() {
+  std::vector<std::string_view> names;
+  for (const detail::simd_isa_entry& e : detail::simd_isa_table())
+    if (e.supported()) names.push_back(e.name);
+  return names;
+}
+
+std::vector<std::string_view> simd_isas_compiled() {
+  std::vector<std::string_view> names;
+  for (const detail::simd_isa_entry& e : detail::simd_isa_table()) names.push_back(e.name);
+  return names;
+}
+
+void quantize_simd_isa(std::string_view isa, const element_format& f, std::span<const float> in, std::span<float> out,
+                       const quantize_options& opt, std::span<const float> previous) {
+  const detail::simd_isa_entry& e = named_isa(isa);
+  check_call<float>(f, in, out, opt, previous);
+  simd_float(e, f, in, out, opt, previous, false);
+}
+
 template <class T>
 void quantize(backend b, const element_format& f, std::span<const T> in, std::span<T> out, const quantize_options& opt,
               std::span<const T> previous) {
   switch (b) {
+    case backend::scalar:
+      quantize_array<T>(f, in, out, opt, previous);
+      return;
+    case backend::cuda:
+      throw std::invalid_argument(
+          "the cuda backend works on device memory: use the fmtsim_cuda library (cuda/) with device pointers");
     case backend::automatic:
-    case backend::scalar: quantize_array<T>(f, in, out, opt, previous); return;
-    case backend::simd: throw std::invalid_argument("the simd backend is not built in this configuration");
-    case backend::cuda: throw std::invalid_argument("the cuda backend is not built in this configuration");
+    case backend::simd:
+      break;
   }
+  check_call<T>(f, in, out, opt, previous);
+  if constexpr (std::is_same_v<T, float>) {
+    if (const detail::simd_isa_entry* e = best_isa()) {
+      simd_float(*e, f, in, out, opt, previous, true);
+      return;
+    }
+    if (b == backend::simd)
+      throw std::invalid_argument(detail::simd_isa_table().empty()
+                                      ? "the simd backend is not built in this configuration (xsimd not found)"
+                                      : "the simd backend has no kernel this CPU supports");
+  }
+  scalar_threaded<T>(f, in, out, opt, previous);
 }
 
 template void quantize<float>(backend, const element_format&, std::span<const float>, std::span<float>,

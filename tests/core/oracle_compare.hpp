@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Bit-for-bit comparison of the scalar reference with the independent oracle (shared by the unit and exhaustive suites).
+// Bit-for-bit comparison of the scalar reference with the independent oracle (shared by the unit and exhaustive
+// suites).
 #pragma once
 
 #include "oracle.hpp"
@@ -23,11 +24,21 @@ inline o::Spec oracle_spec(const element_format& f) {
   if (f.kind == family::integer) return o::integer(f.int_bits, f.frac_bits, f.int_signed);
   o::Convention c = o::Convention::ieee;
   switch (f.conv) {
-    case convention::ieee: c = o::Convention::ieee; break;
-    case convention::fn: c = o::Convention::fn; break;
-    case convention::fnuz: c = o::Convention::fnuz; break;
-    case convention::fin: c = o::Convention::fin; break;
-    case convention::fnu: c = o::Convention::fnu; break;
+    case convention::ieee:
+      c = o::Convention::ieee;
+      break;
+    case convention::fn:
+      c = o::Convention::fn;
+      break;
+    case convention::fnuz:
+      c = o::Convention::fnuz;
+      break;
+    case convention::fin:
+      c = o::Convention::fin;
+      break;
+    case convention::fnu:
+      c = o::Convention::fnu;
+      break;
   }
   o::Spec s = o::minifloat(f.exponent_bits, f.mantissa_bits, c, f.bias);
   s.sat = f.saturate;
@@ -38,12 +49,18 @@ inline o::Spec oracle_spec(const element_format& f) {
 
 inline round_mode to_mode(o::Mode m) {
   switch (m) {
-    case o::Mode::rne: return {rounding::rne, 0};
-    case o::Mode::rna: return {rounding::rna, 0};
-    case o::Mode::rtz: return {rounding::rtz, 0};
-    case o::Mode::rup: return {rounding::rup, 0};
-    case o::Mode::rdn: return {rounding::rdn, 0};
-    case o::Mode::rto: return {rounding::rto, 0};
+    case o::Mode::rne:
+      return {rounding::rne, 0};
+    case o::Mode::rna:
+      return {rounding::rna, 0};
+    case o::Mode::rtz:
+      return {rounding::rtz, 0};
+    case o::Mode::rup:
+      return {rounding::rup, 0};
+    case o::Mode::rdn:
+      return {rounding::rdn, 0};
+    case o::Mode::rto:
+      return {rounding::rto, 0};
   }
   return {};
 }
@@ -91,7 +108,8 @@ inline mismatch_counter compare_with_oracle(const std::string& spec) {
       if (float_ok && (std::isnan(x) || static_cast<double>(static_cast<float>(x)) == x)) {
         const float gotf = quantize<float>(f, static_cast<float>(x), mode);
         if (!same(gotf, static_cast<float>(want)))
-          mc.fail(spec + " " + rounding_name(mode) + " float x=" + hex(x) + ": got " + hex(gotf) + " want " + hex(want));
+          mc.fail(spec + " " + rounding_name(mode) + " float x=" + hex(x) + ": got " + hex(gotf) + " want " +
+                  hex(want));
       }
       const auto want_code = o::expected_code(os, x, om);
       const encode_result got_code = encode<double>(f, x, mode);
@@ -111,7 +129,8 @@ inline mismatch_counter compare_with_oracle(const std::string& spec) {
     }
     const double want = c.is_inf ? (c.negative ? -INFINITY : INFINITY)
                                  : (c.negative && c.value == 0 ? -0.0 : static_cast<double>(c.value));
-    if (!same(got, want)) mc.fail(spec + " decode " + std::to_string(c.code) + ": got " + hex(got) + " want " + hex(want));
+    if (!same(got, want))
+      mc.fail(spec + " decode " + std::to_string(c.code) + ": got " + hex(got) + " want " + hex(want));
     if (!c.unused) {
       const encode_result back = encode_value<double>(f, got);
       if (!back.ok || back.code != c.code)

@@ -17,8 +17,8 @@ TEST_CASE("hysteresis: q moves only when w crosses the next grid point") {
   const element_format f = parse_format("int8");
   const round_mode hys{rounding::hys, 0};
   // (w, expected q) with q carried from step to step, starting at q = 2
-  const double steps[][2] = {{2.6, 2}, {2.99, 2}, {3.0, 3}, {2.4, 3}, {2.01, 3}, {2.0, 2}, {1.5, 2},
-                             {1.0, 1}, {1.9, 1}, {-0.5, 0}, {-0.2, 0}, {0.7, 0}, {1.0, 1}};
+  const double steps[][2] = {{2.6, 2}, {2.99, 2}, {3.0, 3},  {2.4, 3},  {2.01, 3}, {2.0, 2}, {1.5, 2},
+                             {1.0, 1}, {1.9, 1},  {-0.5, 0}, {-0.2, 0}, {0.7, 0},  {1.0, 1}};
   double q = 2;
   for (const auto& s : steps) {
     CAPTURE(s[0]);
@@ -35,7 +35,8 @@ TEST_CASE("binade-profile values follow formats.md 1.3") {
   CHECK(quantize<double>(fp134, 100.0) == 1.9375);
   CHECK(quantize<double>(fp134, -100.0) == -1.9375);
   // binade 7 ([2^-7, 2^-6)) has 8 points (m = 4): spacing 2^-10
-  CHECK(quantize<double>(fp134, std::ldexp(1.0, -7) + std::ldexp(1.2, -10)) == std::ldexp(1.0, -7) + std::ldexp(1.0, -10));
+  CHECK(quantize<double>(fp134, std::ldexp(1.0, -7) + std::ldexp(1.2, -10)) ==
+        std::ldexp(1.0, -7) + std::ldexp(1.0, -10));
   // binade 10 holds only 2^-10 (m = 1); binade 11 (m = 0) rounds to 0 or 2^-10; below it the same grid
   CHECK(quantize<double>(fp134, std::ldexp(1.4, -10)) == std::ldexp(1.0, -10));
   CHECK(quantize<double>(fp134, std::ldexp(1.6, -10)) == std::ldexp(1.0, -9));
@@ -55,20 +56,21 @@ TEST_CASE("log formats round in the linear domain by default, the exponent with 
   const element_format log4 = parse_format("log4");
   CHECK(quantize<double>(log4, 0.75) == 1.0);  // the paper's rule: 0.75 -> 1
   CHECK(quantize<double>(log4, 0.74) == 0.5);
-  CHECK(quantize<double>(log4, 5.0) == 1.0);   // clamp at 2^s
+  CHECK(quantize<double>(log4, 5.0) == 1.0);  // clamp at 2^s
   CHECK(quantize<double>(log4, std::ldexp(1.0, -7)) == 0.0);
   CHECK(quantize<double>(log4, std::ldexp(1.5, -7)) == std::ldexp(1.0, -6));
   const element_format logd = parse_format("log4:logdomain");
-  CHECK(quantize<double>(logd, 0.70) == 0.5);  // log2(0.70) = -0.515 -> -1
-  CHECK(quantize<double>(logd, 0.71) == 1.0);  // log2(0.71) = -0.494 -> 0
-  CHECK(quantize<double>(logd, 0.7071067811865475) == 0.5);   // just below 2^-0.5
-  CHECK(quantize<double>(logd, 0.7071067811865476) == 1.0);   // just above 2^-0.5
+  CHECK(quantize<double>(logd, 0.70) == 0.5);                // log2(0.70) = -0.515 -> -1
+  CHECK(quantize<double>(logd, 0.71) == 1.0);                // log2(0.71) = -0.494 -> 0
+  CHECK(quantize<double>(logd, 0.7071067811865475) == 0.5);  // just below 2^-0.5
+  CHECK(quantize<double>(logd, 0.7071067811865476) == 1.0);  // just above 2^-0.5
   CHECK(code_bits(log4) == 4);
   CHECK(finite_values(log4) == 15);
 }
 
 TEST_CASE("profile codes round-trip: decode is strictly increasing and encode inverts it") {
-  for (const char* s : {"fp134", "fp143", "fp152", "bp:4x15,1x7,0", "log4", "bp:7,6,5,4,3,2,1,0", "bp:3,3,2", "bp:5,4,4:u"}) {
+  for (const char* s :
+       {"fp134", "fp143", "fp152", "bp:4x15,1x7,0", "log4", "bp:7,6,5,4,3,2,1,0", "bp:3,3,2", "bp:5,4,4:u"}) {
     const std::string spec = s;
     CAPTURE(spec);
     const element_format f = parse_format(s);

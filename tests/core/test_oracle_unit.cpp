@@ -70,8 +70,8 @@ TEST_CASE("a spread of eXmY with every convention and modifier matches the oracl
 }
 
 TEST_CASE("integers and fixed point match the oracle") {
-  for (const char* s : {"int1", "int2", "int4", "int8", "uint1", "uint4", "uint8", "fix8.4", "fix6.6", "fix4.0", "int8:sat",
-                        "uint8:sat", "fix8.10"}) {
+  for (const char* s : {"int1", "int2", "int4", "int8", "uint1", "uint4", "uint8", "fix8.4", "fix6.6", "fix4.0",
+                        "int8:sat", "uint8:sat", "fix8.10"}) {
     check(s);
   }
 }

@@ -25,16 +25,26 @@ TEST_CASE("aliases parse to exactly the parameters of formats.md") {
     element_format want;
   };
   const row rows[] = {
-      {"float8_e5m2", mf(5, 2, convention::ieee, 15)},      {"E5M2", mf(5, 2, convention::ieee, 15)},
-      {"float8_e4m3", mf(4, 3, convention::ieee, 7)},       {"float8_e3m4", mf(3, 4, convention::ieee, 3)},
-      {"float8_e4m3fn", mf(4, 3, convention::fn, 7)},       {"E4M3", mf(4, 3, convention::fn, 7)},
-      {"float8_e4m3fnuz", mf(4, 3, convention::fnuz, 8)},   {"float8_e5m2fnuz", mf(5, 2, convention::fnuz, 16)},
-      {"float8_e4m3b11fnuz", mf(4, 3, convention::fnuz, 11)}, {"float8_e8m0fnu", mf(8, 0, convention::fnu, 127)},
-      {"float6_e2m3fn", mf(2, 3, convention::fin, 1)},      {"float6_e3m2fn", mf(3, 2, convention::fin, 3)},
-      {"float4_e2m1fn", mf(2, 1, convention::fin, 1)},      {"bf16", mf(8, 7, convention::ieee, 127)},
-      {"bfloat16", mf(8, 7, convention::ieee, 127)},        {"fp16", mf(5, 10, convention::ieee, 15)},
-      {"half", mf(5, 10, convention::ieee, 15)},            {"tf32", mf(8, 10, convention::ieee, 127)},
-      {"fp32", mf(8, 23, convention::ieee, 127)},           {"e4m3b11fnuz", mf(4, 3, convention::fnuz, 11)},
+      {"float8_e5m2", mf(5, 2, convention::ieee, 15)},
+      {"E5M2", mf(5, 2, convention::ieee, 15)},
+      {"float8_e4m3", mf(4, 3, convention::ieee, 7)},
+      {"float8_e3m4", mf(3, 4, convention::ieee, 3)},
+      {"float8_e4m3fn", mf(4, 3, convention::fn, 7)},
+      {"E4M3", mf(4, 3, convention::fn, 7)},
+      {"float8_e4m3fnuz", mf(4, 3, convention::fnuz, 8)},
+      {"float8_e5m2fnuz", mf(5, 2, convention::fnuz, 16)},
+      {"float8_e4m3b11fnuz", mf(4, 3, convention::fnuz, 11)},
+      {"float8_e8m0fnu", mf(8, 0, convention::fnu, 127)},
+      {"float6_e2m3fn", mf(2, 3, convention::fin, 1)},
+      {"float6_e3m2fn", mf(3, 2, convention::fin, 3)},
+      {"float4_e2m1fn", mf(2, 1, convention::fin, 1)},
+      {"bf16", mf(8, 7, convention::ieee, 127)},
+      {"bfloat16", mf(8, 7, convention::ieee, 127)},
+      {"fp16", mf(5, 10, convention::ieee, 15)},
+      {"half", mf(5, 10, convention::ieee, 15)},
+      {"tf32", mf(8, 10, convention::ieee, 127)},
+      {"fp32", mf(8, 23, convention::ieee, 127)},
+      {"e4m3b11fnuz", mf(4, 3, convention::fnuz, 11)},
       {"e5m2b-3fin", mf(5, 2, convention::fin, -3)},
   };
   for (const auto& r : rows) {
@@ -72,8 +82,8 @@ TEST_CASE("profiles, fp1xy and log formats") {
 }
 
 TEST_CASE("format_name is canonical and parses back to the same format") {
-  for (const char* s : {"e4m3fn", "e5m2", "e4m3b11fnuz", "e8m0fnu", "e2m1fin:sat", "e3m2b5:ftz", "int7", "uint3", "fix8.3",
-                        "bp:5x7,4,3,2,1,0", "bp:1x7,0:logdomain", "e4m3:u", "bp:7,6,5,4,3,2,1,0"}) {
+  for (const char* s : {"e4m3fn", "e5m2", "e4m3b11fnuz", "e8m0fnu", "e2m1fin:sat", "e3m2b5:ftz", "int7", "uint3",
+                        "fix8.3", "bp:5x7,4,3,2,1,0", "bp:1x7,0:logdomain", "e4m3:u", "bp:7,6,5,4,3,2,1,0"}) {
     const std::string spec = s;
     CAPTURE(spec);
     const element_format f = parse_format(s);

@@ -48,10 +48,12 @@ TEST_CASE("stochastic rounding returns only the two neighbours and is unbiased")
     double x;
   };
   const row rows[] = {
-      {"e4m3fn", 0.3},           {"e4m3fn", -0.3},        {"e4m3fn", 1.0 + 1.0 / 1024},  {"e4m3fn", 447.0},
-      {"e5m2", 3.3e-6},          {"e5m2", -1000.5},       {"e2m1fin", 2.6},              {"e2m1fin", 0.2},
-      {"int8", 3.999},           {"int8", -100.25},       {"bf16", 1.0 + 1e-3},          {"fp16", 7.0001},
-      {"bp:5x7,4,3,2,1,0", 0.7}, {"bp:1x7,0", 0.3},       {"e8m0fnu", 3.0},              {"e3m2fin", 27.0},
+      {"e4m3fn", 0.3},           {"e4m3fn", -0.3},     {"e4m3fn", 1.0 + 1.0 / 1024},
+      {"e4m3fn", 447.0},         {"e5m2", 3.3e-6},     {"e5m2", -1000.5},
+      {"e2m1fin", 2.6},          {"e2m1fin", 0.2},     {"int8", 3.999},
+      {"int8", -100.25},         {"bf16", 1.0 + 1e-3}, {"fp16", 7.0001},
+      {"bp:5x7,4,3,2,1,0", 0.7}, {"bp:1x7,0", 0.3},    {"e8m0fnu", 3.0},
+      {"e3m2fin", 27.0},
   };
   for (const auto& r : rows) {
     CAPTURE(r.spec);

@@ -16,10 +16,10 @@ struct float_traits;
 template <>
 struct float_traits<float> {
   using bits_type = std::uint32_t;
-  static constexpr int mantissa_bits = 23;   // explicit mantissa bits
+  static constexpr int mantissa_bits = 23;  // explicit mantissa bits
   static constexpr int exponent_bits = 8;
   static constexpr int bias = 127;
-  static constexpr int emin = -126;           // exponent of the smallest normal
+  static constexpr int emin = -126;  // exponent of the smallest normal
   static constexpr int emax = 127;
   static constexpr int min_quantum_exp = -149;  // exponent of the smallest subnormal
 };
@@ -55,7 +55,7 @@ struct decomposed {
   bool is_inf = false;
   bool is_zero = false;
   std::uint64_t significand = 0;
-  int exponent = 0;   // exponent of the significand's least significant bit
+  int exponent = 0;      // exponent of the significand's least significant bit
   int top_exponent = 0;  // floor(log2|x|) for nonzero finite x
 };
 
@@ -105,8 +105,7 @@ FMTSIM_HD constexpr T compose(bool negative, std::uint64_t significand, int expo
   const int width = detail::bit_width64(significand);
   const int top = exponent + width - 1;
   if (top >= tr::emin) {
-    const U mant = static_cast<U>(significand << (tr::mantissa_bits - (width - 1))) &
-                   ((U{1} << tr::mantissa_bits) - 1);
+    const U mant = static_cast<U>(significand << (tr::mantissa_bits - (width - 1))) & ((U{1} << tr::mantissa_bits) - 1);
     const U field = static_cast<U>(top + tr::bias);
     return std::bit_cast<T>(static_cast<U>(sign | (field << tr::mantissa_bits) | mant));
   }

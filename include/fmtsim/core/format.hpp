@@ -94,11 +94,16 @@ FMTSIM_HD constexpr bool has_inf(const element_format& f) {
 FMTSIM_HD constexpr bool has_nan(const element_format& f) {
   if (f.kind != family::minifloat) return false;
   switch (f.conv) {
-    case convention::ieee: return f.mantissa_bits >= 1;
-    case convention::fn: return true;
-    case convention::fnuz: return has_sign(f);
-    case convention::fin: return false;
-    case convention::fnu: return true;
+    case convention::ieee:
+      return f.mantissa_bits >= 1;
+    case convention::fn:
+      return true;
+    case convention::fnuz:
+      return has_sign(f);
+    case convention::fin:
+      return false;
+    case convention::fnu:
+      return true;
   }
   return false;
 }
@@ -121,17 +126,22 @@ FMTSIM_HD constexpr bool has_negative_zero(const element_format& f) {
 
 FMTSIM_HD constexpr int grid_low_exp(const element_format& f) {
   switch (f.kind) {
-    case family::minifloat: return detail::minifloat_emin(f) + f.scale_exp;
-    case family::integer: return f.scale_exp - f.frac_bits;
-    case family::profile: return f.scale_exp - f.profile_len + 1;
+    case family::minifloat:
+      return detail::minifloat_emin(f) + f.scale_exp;
+    case family::integer:
+      return f.scale_exp - f.frac_bits;
+    case family::profile:
+      return f.scale_exp - f.profile_len + 1;
   }
   return 0;
 }
 
 FMTSIM_HD constexpr int quantum_exp(const element_format& f, int e) {
   switch (f.kind) {
-    case family::minifloat: return e - f.mantissa_bits;
-    case family::integer: return f.scale_exp - f.frac_bits;
+    case family::minifloat:
+      return e - f.mantissa_bits;
+    case family::integer:
+      return f.scale_exp - f.frac_bits;
     case family::profile: {
       int d = f.scale_exp - e;
       if (d < 0) d = 0;
@@ -158,7 +168,9 @@ FMTSIM_HD constexpr dyadic max_finite(const element_format& f) {
       int field = top_field;
       std::uint64_t mant_max = detail::pow2u(M) - 1;  // largest mantissa in the top usable field
       switch (f.conv) {
-        case convention::ieee: field = top_field - 1; break;
+        case convention::ieee:
+          field = top_field - 1;
+          break;
         case convention::fn:
         case convention::fnu:
           if (M == 0) {
@@ -168,7 +180,8 @@ FMTSIM_HD constexpr dyadic max_finite(const element_format& f) {
           }
           break;
         case convention::fnuz:
-        case convention::fin: break;
+        case convention::fin:
+          break;
       }
       if (field <= 0 && f.conv != convention::fnu) {
         // only subnormals below the special field (e.g. e1mM ieee)
@@ -199,8 +212,10 @@ FMTSIM_HD constexpr dyadic max_finite_negative(const element_format& f) {
 // Smallest positive normal (minifloats), smallest positive value of the top-precision region otherwise.
 FMTSIM_HD constexpr dyadic min_normal(const element_format& f) {
   switch (f.kind) {
-    case family::minifloat: return dyadic{1, grid_low_exp(f)};
-    case family::integer: return dyadic{1, f.scale_exp - f.frac_bits};
+    case family::minifloat:
+      return dyadic{1, grid_low_exp(f)};
+    case family::integer:
+      return dyadic{1, f.scale_exp - f.frac_bits};
     case family::profile: {
       // the lowest binade with at least one point
       int d = f.profile_len - 1;
@@ -217,7 +232,8 @@ FMTSIM_HD constexpr dyadic min_subnormal(const element_format& f) {
     case family::minifloat:
       if (f.ftz || f.conv == convention::fnu || f.mantissa_bits == 0) return dyadic{0, 0};
       return dyadic{1, low_quantum_exp(f)};
-    case family::integer: return dyadic{0, 0};
+    case family::integer:
+      return dyadic{0, 0};
     case family::profile:
       if (detail::profile_underflow_points(f) == 0) return dyadic{0, 0};
       return dyadic{1, low_quantum_exp(f)};
@@ -228,11 +244,14 @@ FMTSIM_HD constexpr dyadic min_subnormal(const element_format& f) {
 // Most significand bits any value of the format needs (hidden bit included).
 FMTSIM_HD constexpr int precision_bits(const element_format& f) {
   switch (f.kind) {
-    case family::minifloat: return f.mantissa_bits + 1;
-    case family::integer: return f.int_signed ? f.int_bits - 1 : f.int_bits;
+    case family::minifloat:
+      return f.mantissa_bits + 1;
+    case family::integer:
+      return f.int_signed ? f.int_bits - 1 : f.int_bits;
     case family::profile: {
       int p = 1;
-      for (int d = 0; d < f.profile_len; ++d) p = f.profile[static_cast<unsigned>(d)] > p ? f.profile[static_cast<unsigned>(d)] : p;
+      for (int d = 0; d < f.profile_len; ++d)
+        p = f.profile[static_cast<unsigned>(d)] > p ? f.profile[static_cast<unsigned>(d)] : p;
       return p;
     }
   }
@@ -263,8 +282,10 @@ FMTSIM_HD constexpr std::uint64_t profile_magnitudes(const element_format& f) {
 FMTSIM_HD constexpr int code_bits(const element_format& f) {
   const int sign = has_sign(f) ? 1 : 0;
   switch (f.kind) {
-    case family::minifloat: return sign + f.exponent_bits + f.mantissa_bits;
-    case family::integer: return f.int_bits;
+    case family::minifloat:
+      return sign + f.exponent_bits + f.mantissa_bits;
+    case family::integer:
+      return f.int_bits;
     case family::profile: {
       const std::uint64_t n = profile_magnitudes(f);
       int b = 0;
@@ -282,16 +303,23 @@ FMTSIM_HD constexpr std::uint64_t finite_values(const element_format& f) {
     case family::minifloat: {
       const std::uint64_t total = std::uint64_t{1} << code_bits(f);
       switch (f.conv) {
-        case convention::ieee: return total - signs * detail::pow2u(f.mantissa_bits);  // inf + NaNs
-        case convention::fn: return total - signs;
-        case convention::fnuz: return total - (has_sign(f) ? 1 : 0);
-        case convention::fin: return total;
-        case convention::fnu: return total - 1;
+        case convention::ieee:
+          return total - signs * detail::pow2u(f.mantissa_bits);  // inf + NaNs
+        case convention::fn:
+          return total - signs;
+        case convention::fnuz:
+          return total - (has_sign(f) ? 1 : 0);
+        case convention::fin:
+          return total;
+        case convention::fnu:
+          return total - 1;
       }
       return total;
     }
-    case family::integer: return std::uint64_t{1} << f.int_bits;
-    case family::profile: return signs * (profile_magnitudes(f) - 1) + 1;  // one zero
+    case family::integer:
+      return std::uint64_t{1} << f.int_bits;
+    case family::profile:
+      return signs * (profile_magnitudes(f) - 1) + 1;  // one zero
   }
   return 0;
 }
@@ -300,11 +328,10 @@ FMTSIM_HD constexpr std::uint64_t finite_values(const element_format& f) {
 template <class T>
 FMTSIM_HD constexpr bool representable_in(const element_format& f) {
   using tr = float_traits<T>;
-  const dyadic mx = max_finite_negative(f).significand > max_finite(f).significand
-                        ? max_finite_negative(f) : max_finite(f);
+  const dyadic mx =
+      max_finite_negative(f).significand > max_finite(f).significand ? max_finite_negative(f) : max_finite(f);
   const int top = mx.exponent + detail::bit_width64(mx.significand) - 1;
-  return precision_bits(f) <= tr::mantissa_bits + 1 && top <= tr::emax &&
-         min_quantum_exp(f) >= tr::min_quantum_exp;
+  return precision_bits(f) <= tr::mantissa_bits + 1 && top <= tr::emax && min_quantum_exp(f) >= tr::min_quantum_exp;
 }
 
 }  // namespace fmtsim

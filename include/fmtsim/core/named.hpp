@@ -79,7 +79,8 @@ static_assert(finite_values(e4m3fnuz) == 255 && finite_values(e8m0fnu) == 255);
 static_assert(has_inf(e5m2) && !has_inf(e4m3fn) && has_nan(e4m3fn) && !has_nan(e2m1fin));
 static_assert(!has_negative_zero(e4m3fnuz) && has_negative_zero(e4m3fn) && !has_sign(e8m0fnu));
 static_assert(detail::value(max_finite(int8)) == 127 && detail::value(max_finite_negative(int8)) == 128);
-static_assert(representable_in<float>(bf16) && representable_in<float>(fp32) && !representable_in<float>(minifloat(8, 23, convention::fin)) &&
+static_assert(representable_in<float>(bf16) && representable_in<float>(fp32) &&
+              !representable_in<float>(minifloat(8, 23, convention::fin)) &&
               representable_in<double>(minifloat(8, 23, convention::fin)));
 
 }  // namespace fmtsim::formats

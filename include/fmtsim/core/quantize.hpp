@@ -86,8 +86,8 @@ struct quantized_magnitude {
 
 // Round |x| (given as decomposed) on the grid of f in direction dir. Does not judge overflow.
 FMTSIM_HD constexpr detail::quantized_magnitude round_magnitude(const element_format& f, const decomposed& d,
-                                                               detail::direction dir, int sr_bits,
-                                                               element_random* rng) {
+                                                                detail::direction dir, int sr_bits,
+                                                                element_random* rng) {
   using detail::direction;
   detail::quantized_magnitude out;
   const int low = grid_low_exp(f);
@@ -108,21 +108,32 @@ FMTSIM_HD constexpr detail::quantized_magnitude round_magnitude(const element_fo
   const std::uint64_t n = shift >= 64 ? 0 : (d.significand >> shift);
   const std::uint64_t r = shift >= 64 ? d.significand : (d.significand & ((std::uint64_t{1} << shift) - 1));
   // r compared with half a quantum (2^(shift-1)); the significand is < 2^53 so shift > 64 means r < half.
-  const int half_cmp = shift > 64 ? -1 : (r < (std::uint64_t{1} << (shift - 1)) ? -1 : (r == (std::uint64_t{1} << (shift - 1)) ? 0 : 1));
+  const int half_cmp =
+      shift > 64 ? -1 : (r < (std::uint64_t{1} << (shift - 1)) ? -1 : (r == (std::uint64_t{1} << (shift - 1)) ? 0 : 1));
   bool up = false;
   switch (dir) {
-    case direction::nearest_even: up = half_cmp > 0 || (half_cmp == 0 && (n & 1u) != 0); break;
-    case direction::nearest_away: up = half_cmp >= 0; break;
-    case direction::down: up = false; break;
-    case direction::up: up = r != 0; break;
-    case direction::odd: up = r != 0 && (n & 1u) == 0; break;
+    case direction::nearest_even:
+      up = half_cmp > 0 || (half_cmp == 0 && (n & 1u) != 0);
+      break;
+    case direction::nearest_away:
+      up = half_cmp >= 0;
+      break;
+    case direction::down:
+      up = false;
+      break;
+    case direction::up:
+      up = r != 0;
+      break;
+    case direction::odd:
+      up = r != 0 && (n & 1u) == 0;
+      break;
     case direction::stochastic:
       if (r != 0) {
         if (sr_bits == 0) {
           up = detail::random_below(*rng, r, shift);
         } else {
-          const std::uint64_t threshold = shift <= sr_bits ? (r << (sr_bits - shift))
-                                                           : (shift - sr_bits >= 64 ? 0 : (r >> (shift - sr_bits)));
+          const std::uint64_t threshold =
+              shift <= sr_bits ? (r << (sr_bits - shift)) : (shift - sr_bits >= 64 ? 0 : (r >> (shift - sr_bits)));
           const std::uint64_t word = rng->next64();
           const std::uint64_t u = sr_bits == 64 ? word : (word >> (64 - sr_bits));
           up = u < threshold;
@@ -168,14 +179,29 @@ FMTSIM_HD constexpr T quantize(const element_format& f, T x, round_mode mode = {
   if (kind == rounding::hys) kind = (x < ctx.previous) ? rounding::rup : rounding::rdn;
   direction dir = direction::nearest_even;
   switch (kind) {
-    case rounding::rne: dir = f.log_domain ? direction::log_nearest : direction::nearest_even; break;
-    case rounding::rna: dir = f.log_domain ? direction::log_nearest : direction::nearest_away; break;
-    case rounding::rtz: dir = direction::down; break;
-    case rounding::rup: dir = neg ? direction::down : direction::up; break;
-    case rounding::rdn: dir = neg ? direction::up : direction::down; break;
-    case rounding::rto: dir = direction::odd; break;
-    case rounding::sr: dir = direction::stochastic; break;
-    case rounding::hys: break;  // resolved above
+    case rounding::rne:
+      dir = f.log_domain ? direction::log_nearest : direction::nearest_even;
+      break;
+    case rounding::rna:
+      dir = f.log_domain ? direction::log_nearest : direction::nearest_away;
+      break;
+    case rounding::rtz:
+      dir = direction::down;
+      break;
+    case rounding::rup:
+      dir = neg ? direction::down : direction::up;
+      break;
+    case rounding::rdn:
+      dir = neg ? direction::up : direction::down;
+      break;
+    case rounding::rto:
+      dir = direction::odd;
+      break;
+    case rounding::sr:
+      dir = direction::stochastic;
+      break;
+    case rounding::hys:
+      break;  // resolved above
   }
 
   const dyadic limit = neg ? max_finite_negative(f) : max_finite(f);
@@ -207,11 +233,16 @@ FMTSIM_HD constexpr std::uint32_t nan_code(const element_format& f, bool negativ
   const std::uint32_t sign = (has_sign(f) && negative) ? (std::uint32_t{1} << (E + M)) : 0u;
   const std::uint32_t all_exp = ((std::uint32_t{1} << E) - 1) << M;
   switch (f.conv) {
-    case convention::ieee: return sign | all_exp | (std::uint32_t{1} << (M - 1));
-    case convention::fn: return sign | all_exp | ((std::uint32_t{1} << M) - 1);
-    case convention::fnuz: return std::uint32_t{1} << (E + M);
-    case convention::fin: return 0;
-    case convention::fnu: return (std::uint32_t{1} << (E + M)) - 1;
+    case convention::ieee:
+      return sign | all_exp | (std::uint32_t{1} << (M - 1));
+    case convention::fn:
+      return sign | all_exp | ((std::uint32_t{1} << M) - 1);
+    case convention::fnuz:
+      return std::uint32_t{1} << (E + M);
+    case convention::fin:
+      return 0;
+    case convention::fnu:
+      return (std::uint32_t{1} << (E + M)) - 1;
   }
   return 0;
 }
@@ -298,7 +329,8 @@ FMTSIM_HD constexpr T decode(const element_format& f, std::uint32_t c) {
         case convention::fnuz:
           if (neg && mag == 0) return quiet_nan<T>(false);
           break;
-        case convention::fin: break;
+        case convention::fin:
+          break;
         case convention::fnu:
           if (c == (std::uint32_t{1} << bits) - 1) return quiet_nan<T>(false);
           return compose<T>(false, detail::pow2u(M) + mant, static_cast<int>(field) - f.bias - M + f.scale_exp);
@@ -350,7 +382,8 @@ FMTSIM_HD constexpr bool code_in_range(const element_format& f, std::uint64_t c)
 
 // quantize + encode in one step.
 template <class T>
-FMTSIM_HD constexpr encode_result encode(const element_format& f, T x, round_mode mode = {}, element_context<T> ctx = {}) {
+FMTSIM_HD constexpr encode_result encode(const element_format& f, T x, round_mode mode = {},
+                                         element_context<T> ctx = {}) {
   return encode_value(f, quantize(f, x, mode, ctx));
 }
 

@@ -15,8 +15,7 @@ namespace fmtsim {
 // A malformed spec. what() names the spec, the offending position and character, and what was expected.
 class spec_error : public std::invalid_argument {
  public:
-  spec_error(const std::string& message, std::size_t position)
-      : std::invalid_argument(message), position_(position) {}
+  spec_error(const std::string& message, std::size_t position) : std::invalid_argument(message), position_(position) {}
   std::size_t position() const noexcept { return position_; }
 
  private:

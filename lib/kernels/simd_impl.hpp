@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: MIT
+// The float32 quantize kernel written once against xsimd::batch<T, Arch>; each lib/kernels/simd_<isa>.cpp instantiates it.
+//
+// A branch-free vector form of the scalar reference (core/quantize.hpp): split the float bits into
+// sign / exponent field / significand, look up how many significand bits the format's grid rounds
+// away (simd_params::shift_*), decide "round up" per lane for the rounding mode (with a vectorised
+// Philox-4x32-10 for sr, keyed exactly like element_random), round by masking and adding one quantum
+// on the float's own bit pattern, then judge overflow against the limit's bit pattern. Lanes the
+// vector rule does not cover (float32 subnormal inputs where the format's grid changes below 2^-126,
+// the logdomain midpoint of subnormal inputs, and the 2^-64-probability sr case that needs a second
+// random word) are flagged and recomputed by the scalar reference itself.
+#pragma once
+
+#include "simd_isa.hpp"
+#include "simd_params.hpp"
+
+#include <fmtsim/core/philox.hpp>
+
+#include <xsimd/xsimd.hpp>
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#if defined(__SSE2__) || defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace fmtsim::kernels::detail {
+
+template <class A>
+struct simd_ops {
+  using vi = xsimd::batch<std::int32_t, A>;
+  using vf = xsimd::batch<float, A>;
+  using vb = xsimd::batch_bool<std::int32_t, A>;
+  static constexpr std::size_t size = vi::size;
+
+  static constexpr bool is_avx512 =
+#if XSIMD_WITH_AVX512F
+      std::is_base_of_v<xsimd::avx512f, A>;
+#else
+      false;
+#endif
+  static constexpr bool is_avx2 =
+#if XSIMD_WITH_AVX2
+      std::is_base_of_v<xsimd::avx2, A>;
+#else
+      false;
+#endif
+  static constexpr bool is_sse41 =
+#if XSIMD_WITH_SSE4_1
+      std::is_base_of_v<xsimd::sse4_1, A>;
+#else
+      false;
+#endif
+
+  // x << s and x >> s (logical) per lane, s in [0, 31].
+  static vi shl(vi x, vi s) {
+#if XSIMD_WITH_AVX512F
+    if constexpr (is_avx512) return vi(_mm512_sllv_epi32(x, s));
+#endif
+#if XSIMD_WITH_AVX2
+    if constexpr (is_avx2) return vi(_mm256_sllv_epi32(x, s));
+#endif
+    alignas(64) std::uint32_t a[size];
+    alignas(64) std::int32_t b[size];
+    xsimd::bitwise_cast<xsimd::batch<std::uint32_t, A>>(x).store_aligned(a);
+    s.store_aligned(b);
+    for (std::size_t i = 0; i < size; ++i) a[i] <<= b[i];
+    return xsimd::bitwise_cast<vi>(xsimd::batch<std::uint32_t, A>::load_aligned(a));
+  }
+  static vi shr(vi x, vi s) {
+#if XSIMD_WITH_AVX512F
+    if constexpr (is_avx512) return vi(_mm512_srlv_epi32(x, s));
+#endif
+#if XSIMD_WITH_AVX2
+    if constexpr (is_avx2) return vi(_mm256_srlv_epi32(x, s));
+#endif
+    alignas(64) std::uint32_t a[size];
+    alignas(64) std::int32_t b[size];
+    xsimd::bitwise_cast<xsimd::batch<std::uint32_t, A>>(x).store_aligned(a);
+    s.store_aligned(b);
+    for (std::size_t i = 0; i < size; ++i) a[i] >>= b[i];
+    return xsimd::bitwise_cast<vi>(xsimd::batch<std::uint32_t, A>::load_aligned(a));
+  }
+
+  // The 64-bit product a * m of unsigned 32-bit lanes, as high and low halves.
+  static void mulhilo(vi a, std::uint32_t m, vi& hi, vi& lo) {
+#if XSIMD_WITH_AVX512F
+    if constexpr (is_avx512) {
+      const __m512i mm = _mm512_set1_epi32(static_cast<int>(m));
+      const __m512i even = _mm512_mul_epu32(a, mm);
+      const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), mm);
+      lo = vi(_mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)));
+      hi = vi(_mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd));
+      return;
+    }
+#endif
+#if XSIMD_WITH_AVX2
+    if constexpr (is_avx2) {
+      const __m256i mm = _mm256_set1_epi32(static_cast<int>(m));
+      const __m256i even = _mm256_mul_epu32(a, mm);
+      const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), mm);
+      lo = vi(_mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA));
+      hi = vi(_mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA));
+      return;
+    }
+#endif
+#if XSIMD_WITH_SSE4_1
+    if constexpr (is_sse41 && size == 4) {
+      const __m128i mm = _mm_set1_epi32(static_cast<int>(m));
+      const __m128i even = _mm_mul_epu32(a, mm);
+      const __m128i odd = _mm_mul_epu32(_mm_srli_epi64(a, 32), mm);
+      lo = vi(_mm_blend_epi16(even, _mm_slli_epi64(odd, 32), 0xCC));
+      hi = vi(_mm_blend_epi16(_mm_srli_epi64(even, 32), odd, 0xCC));
+      return;
+    }
+#endif
+    alignas(64) std::uint32_t x[size], h[size], l[size];
+    xsimd::bitwise_cast<xsimd::batch<std::uint32_t, A>>(a).store_aligned(x);
+    for (std::size_t i = 0; i < size; ++i) {
+      const std::uint64_t p = static_cast<std::uint64_t>(x[i]) * m;
+      h[i] = static_cast<std::uint32_t>(p >> 32);
+      l[i] = static_cast<std::uint32_t>(p);
+    }
+    hi = xsimd::bitwise_cast<vi>(xsimd::batch<std::uint32_t, A>::load_aligned(h));
+    lo = xsimd::bitwise_cast<vi>(xsimd::batch<std::uint32_t, A>::load_aligned(l));
+  }
+
+  // Non-temporal store of a full batch to an address aligned to the batch size.
+  static void stream(float* p, vf v) {
+#if XSIMD_WITH_AVX512F
+    if constexpr (is_avx512) {
+      _mm512_stream_ps(p, v);
+      return;
+    }
+#endif
+#if XSIMD_WITH_AVX2
+    if constexpr (is_avx2) {
+      _mm256_stream_ps(p, v);
+      return;
+    }
+#endif
+#if XSIMD_WITH_SSE4_1
+    if constexpr (is_sse41 && size == 4) {
+      _mm_stream_ps(p, v);
+      return;
+    }
+#endif
+    v.store_aligned(p);
+  }
+
+  static void stream_fence() {
+#if defined(__SSE2__)
+    _mm_sfence();
+#endif
+  }
+
+  static vb ult(vi a, vi b) {  // unsigned a < b
+    const vi bias(static_cast<std::int32_t>(0x80000000u));
+    return (a ^ bias) < (b ^ bias);
+  }
+
+  static vi iota() {
+    alignas(64) std::int32_t a[size];
+    for (std::size_t i = 0; i < size; ++i) a[i] = static_cast<std::int32_t>(i);
+    return vi::load_aligned(a);
+  }
+};
+
+// floor(sqrt(2^47)) + 1: a 24-bit significand s has s^2 >= 2^47 iff s >= this (2^47 is not a square).
+constexpr std::int32_t log_midpoint_threshold() {
+  std::uint64_t s = 11863283;  // start near 2^23.5 and correct exactly
+  while (s * s >= (std::uint64_t{1} << 47)) --s;
+  while (s * s < (std::uint64_t{1} << 47)) ++s;
+  return static_cast<std::int32_t>(s);
+}
+
+// Philox-4x32-10 of counter (index_lo, index_hi, 0, 0) under the seed: words 0 and 1 of the block
+// (= the first 64-bit word of element_random: hi = word 0, lo = word 1).
+template <class A>
+inline void philox_first_word(typename simd_ops<A>::vi idx_lo, typename simd_ops<A>::vi idx_hi, std::uint64_t seed,
+                              typename simd_ops<A>::vi& w_hi, typename simd_ops<A>::vi& w_lo) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
+  vi c0 = idx_lo, c1 = idx_hi, c2(0), c3(0);
+  vi hi0, lo0, hi1, lo1;
+  // round 0: c2 = c3 = 0, so the second product is 0
+  ops::mulhilo(c0, fmtsim::detail::philox_m0, hi0, lo0);
+  c0 = c1 ^ vi(static_cast<std::int32_t>(k0));
+  c1 = vi(0);
+  c2 = hi0 ^ vi(static_cast<std::int32_t>(k1));
+  c3 = lo0;
+  for (int round = 1; round < 9; ++round) {
+    k0 += fmtsim::detail::philox_w0;
+    k1 += fmtsim::detail::philox_w1;
+    ops::mulhilo(c0, fmtsim::detail::philox_m0, hi0, lo0);
+    ops::mulhilo(c2, fmtsim::detail::philox_m1, hi1, lo1);
+    const vi n0 = hi1 ^ c1 ^ vi(static_cast<std::int32_t>(k0));
+    const vi n2 = hi0 ^ c3 ^ vi(static_cast<std::int32_t>(k1));
+    c0 = n0;
+    c1 = lo1;
+    c2 = n2;
+    c3 = lo0;
+  }
+  // round 9: only words 0 and 1 are needed
+  k0 += fmtsim::detail::philox_w0;
+  ops::mulhilo(c2, fmtsim::detail::philox_m1, hi1, lo1);
+  w_hi = hi1 ^ c1 ^ vi(static_cast<std::int32_t>(k0));
+  w_lo = lo1;
+}
+
+// Quantize one batch of float32 bit patterns. `fallback` flags lanes that must be recomputed by the
+// scalar reference. index0 = random stream index of lane 0.
+template <class A, rounding Mode, bool Table>
+inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename simd_ops<A>::vf x,
+                                               typename simd_ops<A>::vf prev, std::uint64_t index0,
+                                               typename simd_ops<A>::vb& fallback) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vb = typename ops::vb;
+  const vi zero(0), one(1);
+
+  const vi u = xsimd::bitwise_cast<vi>(x);
+  const vi mag = u & vi(0x7fffffff);
+  const vb neg = u < zero;
+  const vi field = mag >> 23;
+  const vi mant = mag & vi(0x7fffff);
+  const vb is_sub = field == zero;
+  const vb is_special = field == vi(255);
+  const vb is_zero = mag == zero;
+  const vi sig = xsimd::select(is_sub, mant, mant | vi(0x800000));
+  const vi e = xsimd::max(field, one) - vi(127);
+
+  vi shift;
+  if constexpr (Table) {
+    shift = vi::gather(p.shift_table.data(), field);
+  } else {
+    shift = xsimd::select(is_sub, vi(p.subnormal_shift),
+                          xsimd::select(e >= vi(p.low_e), vi(p.shift_high), vi(p.low_shift_base) - e));
+  }
+  fallback = vb(false);
+  if (!p.subnormal_uniform) fallback = is_sub & !is_zero;
+
+  const vi shift_c = xsimd::min(xsimd::max(shift, zero), vi(25));
+  const vi one_s = ops::shl(one, shift_c);  // one quantum in units of the input's last bit
+  const vi mask = one_s - one;
+  const vi half = one_s >> 1;
+  const vi r = sig & mask;
+  const vb rnz = r != zero;
+  const vb odd = (sig & one_s) != zero;  // bit 0 of n = sig >> shift
+
+  vb up(false);
+  vb to_max(false);  // overflow gives max instead of inf/NaN
+  if constexpr (Mode == rounding::rne || Mode == rounding::rna) {
+    if constexpr (Mode == rounding::rne) {
+      up = rnz & ((r > half) | ((r == half) & odd));
+    } else {
+      up = rnz & (r >= half);
+    }
+    if constexpr (Table) {
+      if (p.log_domain) {
+        // both rne and rna: geometric midpoint where the binade holds only its power of two, else ties-to-even
+        const vb even_up = rnz & ((r > half) | ((r == half) & odd));
+        const vb geo_up = rnz & (sig >= vi(log_midpoint_threshold()));
+        const vb power_only = shift == vi(23);
+        up = (power_only & geo_up) | (!power_only & even_up);
+      }
+    }
+    to_max = vb(p.saturate);
+  } else if constexpr (Mode == rounding::rtz) {
+    to_max = vb(true);
+  } else if constexpr (Mode == rounding::rup) {
+    up = rnz & !neg;
+    to_max = neg | vb(p.saturate);
+  } else if constexpr (Mode == rounding::rdn) {
+    up = rnz & neg;
+    to_max = !neg | vb(p.saturate);
+  } else if constexpr (Mode == rounding::rto) {
+    up = rnz & !odd;
+    to_max = vb(true);
+  } else if constexpr (Mode == rounding::hys) {
+    // kind = x < previous ? rup : rdn (the float comparison of the reference, NaN compares false)
+    using vf = typename ops::vf;
+    const vb toward_pos = xsimd::bitwise_cast<vi>(xsimd::select(x < prev, vf(1.0f), vf(0.0f))) != zero;
+    const vb mag_up = toward_pos ^ neg;
+    up = rnz & mag_up;
+    to_max = !mag_up | vb(p.saturate);
+  } else if constexpr (Mode == rounding::sr) {
+    const bool exact = p.mode.sr_bits == 0;
+    const int bits = exact ? 64 : p.mode.sr_bits;
+    // round up iff the first random word w < T = (r >> d) << pos (see simd_params.hpp / formats.md 2)
+    const vi d = xsimd::max(shift - vi(bits), zero);
+    const vi v = ops::shr(r, xsimd::min(d, vi(31)));
+    const vi pos = xsimd::min(xsimd::max(vi(64) - shift + d, zero), vi(63));
+    const vb high = pos >= vi(32);
+    const vi t_hi = xsimd::select(high, ops::shl(v, xsimd::max(pos - vi(32), zero)),
+                                  ops::shr(v, xsimd::min(vi(32) - pos, vi(31))));
+    const vi t_lo = xsimd::select(high, zero, ops::shl(v, xsimd::min(pos, vi(31))));
+    const vi lane = ops::iota();
+    const vi base_lo(static_cast<std::int32_t>(static_cast<std::uint32_t>(index0)));
+    const vi idx_lo = base_lo + lane;
+    const vi carry = xsimd::select(ops::ult(idx_lo, base_lo), one, zero);
+    const vi idx_hi = vi(static_cast<std::int32_t>(static_cast<std::uint32_t>(index0 >> 32))) + carry;
+    vi w_hi, w_lo;
+    philox_first_word<A>(idx_lo, idx_hi, p.seed, w_hi, w_lo);
+    const vb hi_eq = w_hi == t_hi;
+    const vb lt = ops::ult(w_hi, t_hi) | (hi_eq & ops::ult(w_lo, t_lo));
+    up = rnz & lt;
+    if (exact) fallback = fallback | (rnz & !is_special & (shift > vi(64)) & hi_eq & (w_lo == t_lo));
+    to_max = vb(p.saturate);
+  }
+
+  // round on the float's own bit pattern: clear the rounded-away bits, add one quantum if up
+  vi res = (mag & ~mask) + xsimd::select(up, one_s, zero);
+  const vb big = shift >= vi(24);  // the quantum lies above the input's top bit: result is 0 or 2^qe
+  if (xsimd::any(big & !is_special)) {
+    const vi qe = e - vi(23) + shift;
+    const vi pow2 = xsimd::select(qe >= vi(-126), (qe + vi(127)) << 23,
+                                  ops::shl(one, xsimd::min(xsimd::max(qe + vi(149), zero), vi(31))));
+    res = xsimd::select(big, xsimd::select(up, pow2, zero), res);
+  }
+  if (p.fnu) res = xsimd::select(is_sub | (e < vi(p.fnu_low_e)), vi(p.fnu_low_bits), res);
+
+  const vi limit = xsimd::select(neg, vi(p.limit_neg), vi(p.limit_pos));
+  const vi big_value = xsimd::select(neg, vi(p.big_neg), vi(p.big_pos));
+  const vi overflow_value = xsimd::select(to_max, limit, big_value);
+  const vb is_inf = mag == vi(0x7f800000);
+  const vi inf_value = p.inf_passes ? vi(0x7f800000) : overflow_value;
+  vi out_mag = xsimd::select(res > limit, overflow_value, res);
+  out_mag = xsimd::select(is_inf, inf_value, out_mag);
+  const vb out_neg = neg & ((out_mag != zero) | vb(p.has_negative_zero));
+  vi out = out_mag | xsimd::select(out_neg, vi(static_cast<std::int32_t>(0x80000000u)), zero);
+  if (!p.has_sign) {
+    if (p.fnu) {
+      out = xsimd::select(neg | is_zero, vi(0x7fc00000), out);
+    } else {
+      out = xsimd::select(neg, zero, out);
+    }
+  }
+  const vb is_nan = mag > vi(0x7f800000);
+  out = xsimd::select(is_nan, (u & vi(static_cast<std::int32_t>(0x80000000u))) | vi(0x7fc00000), out);
+  return out;
+}
+
+template <class A, rounding Mode, bool Table>
+void quantize_run(const simd_call& c) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vf = typename ops::vf;
+  using vb = typename ops::vb;
+  constexpr std::size_t N = ops::size;
+  const simd_params& p = *c.params;
+  const bool hys = Mode == rounding::hys;
+
+  auto finish = [&](vi res, const vb& fallback, std::size_t i, std::size_t count, const float* src, const float* prv,
+                    float* dst, bool stream) {
+    if (xsimd::any(fallback)) {
+      alignas(64) std::int32_t r[N];
+      alignas(64) std::int32_t fb[N];
+      res.store_aligned(r);
+      xsimd::select(fallback, vi(1), vi(0)).store_aligned(fb);
+      for (std::size_t j = 0; j < count; ++j) {
+        if (fb[j] == 0) continue;
+        r[j] = std::bit_cast<std::int32_t>(scalar_reference_f32(p, src[j], c.index_base + i + j, hys ? prv[j] : 0.0f));
+      }
+      res = vi::load_aligned(r);
+    }
+    const vf out = xsimd::bitwise_cast<vf>(res);
+    if (count == N) {
+      if (stream) {
+        ops::stream(dst, out);
+      } else {
+        out.store_unaligned(dst);
+      }
+    } else {
+      alignas(64) float tmp[N];
+      out.store_aligned(tmp);
+      std::memcpy(dst, tmp, count * sizeof(float));
+    }
+  };
+
+  // a partial batch: padded with zeros through a buffer (zeros never need the fallback)
+  auto partial = [&](std::size_t i, std::size_t count) {
+    alignas(64) float src[N] = {};
+    alignas(64) float prv[N] = {};
+    std::memcpy(src, c.in + i, count * sizeof(float));
+    if (hys) std::memcpy(prv, c.prev + i, count * sizeof(float));
+    vb fallback;
+    const vi res = quantize_batch<A, Mode, Table>(p, vf::load_aligned(src), vf::load_aligned(prv), c.index_base + i,
+                                                  fallback);
+    finish(res, fallback, i, count, src, prv, c.out + i, false);
+  };
+
+  std::size_t i = 0;
+  const std::size_t n = c.n;
+  bool stream = c.stream;
+  if (stream) {
+    const std::uintptr_t addr = reinterpret_cast<std::uintptr_t>(c.out);
+    const std::size_t align = N * sizeof(float);
+    if (addr % sizeof(float) != 0) {
+      stream = false;
+    } else {
+      const std::size_t head = ((align - addr % align) % align) / sizeof(float);
+      if (head > 0 && head <= n) {
+        partial(0, head);
+        i = head;
+      }
+    }
+  }
+  for (; i + N <= n; i += N) {
+    const vf x = vf::load_unaligned(c.in + i);
+    const vf pv = hys ? vf::load_unaligned(c.prev + i) : vf(0.0f);
+    vb fallback;
+    const vi res = quantize_batch<A, Mode, Table>(p, x, pv, c.index_base + i, fallback);
+    finish(res, fallback, i, N, c.in + i, hys ? c.prev + i : nullptr, c.out + i, stream);
+  }
+  if (i < n) partial(i, n - i);
+  if (stream) ops::stream_fence();
+}
+
+template <class A, bool Table>
+void quantize_mode(const simd_call& c) {
+  switch (c.params->mode.kind) {
+    case rounding::rne: quantize_run<A, rounding::rne, Table>(c); return;
+    case rounding::rna: quantize_run<A, rounding::rna, Table>(c); return;
+    case rounding::rtz: quantize_run<A, rounding::rtz, Table>(c); return;
+    case rounding::rup: quantize_run<A, rounding::rup, Table>(c); return;
+    case rounding::rdn: quantize_run<A, rounding::rdn, Table>(c); return;
+    case rounding::rto: quantize_run<A, rounding::rto, Table>(c); return;
+    case rounding::sr: quantize_run<A, rounding::sr, Table>(c); return;
+    case rounding::hys: quantize_run<A, rounding::hys, Table>(c); return;
+  }
+}
+
+template <class A>
+void quantize_f32(const simd_call& c) {
+  if (c.params->table) {
+    quantize_mode<A, true>(c);
+  } else {
+    quantize_mode<A, false>(c);
+  }
+}
+
+}  // namespace fmtsim::kernels::detail

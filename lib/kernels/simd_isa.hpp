@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+// Entry points of the per-ISA float32 SIMD kernels (one translation unit per ISA, each with its own -m flags).
+#pragma once
+
+#include "simd_params.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace fmtsim::kernels::detail {
+
+// One single-threaded call on a contiguous run. prev is read only for hysteresis.
+struct simd_call {
+  const simd_params* params = nullptr;
+  const float* in = nullptr;
+  float* out = nullptr;
+  const float* prev = nullptr;
+  std::size_t n = 0;
+  std::uint64_t index_base = 0;  // random stream index of in[0]
+  bool stream = false;           // non-temporal stores for the output
+};
+
+using simd_entry = void (*)(const simd_call&);
+
+// Defined only in the translation units the build compiles (see lib/meson.build); the dispatcher
+// (elementwise.cpp) refers to them through FMTSIM_HAVE_<ISA> macros.
+void quantize_f32_sse4_2(const simd_call& c);
+void quantize_f32_avx2(const simd_call& c);
+void quantize_f32_avx512bw(const simd_call& c);
+void quantize_f32_neon(const simd_call& c);
+
+}  // namespace fmtsim::kernels::detail

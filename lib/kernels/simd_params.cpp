@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+// Builds the per-call constants of the float32 SIMD quantizer from the core's constexpr grid functions.
+#include "simd_params.hpp"
+
+#include <fmtsim/core/float_bits.hpp>
+#include <fmtsim/core/quantize.hpp>
+
+#include <bit>
+#include <stdexcept>
+
+namespace fmtsim::kernels::detail {
+
+namespace {
+
+std::int32_t bits_of(float v) { return static_cast<std::int32_t>(std::bit_cast<std::uint32_t>(v)); }
+
+// The reference's quantum exponent for a nonzero finite magnitude whose top bit has exponent t
+// (round_magnitude in core/quantize.hpp).
+int reference_quantum(const element_format& f, int t) {
+  const int low = grid_low_exp(f);
+  return t >= low ? quantum_exp(f, t) : low_quantum_exp(f);
+}
+
+}  // namespace
+
+simd_params make_simd_params(const element_format& f, const quantize_options& opt) {
+  check_array_call<float>(f, opt, 0, 0);
+  simd_params p;
+  p.format = f;
+  p.mode = opt.mode;
+  p.seed = opt.seed;
+  const int low = grid_low_exp(f);
+
+  // per exponent field: shift = qe - (e - 23)
+  for (int field = 1; field <= 254; ++field) {
+    const int e = field - 127;
+    p.shift_table[static_cast<unsigned>(field)] = reference_quantum(f, e) - (e - 23);
+  }
+  p.shift_table[255] = 0;
+
+  // subnormal float32 inputs: tops -149 .. -127, last bit at 2^-149
+  const int q_sub = reference_quantum(f, -127);
+  p.subnormal_uniform = true;
+  for (int t = -149; t <= -127; ++t) {
+    if (reference_quantum(f, t) != q_sub) p.subnormal_uniform = false;
+  }
+  p.subnormal_shift = q_sub + 149;
+  p.shift_table[0] = p.subnormal_shift;
+
+  p.fnu = f.kind == family::minifloat && f.conv == convention::fnu;
+  p.fnu_low_e = low;
+  if (p.fnu) {
+    p.fnu_low_bits = bits_of(compose<float>(false, 1, low));
+    // subnormal inputs are uniform for fnu only if every one of them is below 2^low
+    if (low <= -127) p.subnormal_uniform = false;
+  }
+  p.log_domain = f.log_domain;
+  if (p.log_domain) p.subnormal_uniform = false;  // the geometric midpoint depends on the input's width
+
+  // the arithmetic rule, used only where it reproduces the table for every field
+  p.table = true;
+  if (f.kind == family::minifloat || f.kind == family::integer) {
+    if (f.kind == family::minifloat) {
+      p.low_e = low;
+      p.shift_high = 23 - f.mantissa_bits;
+    } else {
+      p.low_e = 1 << 20;  // never: integers have one quantum everywhere
+      p.shift_high = 0;
+    }
+    p.low_shift_base = low_quantum_exp(f) + 23;
+    bool same = true;
+    for (int field = 1; field <= 254; ++field) {
+      const int e = field - 127;
+      const int s = e >= p.low_e ? p.shift_high : p.low_shift_base - e;
+      if (s != p.shift_table[static_cast<unsigned>(field)]) same = false;
+    }
+    if (same) p.table = false;
+  }
+
+  const dyadic mp = max_finite(f);
+  p.limit_pos = bits_of(compose<float>(false, mp.significand, mp.exponent));
+  p.has_sign = has_sign(f);
+  if (p.has_sign) {
+    const dyadic mn = max_finite_negative(f);
+    p.limit_neg = bits_of(compose<float>(false, mn.significand, mn.exponent));
+  } else {
+    p.limit_neg = p.limit_pos;
+  }
+  const std::int32_t inf_bits = bits_of(signed_inf<float>(false));
+  const std::int32_t nan_bits = bits_of(quiet_nan<float>(false));
+  p.big_pos = has_inf(f) ? inf_bits : (has_nan(f) ? nan_bits : p.limit_pos);
+  p.big_neg = has_inf(f) ? inf_bits : (has_nan(f) ? nan_bits : p.limit_neg);
+  p.saturate = f.saturate;
+  p.inf_passes = has_inf(f) && !f.saturate;
+  p.has_negative_zero = has_negative_zero(f);
+  return p;
+}
+
+float scalar_reference_f32(const simd_params& p, float x, std::uint64_t index, float previous) {
+  return fmtsim::quantize<float>(p.format, x, p.mode, element_context<float>{p.seed, index, previous});
+}
+
+}  // namespace fmtsim::kernels::detail

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+// Per-call constants of the float32 SIMD quantizer, derived once from the format by the core's constexpr functions.
+#pragma once
+
+#include <fmtsim/core/array.hpp>
+#include <fmtsim/core/format.hpp>
+#include <fmtsim/core/rounding.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace fmtsim::kernels::detail {
+
+// Everything the vector pipeline needs, as float32 bit patterns and exponent offsets. Built by
+// make_simd_params (lib/kernels/simd_params.cpp) from grid_low_exp / quantum_exp / low_quantum_exp /
+// max_finite of include/fmtsim/core/format.hpp: the vector code never re-derives the grid.
+//
+// Notation for a finite input x with float32 exponent field `field` (1..254) and e = field - 127:
+// the input's last significand bit has exponent e - 23, the format's quantum there is 2^qe, and
+// shift = qe - (e - 23) is the number of input significand bits rounded away (<= 0: already on the grid).
+struct simd_params {
+  element_format format{};
+  round_mode mode{};
+  std::uint64_t seed = 0;
+
+  bool table = false;  // profiles: shift looked up per exponent field; else the arithmetic rule below
+  // arithmetic rule (minifloats, integers): shift = e >= low_e ? shift_high : low_shift_base - e
+  std::int32_t low_e = 0;
+  std::int32_t shift_high = 0;
+  std::int32_t low_shift_base = 0;
+  // table rule: shift_table[field] for field 0..255 (entry 0 = subnormal inputs, 255 unused)
+  alignas(64) std::array<std::int32_t, 256> shift_table{};
+
+  // float32 subnormal inputs (field 0): one shift for all of them when every subnormal lies below the
+  // format's grid_low_exp; otherwise those lanes go to the scalar reference.
+  std::int32_t subnormal_shift = 0;
+  bool subnormal_uniform = true;
+
+  // fnu (no zero): magnitudes below 2^grid_low_exp give 2^grid_low_exp
+  bool fnu = false;
+  std::int32_t fnu_low_e = 0;        // e < fnu_low_e -> forced
+  std::int32_t fnu_low_bits = 0;     // float32 bits of 2^grid_low_exp
+
+  bool log_domain = false;  // profile `logdomain`: rne/rna choose between powers of two geometrically
+
+  // limits and the overflow values (float32 magnitude bits)
+  std::int32_t limit_pos = 0;     // max_finite
+  std::int32_t limit_neg = 0;     // max_finite_negative (two's complement integers reach one further)
+  std::int32_t big_pos = 0;       // overflow value when not saturating: inf, else NaN, else max
+  std::int32_t big_neg = 0;
+  bool saturate = false;
+  bool inf_passes = false;        // has_inf && !saturate: +-inf input stays +-inf
+  bool has_sign = true;
+  bool has_negative_zero = true;
+};
+
+// Throws std::invalid_argument if the format's values are not representable in float32.
+simd_params make_simd_params(const element_format& f, const quantize_options& opt);
+
+// The scalar reference for one element (fmtsim::quantize<float>), compiled with the baseline flags: the
+// per-ISA translation units call this for their fallback lanes instead of instantiating the reference
+// themselves (an inline copy compiled with -mavx512f could otherwise be the one the linker keeps).
+float scalar_reference_f32(const simd_params& p, float x, std::uint64_t index, float previous);
+
+}  // namespace fmtsim::kernels::detail

@@ -6,6 +6,7 @@
 #include <fmtsim/core/array.hpp>
 #include <fmtsim/core/quantize.hpp>
 #include <fmtsim/core/spec.hpp>
+#include <fmtsim/formats/catalog.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -265,12 +266,55 @@ const registrar describe_cmd{
       });
     }};
 
+void list_catalog(const std::string& name, int bits, bool json_out) {
+  std::span<const catalog_entry> entries;
+  try {
+    entries = catalog(name);
+  } catch (const std::invalid_argument& e) {
+    throw failure(e.what());
+  }
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const auto& e : entries) {
+    if (bits != 0 && e.bits != bits) continue;
+    const element_format f = parse_format(e.id);
+    nlohmann::ordered_json j;
+    j["id"] = std::string(e.id);
+    j["name"] = std::string(e.name);
+    j["bits"] = e.bits;
+    j["binades"] = e.binades;
+    j["codes"] = finite_values(f);
+    j["max"] = dyadic_value(max_finite(f));
+    j["min_positive"] = dyadic_value(min_normal(f));
+    list.push_back(j);
+  }
+  if (json_out) {
+    std::cout << list.dump(2) << '\n';
+    return;
+  }
+  std::printf("%-34s %-8s %4s %7s %6s\n", "id", "name", "bits", "binades", "codes");
+  for (const auto& j : list)
+    std::printf("%-34s %-8s %4d %7d %6llu\n", j["id"].get<std::string>().c_str(), j["name"].get<std::string>().c_str(),
+                j["bits"].get<int>(), j["binades"].get<int>(),
+                static_cast<unsigned long long>(j["codes"].get<std::uint64_t>()));
+  std::printf("%zu formats\n", list.size());
+}
+
 const registrar formats_cmd{
     "formats", [](CLI::App& app) {
-      auto* cmd = app.add_subcommand("formats", "list every named format and alias with its parameters");
+      auto* cmd = app.add_subcommand("formats", "list every named format and alias, or the entries of a catalog");
       auto json_out = std::make_shared<bool>(false);
+      auto cat = std::make_shared<std::string>();
+      auto bits = std::make_shared<int>(0);
       cmd->add_flag("--json", *json_out, "JSON output");
-      cmd->callback([json_out] {
+      cmd->add_option("--catalog", *cat,
+                      "list a format catalog: lee22 (the 498 candidates of Lee et al. 2022) or lee22-extra");
+      cmd->add_option("--bits", *bits, "with --catalog: only entries of this width (6, 7 or 8)");
+      cmd->callback([json_out, cat, bits] {
+        if (!cat->empty()) {
+          list_catalog(*cat, *bits, *json_out);
+          return;
+        }
+        if (*bits != 0) throw failure("--bits needs --catalog");
         nlohmann::ordered_json list = nlohmann::ordered_json::array();
         for (const auto& n : named_formats()) {
           auto d = describe(std::string(n.name), parse_format(n.canonical));

@@ -122,5 +122,16 @@ with tempfile.TemporaryDirectory() as d:
           names["float6_e3m2fn"]["max"] == 28 and names["float4_e2m1fn"]["max"] == 6 and
           names["float8_e5m2fnuz"]["max"] == 57344, "formats --json limits")
 
+# catalogs
+r = run("formats", "--catalog", "lee22", "--json")
+cat = json.loads(r.stdout)
+check(len(cat) == 498 and sum(e["bits"] == 8 for e in cat) == 252 and sum(e["bits"] == 7 for e in cat) == 185,
+      "lee22 catalog: 498 = 252 + 185 + 61")
+check(any(e["name"] == "fp134" and e["id"] == "bp:5x7,4,3,2,1,0" for e in cat), "fp134 in lee22")
+r = run("formats", "--catalog", "lee22", "--bits", "6", "--json")
+check(len(json.loads(r.stdout)) == 61, "--bits 6 gives 61 entries")
+r = run("formats", "--catalog", "nope")
+check(r.returncode != 0 and b"lee22" in r.stderr, "unknown catalog lists the known ones")
+
 print(f"{passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

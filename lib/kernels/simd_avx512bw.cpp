@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The float32 quantize kernel instantiated for xsimd::avx512bw (this file is compiled with -mavx512f -mavx512cd -mavx512dq -mavx512bw -mavx2).
+// The float32 quantize kernel instantiated for xsimd::avx512bw (this file is compiled with -mavx512f -mavx512cd
+// -mavx512dq -mavx512bw -mavx2).
 #include "simd_impl.hpp"
 
 #if !XSIMD_WITH_AVX512BW

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The float32 quantize kernel written once against xsimd::batch<T, Arch>; each lib/kernels/simd_<isa>.cpp instantiates it.
+// The float32 quantize kernel written once against xsimd::batch<T, Arch>; each lib/kernels/simd_<isa>.cpp instantiates
+// it.
 //
 // A branch-free vector form of the scalar reference (core/quantize.hpp): split the float bits into
 // sign / exponent field / significand, look up how many significand bits the format's grid rounds
@@ -285,8 +286,9 @@ inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename si
   } else if constexpr (Mode == rounding::hys) {
     // kind = x < previous ? rup : rdn (the float comparison of the reference, NaN compares false)
     using vf = typename ops::vf;
-    const vb toward_pos = xsimd::bitwise_cast<vi>(xsimd::select(x < prev, vf(1.0f), vf(0.0f))) != zero;
-    const vb mag_up = toward_pos ^ neg;
+    // (sign bit of "toward +inf") xor (sign bit of x), in the integer domain
+    const vi toward_pos = xsimd::bitwise_cast<vi>(xsimd::select(x < prev, vf(-0.0f), vf(0.0f)));
+    const vb mag_up = (toward_pos ^ u) < zero;
     up = rnz & mag_up;
     to_max = !mag_up | vb(p.saturate);
   } else if constexpr (Mode == rounding::sr) {
@@ -297,8 +299,8 @@ inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename si
     const vi v = ops::shr(r, xsimd::min(d, vi(31)));
     const vi pos = xsimd::min(xsimd::max(vi(64) - shift + d, zero), vi(63));
     const vb high = pos >= vi(32);
-    const vi t_hi = xsimd::select(high, ops::shl(v, xsimd::max(pos - vi(32), zero)),
-                                  ops::shr(v, xsimd::min(vi(32) - pos, vi(31))));
+    const vi t_hi =
+        xsimd::select(high, ops::shl(v, xsimd::max(pos - vi(32), zero)), ops::shr(v, xsimd::min(vi(32) - pos, vi(31))));
     const vi t_lo = xsimd::select(high, zero, ops::shl(v, xsimd::min(pos, vi(31))));
     const vi lane = ops::iota();
     const vi base_lo(static_cast<std::int32_t>(static_cast<std::uint32_t>(index0)));
@@ -390,8 +392,8 @@ void quantize_run(const simd_call& c) {
     std::memcpy(src, c.in + i, count * sizeof(float));
     if (hys) std::memcpy(prv, c.prev + i, count * sizeof(float));
     vb fallback;
-    const vi res = quantize_batch<A, Mode, Table>(p, vf::load_aligned(src), vf::load_aligned(prv), c.index_base + i,
-                                                  fallback);
+    const vi res =
+        quantize_batch<A, Mode, Table>(p, vf::load_aligned(src), vf::load_aligned(prv), c.index_base + i, fallback);
     finish(res, fallback, i, count, src, prv, c.out + i, false);
   };
 
@@ -425,14 +427,30 @@ void quantize_run(const simd_call& c) {
 template <class A, bool Table>
 void quantize_mode(const simd_call& c) {
   switch (c.params->mode.kind) {
-    case rounding::rne: quantize_run<A, rounding::rne, Table>(c); return;
-    case rounding::rna: quantize_run<A, rounding::rna, Table>(c); return;
-    case rounding::rtz: quantize_run<A, rounding::rtz, Table>(c); return;
-    case rounding::rup: quantize_run<A, rounding::rup, Table>(c); return;
-    case rounding::rdn: quantize_run<A, rounding::rdn, Table>(c); return;
-    case rounding::rto: quantize_run<A, rounding::rto, Table>(c); return;
-    case rounding::sr: quantize_run<A, rounding::sr, Table>(c); return;
-    case rounding::hys: quantize_run<A, rounding::hys, Table>(c); return;
+    case rounding::rne:
+      quantize_run<A, rounding::rne, Table>(c);
+      return;
+    case rounding::rna:
+      quantize_run<A, rounding::rna, Table>(c);
+      return;
+    case rounding::rtz:
+      quantize_run<A, rounding::rtz, Table>(c);
+      return;
+    case rounding::rup:
+      quantize_run<A, rounding::rup, Table>(c);
+      return;
+    case rounding::rdn:
+      quantize_run<A, rounding::rdn, Table>(c);
+      return;
+    case rounding::rto:
+      quantize_run<A, rounding::rto, Table>(c);
+      return;
+    case rounding::sr:
+      quantize_run<A, rounding::sr, Table>(c);
+      return;
+    case rounding::hys:
+      quantize_run<A, rounding::hys, Table>(c);
+      return;
   }
 }
 

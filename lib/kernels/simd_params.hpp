@@ -39,18 +39,18 @@ struct simd_params {
 
   // fnu (no zero): magnitudes below 2^grid_low_exp give 2^grid_low_exp
   bool fnu = false;
-  std::int32_t fnu_low_e = 0;        // e < fnu_low_e -> forced
-  std::int32_t fnu_low_bits = 0;     // float32 bits of 2^grid_low_exp
+  std::int32_t fnu_low_e = 0;     // e < fnu_low_e -> forced
+  std::int32_t fnu_low_bits = 0;  // float32 bits of 2^grid_low_exp
 
   bool log_domain = false;  // profile `logdomain`: rne/rna choose between powers of two geometrically
 
   // limits and the overflow values (float32 magnitude bits)
-  std::int32_t limit_pos = 0;     // max_finite
-  std::int32_t limit_neg = 0;     // max_finite_negative (two's complement integers reach one further)
-  std::int32_t big_pos = 0;       // overflow value when not saturating: inf, else NaN, else max
+  std::int32_t limit_pos = 0;  // max_finite
+  std::int32_t limit_neg = 0;  // max_finite_negative (two's complement integers reach one further)
+  std::int32_t big_pos = 0;    // overflow value when not saturating: inf, else NaN, else max
   std::int32_t big_neg = 0;
   bool saturate = false;
-  bool inf_passes = false;        // has_inf && !saturate: +-inf input stays +-inf
+  bool inf_passes = false;  // has_inf && !saturate: +-inf input stays +-inf
   bool has_sign = true;
   bool has_negative_zero = true;
 };

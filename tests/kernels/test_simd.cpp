@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+// SIMD kernels vs the scalar reference, bit for bit: every compiled ISA this CPU runs, every format family,
+// convention, modifier and rounding mode (sr with several seeds and bit counts, hys), hard and random inputs.
+#include <doctest/doctest.h>
+
+#include <fmtsim/core/array.hpp>
+#include <fmtsim/core/spec.hpp>
+#include <fmtsim/kernels/elementwise.hpp>
+
+#include "kernel_inputs.hpp"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace fmtsim;
+using namespace fmtsim_kernel_tests;
+
+namespace {
+
+// Previous quantized values for hysteresis: the grid values near x (from each side), x itself, NaN and zeros.
+std::vector<float> previous_for(const element_format& f, std::span<const float> x) {
+  std::vector<float> prev(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    switch (i % 5) {
+      case 0:
+        prev[i] = quantize<float>(f, x[i], round_mode{rounding::rup});
+        break;
+      case 1:
+        prev[i] = quantize<float>(f, x[i], round_mode{rounding::rdn});
+        break;
+      case 2:
+        prev[i] = x[i];
+        break;
+      case 3:
+        prev[i] = (i % 2) ? 0.0f : std::numeric_limits<float>::quiet_NaN();
+        break;
+      default:
+        prev[i] = quantize<float>(f, x[(i * 7) % x.size()], round_mode{rounding::rne});
+        break;
+    }
+  }
+  return prev;
+}
+
+void check_isa(std::string_view isa, const element_format& f, const std::vector<float>& x, const quantize_options& opt,
+               const std::vector<float>& prev, const std::vector<float>& expect) {
+  const bool hys = opt.mode.kind == rounding::hys;
+  std::vector<float> got(x.size());
+  kernels::quantize_simd_isa(isa, f, x, got, opt, hys ? std::span<const float>(prev) : std::span<const float>());
+  const long d = first_difference(expect, got);
+  INFO("isa ", std::string(isa), " format ", format_name(f), " scale_exp ", f.scale_exp, " mode ",
+       rounding_name(opt.mode), " seed ", opt.seed, " index_offset ", opt.index_offset);
+  if (d >= 0) {
+    INFO("element ", d, " x = ", hex(x[static_cast<std::size_t>(d)]),
+         hys ? " previous = " + hex(prev[static_cast<std::size_t>(d)]) : std::string(), " reference ",
+         hex(expect[static_cast<std::size_t>(d)]), " simd ", hex(got[static_cast<std::size_t>(d)]));
+    CHECK(d < 0);
+  } else {
+    CHECK(d < 0);
+  }
+  // in place, from an unaligned start and with a length that leaves a partial batch
+  if (x.size() > 40) {
+    std::vector<float> buf(x.begin() + 1, x.end() - 2);
+    std::vector<float> pv;
+    if (hys) pv.assign(prev.begin() + 1, prev.end() - 2);
+    quantize_options o = opt;
+    o.index_offset += 1;
+    kernels::quantize_simd_isa(isa, f, buf, buf, o, pv);
+    const long d2 = first_difference(std::span<const float>(expect).subspan(1, buf.size()), buf);
+    INFO("in place, offset 1: first difference at ", d2);
+    CHECK(d2 < 0);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the SIMD ISAs of this machine are found and used") {
+  const std::vector<std::string_view> isas = kernels::simd_isas();
+  MESSAGE("compiled ISAs supported here: ", isas.size(), ", dispatch picks ", std::string(kernels::simd_isa()));
+#if defined(__x86_64__)
+  // every x86-64 CPU this project targets has SSE4.2; the kernels must be compiled in
+  REQUIRE(!kernels::simd_isas_compiled().empty());
+  CHECK(std::find(isas.begin(), isas.end(), std::string_view("sse4_2")) != isas.end());
+#endif
+  if (!isas.empty()) CHECK(kernels::simd_isa() == isas.front());
+  CHECK_THROWS_AS(kernels::quantize_simd_isa("no-such-isa", parse_format("e4m3fn"), {}, {}, {}), std::invalid_argument);
+}
+
+TEST_CASE("SIMD == scalar reference for every format, scale and rounding mode (hard + random inputs)") {
+  const std::vector<std::string_view> isas = kernels::simd_isas();
+  if (isas.empty()) {
+    MESSAGE("no SIMD ISA available: nothing to compare");
+    return;
+  }
+  std::uint64_t case_seed = 1;
+  for (const std::string& spec : test_format_specs()) {
+    const element_format base = parse_format(spec);
+    for (const element_format& f : with_scales(base)) {
+      std::vector<float> x = hard_inputs(f);
+      const std::vector<float> r = random_inputs(f, 4000, ++case_seed);
+      x.insert(x.end(), r.begin(), r.end());
+      for (const std::string& mode_name : test_rounding_names()) {
+        quantize_options opt;
+        opt.mode = *parse_rounding(mode_name);
+        const std::vector<std::pair<std::uint64_t, std::uint64_t>> streams =
+            opt.mode.kind == rounding::sr
+                ? std::vector<std::pair<std::uint64_t, std::uint64_t>>{{0, 0}, {0x123456789abcdefull, 0xfffffff0ull}}
+                : std::vector<std::pair<std::uint64_t, std::uint64_t>>{{0, 0}};
+        for (auto [seed, offset] : streams) {
+          opt.seed = seed;
+          opt.index_offset = offset;
+          const std::vector<float> prev = previous_for(f, x);
+          const bool hys = opt.mode.kind == rounding::hys;
+          std::vector<float> expect(x.size());
+          quantize_array<float>(f, x, expect, opt, hys ? std::span<const float>(prev) : std::span<const float>());
+          for (std::string_view isa : isas) check_isa(isa, f, x, opt, prev, expect);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("SIMD stochastic rounding: same stream across ISAs and index offsets near 2^32 and 2^64") {
+  const std::vector<std::string_view> isas = kernels::simd_isas();
+  if (isas.empty()) return;
+  const element_format f = parse_format("e4m3fn");
+  std::vector<float> x(1000);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = 1.0f + static_cast<float>(i) / 4096.0f;  // many off-grid values
+  for (std::uint64_t offset : {std::uint64_t{0xffffffffu} - 500, ~std::uint64_t{0} - 1500, std::uint64_t{7}}) {
+    quantize_options opt;
+    opt.mode = *parse_rounding("sr");
+    opt.seed = 42;
+    opt.index_offset = offset;
+    std::vector<float> expect(x.size());
+    quantize_array<float>(f, x, expect, opt);
+    for (std::string_view isa : isas) check_isa(isa, f, x, opt, {}, expect);
+  }
+}
+
+TEST_CASE("SIMD errors match the array API") {
+  std::vector<float> x(10, 1.0f), y(9);
+  CHECK_THROWS_AS(kernels::quantize<float>(kernels::backend::simd, parse_format("e4m3fn"), x, y, {}),
+                  std::invalid_argument);
+  std::vector<float> z(10);
+  CHECK_THROWS_AS(kernels::quantize<float>(kernels::backend::simd, parse_format("e8m23fin"), x, z, {}),
+                  std::invalid_argument);
+  quantize_options hys;
+  hys.mode = *parse_rounding("hys");
+  CHECK_THROWS_AS(kernels::quantize<float>(kernels::backend::simd, parse_format("e4m3fn"), x, z, hys),
+                  std::invalid_argument);
+  CHECK(kernels::parse_backend("simd") == kernels::backend::simd);
+  CHECK(kernels::backend_name(kernels::backend::automatic) == "auto");
+}

@@ -79,7 +79,7 @@ void split(std::size_t n, F&& run_range) {
 
 void simd_float(const detail::simd_isa_entry& isa, const element_format& f, std::span<const float> in,
                 std::span<float> out, const quantize_options& opt, std::span<const float> previous, bool threaded) {
-  const detail::simd_params params = detail::make_simd_params(f, opt);
+  const detail::simd_params& params = detail::cached_simd_params(f, opt);
   const bool hys = opt.mode.kind == rounding::hys;
   const bool stream = in.size() * sizeof(float) >= stream_bytes;
   auto run_range = [&](std::size_t begin, std::size_t end) {

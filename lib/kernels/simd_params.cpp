@@ -23,6 +23,44 @@ int reference_quantum(const element_format& f, int t) {
 
 }  // namespace
 
+namespace {
+
+// Limits, overflow values and the fnu floor of f (the parts of the params that move with scale_exp).
+void set_limits(simd_params& p, const element_format& f) {
+  const int low = grid_low_exp(f);
+  p.fnu_low_e = low;
+  if (p.fnu) p.fnu_low_bits = bits_of(compose<float>(false, 1, low));
+  const dyadic mp = max_finite(f);
+  p.limit_pos = bits_of(compose<float>(false, mp.significand, mp.exponent));
+  p.has_sign = has_sign(f);
+  if (p.has_sign) {
+    const dyadic mn = max_finite_negative(f);
+    p.limit_neg = bits_of(compose<float>(false, mn.significand, mn.exponent));
+  } else {
+    p.limit_neg = p.limit_pos;
+  }
+  const std::int32_t inf_bits = bits_of(signed_inf<float>(false));
+  const std::int32_t nan_bits = bits_of(quiet_nan<float>(false));
+  p.big_pos = has_inf(f) ? inf_bits : (has_nan(f) ? nan_bits : p.limit_pos);
+  p.big_neg = has_inf(f) ? inf_bits : (has_nan(f) ? nan_bits : p.limit_neg);
+}
+
+// Whether every float32 subnormal input gets one quantum (tops -149 .. -127, last bit at 2^-149), and that shift.
+void set_subnormal(simd_params& p, const element_format& f) {
+  const int q_sub = reference_quantum(f, -127);
+  p.subnormal_uniform = true;
+  for (int t = -149; t <= -127; ++t) {
+    if (reference_quantum(f, t) != q_sub) p.subnormal_uniform = false;
+  }
+  p.subnormal_shift = q_sub + 149;
+  p.shift_table[0] = p.subnormal_shift;
+  // fnu: uniform only if every subnormal is below 2^grid_low_exp; logdomain: the geometric midpoint
+  // depends on the input's width
+  if ((p.fnu && grid_low_exp(f) <= -127) || p.log_domain) p.subnormal_uniform = false;
+}
+
+}  // namespace
+
 simd_params make_simd_params(const element_format& f, const quantize_options& opt) {
   check_array_call<float>(f, opt, 0, 0);
   simd_params p;
@@ -38,24 +76,9 @@ simd_params make_simd_params(const element_format& f, const quantize_options& op
   }
   p.shift_table[255] = 0;
 
-  // subnormal float32 inputs: tops -149 .. -127, last bit at 2^-149
-  const int q_sub = reference_quantum(f, -127);
-  p.subnormal_uniform = true;
-  for (int t = -149; t <= -127; ++t) {
-    if (reference_quantum(f, t) != q_sub) p.subnormal_uniform = false;
-  }
-  p.subnormal_shift = q_sub + 149;
-  p.shift_table[0] = p.subnormal_shift;
-
   p.fnu = f.kind == family::minifloat && f.conv == convention::fnu;
-  p.fnu_low_e = low;
-  if (p.fnu) {
-    p.fnu_low_bits = bits_of(compose<float>(false, 1, low));
-    // subnormal inputs are uniform for fnu only if every one of them is below 2^low
-    if (low <= -127) p.subnormal_uniform = false;
-  }
   p.log_domain = f.log_domain;
-  if (p.log_domain) p.subnormal_uniform = false;  // the geometric midpoint depends on the input's width
+  set_subnormal(p, f);
 
   // the arithmetic rule, used only where it reproduces the table for every field
   p.table = true;
@@ -77,22 +100,49 @@ simd_params make_simd_params(const element_format& f, const quantize_options& op
     if (same) p.table = false;
   }
 
-  const dyadic mp = max_finite(f);
-  p.limit_pos = bits_of(compose<float>(false, mp.significand, mp.exponent));
-  p.has_sign = has_sign(f);
-  if (p.has_sign) {
-    const dyadic mn = max_finite_negative(f);
-    p.limit_neg = bits_of(compose<float>(false, mn.significand, mn.exponent));
-  } else {
-    p.limit_neg = p.limit_pos;
-  }
-  const std::int32_t inf_bits = bits_of(signed_inf<float>(false));
-  const std::int32_t nan_bits = bits_of(quiet_nan<float>(false));
-  p.big_pos = has_inf(f) ? inf_bits : (has_nan(f) ? nan_bits : p.limit_pos);
-  p.big_neg = has_inf(f) ? inf_bits : (has_nan(f) ? nan_bits : p.limit_neg);
+  set_limits(p, f);
   p.saturate = f.saturate;
   p.inf_passes = has_inf(f) && !f.saturate;
   p.has_negative_zero = has_negative_zero(f);
+  return p;
+}
+
+const simd_params& cached_simd_params(const element_format& f, const quantize_options& opt) {
+  struct cache_entry {
+    bool valid = false;
+    element_format base_format{};  // f with scale_exp 0
+    round_mode mode{};
+    std::uint64_t seed = 0;
+    simd_params base{};    // params at scale_exp 0
+    simd_params scaled{};  // the last scale asked for
+  };
+  thread_local cache_entry cache;
+  element_format f0 = f;
+  f0.scale_exp = 0;
+  if (!cache.valid || !(cache.base_format == f0) || !(cache.mode == opt.mode) || cache.seed != opt.seed) {
+    cache.valid = false;
+    cache.base = make_simd_params(f0, opt);
+    cache.base_format = f0;
+    cache.mode = opt.mode;
+    cache.seed = opt.seed;
+    cache.scaled = cache.base;
+    cache.valid = true;
+  }
+  if (cache.scaled.format == f) return cache.scaled;
+  if (cache.base.table) {
+    cache.scaled = make_simd_params(f, opt);  // profiles: rebuild the per-field table
+    return cache.scaled;
+  }
+  // minifloats and integers: the grid moves with the scale (quantum_exp(f at s, e) = quantum_exp(f at 0, e - s) + s)
+  check_array_call<float>(f, opt, 0, 0);
+  simd_params& p = cache.scaled;
+  p = cache.base;
+  const int s = f.scale_exp;
+  p.format = f;
+  if (f.kind == family::minifloat) p.low_e = cache.base.low_e + s;
+  p.low_shift_base = cache.base.low_shift_base + s;
+  set_subnormal(p, f);
+  set_limits(p, f);
   return p;
 }
 

@@ -58,6 +58,11 @@ struct simd_params {
 // Throws std::invalid_argument if the format's values are not representable in float32.
 simd_params make_simd_params(const element_format& f, const quantize_options& opt);
 
+// make_simd_params through a per-thread cache: the last format (at scale_exp 0), mode and seed are kept,
+// and minifloat / integer grids are moved to a new scale_exp without rebuilding (a scaled tensor
+// format calls the kernel once per group, each with its own scale). Throws like make_simd_params.
+const simd_params& cached_simd_params(const element_format& f, const quantize_options& opt);
+
 // The scalar reference for one element (fmtsim::quantize<float>), compiled with the baseline flags: the
 // per-ISA translation units call this for their fallback lanes instead of instantiating the reference
 // themselves (an inline copy compiled with -mavx512f could otherwise be the one the linker keeps).

@@ -2,9 +2,12 @@
 // Whole-file reading with a size limit.
 #include "fmtsim/io/file.hpp"
 
+#include <unistd.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <random>
+#include <system_error>
 
 namespace fmtsim::io {
 
@@ -20,8 +23,7 @@ std::vector<std::byte> read_file(const std::filesystem::path& path, std::uint64_
     if (got > 0) {
       if (out.size() + got > max_bytes) {
         std::fclose(f);
-        throw format_error(path.string() + ": file larger than the limit of " +
-                           std::to_string(max_bytes) + " bytes");
+        throw format_error(path.string() + ": file larger than the limit of " + std::to_string(max_bytes) + " bytes");
       }
       out.insert(out.end(), buf, buf + got);
     }
@@ -33,6 +35,28 @@ std::vector<std::byte> read_file(const std::filesystem::path& path, std::uint64_
     }
   }
   return out;
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::span<const std::byte> bytes) {
+  std::filesystem::path tmp = path;
+  tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(std::random_device{}());
+  {
+    std::FILE* fp = std::fopen(tmp.c_str(), "wb");
+    if (fp == nullptr) throw format_error(path.string() + ": cannot open a temporary file for writing");
+    const bool ok = bytes.empty() || std::fwrite(bytes.data(), 1, bytes.size(), fp) == bytes.size();
+    const bool flushed = std::fflush(fp) == 0 && ::fsync(::fileno(fp)) == 0;
+    const bool closed = std::fclose(fp) == 0;
+    if (!ok || !flushed || !closed) {
+      std::remove(tmp.c_str());
+      throw format_error(path.string() + ": write failed");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::remove(tmp.c_str());
+    throw format_error(path.string() + ": cannot rename the temporary file into place: " + ec.message());
+  }
 }
 
 }  // namespace fmtsim::io

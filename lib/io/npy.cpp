@@ -2,13 +2,10 @@
 // Strict .npy reader and atomic writer.
 #include <fmtsim/io/npy.hpp>
 
-#include <unistd.h>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <limits>
-#include <random>
 #include <string_view>
 
 namespace fmtsim::io {
@@ -183,20 +180,7 @@ npy_array parse_npy(std::span<const std::byte> bytes, const std::string& what) {
   return a;
 }
 
-std::vector<std::byte> read_file_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw npy_error(path.string() + ": cannot open for reading");
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw npy_error(path.string() + ": cannot determine the file size");
-  in.seekg(0, std::ios::beg);
-  std::vector<std::byte> bytes(static_cast<std::size_t>(size));
-  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
-    throw npy_error(path.string() + ": read failed");
-  return bytes;
-}
-
-npy_array read_npy(const std::filesystem::path& path) { return parse_npy(read_file_bytes(path), path.string()); }
+npy_array read_npy(const std::filesystem::path& path) { return parse_npy(read_file(path), path.string()); }
 
 std::vector<std::byte> serialize_npy(const npy_array& a) {
   std::string header = "{'descr': '" + dtype_descr(a.type) + "', 'fortran_order': False, 'shape': (";
@@ -221,28 +205,6 @@ std::vector<std::byte> serialize_npy(const npy_array& a) {
   for (char c : header) out.push_back(static_cast<std::byte>(c));
   out.insert(out.end(), a.data.begin(), a.data.end());
   return out;
-}
-
-void write_file_atomic(const std::filesystem::path& path, std::span<const std::byte> bytes) {
-  std::filesystem::path tmp = path;
-  tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(std::random_device{}());
-  {
-    std::FILE* fp = std::fopen(tmp.c_str(), "wb");
-    if (fp == nullptr) throw npy_error(path.string() + ": cannot open a temporary file for writing");
-    const bool ok = bytes.empty() || std::fwrite(bytes.data(), 1, bytes.size(), fp) == bytes.size();
-    const bool flushed = std::fflush(fp) == 0 && ::fsync(::fileno(fp)) == 0;
-    const bool closed = std::fclose(fp) == 0;
-    if (!ok || !flushed || !closed) {
-      std::remove(tmp.c_str());
-      throw npy_error(path.string() + ": write failed");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw npy_error(path.string() + ": cannot rename the temporary file into place: " + ec.message());
-  }
 }
 
 void write_npy_atomic(const std::filesystem::path& path, const npy_array& a) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -18,9 +19,10 @@ class format_error : public std::runtime_error {
 };
 
 // Reads a whole file. Throws format_error if it cannot be opened or is larger than max_bytes.
-std::vector<std::byte> read_file(const std::filesystem::path& path,
-                                 std::uint64_t max_bytes = std::uint64_t{1} << 34);
+std::vector<std::byte> read_file(const std::filesystem::path& path, std::uint64_t max_bytes = std::uint64_t{1} << 34);
 
-// Atomic writes: write_file_atomic in fmtsim/io/npy.hpp.
+// Writes to a temporary file beside `path` (flushed and fsynced), then renames it into place: no
+// partial file is ever left at `path`. Throws format_error naming the path.
+void write_file_atomic(const std::filesystem::path& path, std::span<const std::byte> bytes);
 
 }  // namespace fmtsim::io

@@ -2,6 +2,8 @@
 // Strict .npy reader and atomic writer (C order, little-endian numeric dtypes).
 #pragma once
 
+#include <fmtsim/io/file.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -17,10 +19,8 @@ enum class dtype : std::uint8_t { f32, f64, u8, u16, u32, i8, i16, i32, i64, u64
 std::size_t dtype_size(dtype t);
 std::string dtype_descr(dtype t);  // numpy descr, e.g. "<f4"
 
-class npy_error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// Malformed .npy input: the readers' common error type.
+using npy_error = format_error;
 
 struct npy_array {
   dtype type = dtype::f32;
@@ -44,9 +44,5 @@ npy_array read_npy(const std::filesystem::path& path);
 std::vector<std::byte> serialize_npy(const npy_array& a);
 // Write to a temporary file beside `path`, then rename: no partial file is ever left at `path`.
 void write_npy_atomic(const std::filesystem::path& path, const npy_array& a);
-
-// Read a whole file (throws npy_error with the path on failure); write bytes atomically.
-std::vector<std::byte> read_file_bytes(const std::filesystem::path& path);
-void write_file_atomic(const std::filesystem::path& path, std::span<const std::byte> bytes);
 
 }  // namespace fmtsim::io

@@ -796,12 +796,8 @@ quantize_stats tensor_quantizer::run(std::span<const T> in, const tensor_layout&
         for (const run_t& r : runs)
           for (std::size_t i = 0; i < r.len; ++i) {
             out[r.out_off + i * static_cast<std::size_t>(os.back())] = quiet_nan<T>(false);
-            if (codes) {
-              if (!has_nan(fmt_.element))
-                fail("element " + std::to_string(r.lin + i) + ": the group holds NaN/inf and format " +
-                     format_name(fmt_.element) + " has no NaN code; its scale is stored as NaN");
-              (*codes)[r.lin + i] = nan_code(fmt_.element, false);
-            }
+            // the NaN scale carries the NaN; the element code is its NaN code where it has one, else 0
+            if (codes) (*codes)[r.lin + i] = has_nan(fmt_.element) ? nan_code(fmt_.element, false) : 0u;
           }
         continue;
       }

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+// CLI: quantize-scaled (tensor quantizer with groups, scale rules, state, stats), catalog, describe-scaled.
+#include "cmd_scaled.hpp"
+
+#include "registry.hpp"
+
+#include <fmtsim/core/quantize.hpp>
+#include <fmtsim/core/spec.hpp>
+#include <fmtsim/formats/catalog.hpp>
+#include <fmtsim/io/file.hpp>
+#include <fmtsim/io/npy.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+namespace fmtsim::cli {
+
+void scaled_options::add_to(CLI::App& cmd) {
+  cmd.add_option("--scale", scale, "scale groups: tensor, channel, block or tile (default: the format's own)")
+      ->check(CLI::IsMember({"tensor", "channel", "block", "tile"}));
+  cmd.add_option_function<int>("--axis", [this](int a) { axis = a; axis_set = true; },
+                               "channel axis, or the blocked axis (negative counts from the end)");
+  cmd.add_option("--block", block, "block size for --scale block (MX default 32)");
+  cmd.add_option("--tile", tile, "tile size AxB over the last two axes (block minifloat default 48x48)");
+  cmd.add_option("--scale-rule", rule, "floor (OCP MX), ceil, room, fp32 (real scale) or none")
+      ->check(CLI::IsMember({"floor", "ceil", "room", "fp32", "none"}));
+  cmd.add_option_function<int>("--room", [this](int r) { room = r; room_set = true; },
+                               "room r: s = floor(log2 amax) + r (implies --scale-rule room)");
+  cmd.add_flag("--tracking", tracking, "keep the scale between calls (with --state), moving one binade per call");
+  cmd.add_option("--nonfinite", nonfinite, "NaN/inf in a group: nan (the group becomes NaN), error, pass")
+      ->check(CLI::IsMember({"nan", "error", "pass"}));
+  cmd.add_option("--state", state, "quantizer state file (tracking / hysteresis): loaded if it exists, saved after");
+  cmd.add_option("--stats", stats, "write per-call statistics as JSON ('-' = stderr)");
+}
+
+tensor_format scaled_options::build(const format_options& fo) const {
+  tensor_format f;
+  try {
+    f = parse_tensor_format(fo.spec);
+  } catch (const std::invalid_argument& e) {
+    throw failure(e.what());
+  }
+  if (fo.saturate) f.element.saturate = true;
+  if (fo.ftz) {
+    if (f.element.kind != family::minifloat) throw failure("--ftz applies to minifloat formats only");
+    f.element.ftz = true;
+  }
+  try {
+    if (!scale.empty()) {
+      std::string g = scale;
+      if (scale == "channel") g += ":" + std::to_string(axis_set ? axis : 0);
+      if (scale == "block") g += ":" + std::to_string(block > 0 ? block : 32) + ":" + std::to_string(axis_set ? axis : -1);
+      if (scale == "tile") g += ":" + (tile.empty() ? std::string("48x48") : tile);
+      f.groups = parse_groups(g);
+      if (f.rule == scale_rule::none && rule.empty()) f.rule = scale_rule::floor;
+    } else {
+      if (block > 0) {
+        if (f.groups.kind != group_kind::block) throw failure("--block needs --scale block (or an MX format)");
+        f.groups.block = block;
+      }
+      if (!tile.empty()) {
+        if (f.groups.kind != group_kind::tile) throw failure("--tile needs --scale tile (or a bm format)");
+        f.groups = parse_groups("tile:" + tile);
+      }
+      if (axis_set) {
+        if (f.groups.kind != group_kind::block && f.groups.kind != group_kind::channel)
+          throw failure("--axis needs --scale channel or --scale block");
+        f.groups.axis = axis;
+      }
+    }
+  } catch (const std::invalid_argument& e) {
+    throw failure(e.what());
+  }
+  if (!rule.empty()) {
+    f.rule = *parse_scale_rule(rule);
+    if (f.rule == scale_rule::fp32) f.scale_bits = 32;
+  }
+  if (room_set) {
+    if (!rule.empty() && f.rule != scale_rule::room) throw failure("--room needs --scale-rule room");
+    f.rule = scale_rule::room;
+    f.room = room;
+  }
+  f.tracking = tracking;
+  if (!nonfinite.empty()) f.nonfinite = *parse_nonfinite(nonfinite);
+  if (tracking && state.empty()) throw failure("--tracking keeps the scale between calls: give --state FILE");
+  return f;
+}
+
+namespace {
+
+template <class T>
+quantize_stats run_typed(tensor_quantizer& q, const io::npy_array& in, io::npy_array& out) {
+  return q.quantize<T>(in.as<T>(), out.as<T>(), in.shape);
+}
+
+std::string read_text(const std::string& path) {
+  const auto b = io::read_file(path);
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  io::write_file_atomic(path, std::span<const std::byte>(reinterpret_cast<const std::byte*>(text.data()), text.size()));
+}
+
+}  // namespace
+
+void run_scaled_quantize(const format_options& fo, const scaled_options& so, const std::string& in_path,
+                         const std::string& out_path) {
+  const tensor_format f = so.build(fo);
+  if (!fo.previous.empty()) throw failure("--previous is for the elementwise quantize; the tensor quantizer keeps it in --state");
+  quantize_options opt{fo.mode(), fo.seed, 0};
+  if (opt.mode.kind == rounding::hys && so.state.empty()) throw failure("-r hys needs --state FILE (the previous tensor)");
+  const io::npy_array a = read_float_input(in_path);
+  io::npy_array r = a;
+  quantize_stats st;
+  try {
+    tensor_quantizer q(f, opt);
+    if (!so.state.empty() && std::filesystem::exists(so.state)) q.set_state(load_state(read_text(so.state), so.state));
+    st = a.type == io::dtype::f32 ? run_typed<float>(q, a, r) : run_typed<double>(q, a, r);
+    write_output(out_path, r);
+    if (!so.state.empty()) write_text(so.state, save_state(q.state()));
+  } catch (const std::invalid_argument& e) {
+    throw failure(e.what());
+  } catch (const io::npy_error& e) {
+    throw failure(e.what());
+  }
+  if (!so.stats.empty()) {
+    const std::string js = stats_json(st) + "\n";
+    if (so.stats == "-") std::cerr << js;
+    else write_text(so.stats, js);
+  }
+}
+
+namespace {
+
+const registrar quantize_scaled_cmd{"quantize-scaled", [](CLI::App& app) {
+  auto* cmd = app.add_subcommand("quantize-scaled",
+                                 "fake-quantize with a tensor quantizer: element format + scale groups + scale rule "
+                                 "(MX, bm, bp/log with room, int with room, fp32 scales, tracking, hysteresis)");
+  auto fo = std::make_shared<format_options>();
+  auto so = std::make_shared<scaled_options>();
+  auto in = std::make_shared<std::string>(), out = std::make_shared<std::string>();
+  fo->add_to(*cmd, true);
+  so->add_to(*cmd);
+  cmd->add_option("input", *in, ".npy (float32/float64, any shape) or '-' for raw float32 on stdin (1-D)")->required();
+  cmd->add_option("output", *out, ".npy of the input's dtype and shape, or '-' for raw data on stdout")->required();
+  cmd->callback([fo, so, in, out] { run_scaled_quantize(*fo, *so, *in, *out); });
+}};
+
+const registrar catalog_cmd{"catalog", [](CLI::App& app) {
+  auto* cmd = app.add_subcommand("catalog", "list a binade-profile catalog (lee22: 498 profiles; lee22-extra)");
+  auto name = std::make_shared<std::string>("lee22");
+  auto bits = std::make_shared<int>(0);
+  auto json_out = std::make_shared<bool>(false);
+  cmd->add_option("name", *name, "catalog name")->check(CLI::IsMember({"lee22", "lee22-extra"}))->capture_default_str();
+  cmd->add_option("--bits", *bits, "only entries of this width (6, 7 or 8)");
+  cmd->add_flag("--json", *json_out, "JSON output");
+  cmd->callback([name, bits, json_out] {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const catalog_entry& e : catalog(*name)) {
+      if (*bits && e.bits != *bits) continue;
+      nlohmann::ordered_json j;
+      j["id"] = std::string(e.id);
+      j["bits"] = e.bits;
+      j["name"] = std::string(e.name);
+      j["binades"] = e.binades;
+      j["codes"] = std::uint64_t{1} << e.bits;
+      list.push_back(j);
+    }
+    if (*json_out) {
+      std::cout << list.dump(2) << '\n';
+      return;
+    }
+    std::printf("%-40s %4s %-8s %7s\n", "id", "bits", "name", "binades");
+    for (const auto& j : list)
+      std::printf("%-40s %4d %-8s %7d\n", j["id"].get<std::string>().c_str(), j["bits"].get<int>(),
+                  j["name"].get<std::string>().c_str(), j["binades"].get<int>());
+  });
+}};
+
+const registrar describe_scaled_cmd{"describe-scaled", [](CLI::App& app) {
+  auto* cmd = app.add_subcommand("describe-scaled", "describe a tensor format (element values relative to a scale of 1)");
+  auto spec = std::make_shared<std::string>();
+  cmd->add_option("spec", *spec, "tensor format spec (mxfp8_e4m3, bm8:bwd, fp134, int8, ...)")->required();
+  cmd->callback([spec] {
+    tensor_format f;
+    try {
+      f = parse_tensor_format(*spec);
+    } catch (const std::invalid_argument& e) {
+      throw failure(e.what());
+    }
+    element_format e = f.element;
+    e.scale_exp = 0;
+    nlohmann::ordered_json j;
+    j["spec"] = *spec;
+    j["tensor_format"] = tensor_format_name(f);
+    j["element"] = format_name(e);
+    j["element_bits"] = code_bits(e);
+    j["element_emax"] = element_emax(e);
+    j["element_max"] = compose<double>(false, max_finite(e).significand, max_finite(e).exponent);
+    j["groups"] = groups_name(f.groups);
+    j["rule"] = std::string(scale_rule_name(f.rule));
+    j["scale_bits"] = f.rule == scale_rule::none ? 0 : f.scale_bits;
+    j["stored_exponent_range"] = {f.stored_min, f.stored_max};
+    std::cout << j.dump(2) << '\n';
+  });
+}};
+
+}  // namespace
+}  // namespace fmtsim::cli

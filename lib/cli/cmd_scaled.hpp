@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+// Scale options of the CLI (groups, rule, room, state, stats) shared by quantize-scaled and pack.
+#pragma once
+
+#include "common.hpp"
+
+#include <fmtsim/formats/tensor.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace fmtsim::cli {
+
+struct scaled_options {
+  std::string scale;      // tensor|channel|block|tile (empty: the format's default)
+  int axis = 0;
+  bool axis_set = false;
+  std::int64_t block = 0;  // 0: default
+  std::string tile;        // AxB
+  std::string rule;        // floor|ceil|room|fp32|none
+  int room = 0;
+  bool room_set = false;
+  bool tracking = false;
+  std::string nonfinite;   // nan|error|pass
+  std::string state;       // state file (load if it exists, save after the call)
+  std::string stats;       // '-' = stderr, else a file
+
+  void add_to(CLI::App& cmd);
+  // The tensor format of -f SPEC (presets set their own defaults) with --sat/--ftz and these options.
+  tensor_format build(const format_options& fo) const;
+};
+
+// Quantize a tensor file with a tensor quantizer (the body of `fmtsim quantize-scaled`).
+void run_scaled_quantize(const format_options& fo, const scaled_options& so, const std::string& in,
+                         const std::string& out);
+
+}  // namespace fmtsim::cli

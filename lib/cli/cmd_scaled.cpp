@@ -135,6 +135,51 @@ void run_scaled_quantize(const format_options& fo, const scaled_options& so, con
   }
 }
 
+void print_catalog(const std::string& name, int bits, bool json_out) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const catalog_entry& e : catalog(name)) {
+    if (bits && e.bits != bits) continue;
+    nlohmann::ordered_json j;
+    j["id"] = std::string(e.id);
+    j["bits"] = e.bits;
+    j["name"] = std::string(e.name);
+    j["binades"] = e.binades;
+    j["codes"] = std::uint64_t{1} << e.bits;
+    list.push_back(j);
+  }
+  if (json_out) {
+    std::cout << list.dump(2) << '\n';
+    return;
+  }
+  std::printf("%-40s %4s %-8s %7s\n", "id", "bits", "name", "binades");
+  for (const auto& j : list)
+    std::printf("%-40s %4d %-8s %7d\n", j["id"].get<std::string>().c_str(), j["bits"].get<int>(),
+                j["name"].get<std::string>().c_str(), j["binades"].get<int>());
+}
+
+std::string describe_scaled_json(const std::string& spec) {
+  tensor_format f;
+  try {
+    f = parse_tensor_format(spec);
+  } catch (const std::invalid_argument& e) {
+    throw failure(e.what());
+  }
+  element_format e = f.element;
+  e.scale_exp = 0;
+  nlohmann::ordered_json j;
+  j["spec"] = spec;
+  j["tensor_format"] = tensor_format_name(f);
+  j["element"] = format_name(e);
+  j["element_bits"] = code_bits(e);
+  j["element_emax"] = element_emax(e);
+  j["element_max"] = compose<double>(false, max_finite(e).significand, max_finite(e).exponent);
+  j["groups"] = groups_name(f.groups);
+  j["rule"] = std::string(scale_rule_name(f.rule));
+  j["scale_bits"] = f.rule == scale_rule::none ? 0 : f.scale_bits;
+  j["stored_exponent_range"] = {f.stored_min, f.stored_max};
+  return j.dump(2);
+}
+
 namespace {
 
 const registrar quantize_scaled_cmd{"quantize-scaled", [](CLI::App& app) {
@@ -159,55 +204,14 @@ const registrar catalog_cmd{"catalog", [](CLI::App& app) {
   cmd->add_option("name", *name, "catalog name")->check(CLI::IsMember({"lee22", "lee22-extra"}))->capture_default_str();
   cmd->add_option("--bits", *bits, "only entries of this width (6, 7 or 8)");
   cmd->add_flag("--json", *json_out, "JSON output");
-  cmd->callback([name, bits, json_out] {
-    nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const catalog_entry& e : catalog(*name)) {
-      if (*bits && e.bits != *bits) continue;
-      nlohmann::ordered_json j;
-      j["id"] = std::string(e.id);
-      j["bits"] = e.bits;
-      j["name"] = std::string(e.name);
-      j["binades"] = e.binades;
-      j["codes"] = std::uint64_t{1} << e.bits;
-      list.push_back(j);
-    }
-    if (*json_out) {
-      std::cout << list.dump(2) << '\n';
-      return;
-    }
-    std::printf("%-40s %4s %-8s %7s\n", "id", "bits", "name", "binades");
-    for (const auto& j : list)
-      std::printf("%-40s %4d %-8s %7d\n", j["id"].get<std::string>().c_str(), j["bits"].get<int>(),
-                  j["name"].get<std::string>().c_str(), j["binades"].get<int>());
-  });
+  cmd->callback([name, bits, json_out] { print_catalog(*name, *bits, *json_out); });
 }};
 
 const registrar describe_scaled_cmd{"describe-scaled", [](CLI::App& app) {
   auto* cmd = app.add_subcommand("describe-scaled", "describe a tensor format (element values relative to a scale of 1)");
   auto spec = std::make_shared<std::string>();
   cmd->add_option("spec", *spec, "tensor format spec (mxfp8_e4m3, bm8:bwd, fp134, int8, ...)")->required();
-  cmd->callback([spec] {
-    tensor_format f;
-    try {
-      f = parse_tensor_format(*spec);
-    } catch (const std::invalid_argument& e) {
-      throw failure(e.what());
-    }
-    element_format e = f.element;
-    e.scale_exp = 0;
-    nlohmann::ordered_json j;
-    j["spec"] = *spec;
-    j["tensor_format"] = tensor_format_name(f);
-    j["element"] = format_name(e);
-    j["element_bits"] = code_bits(e);
-    j["element_emax"] = element_emax(e);
-    j["element_max"] = compose<double>(false, max_finite(e).significand, max_finite(e).exponent);
-    j["groups"] = groups_name(f.groups);
-    j["rule"] = std::string(scale_rule_name(f.rule));
-    j["scale_bits"] = f.rule == scale_rule::none ? 0 : f.scale_bits;
-    j["stored_exponent_range"] = {f.stored_min, f.stored_max};
-    std::cout << j.dump(2) << '\n';
-  });
+  cmd->callback([spec] { std::cout << describe_scaled_json(*spec) << '\n'; });
 }};
 
 }  // namespace

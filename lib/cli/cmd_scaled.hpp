@@ -35,4 +35,9 @@ struct scaled_options {
 void run_scaled_quantize(const format_options& fo, const scaled_options& so, const std::string& in,
                          const std::string& out);
 
+// `fmtsim catalog NAME [--bits N] [--json]`: id, bits, name, binades (and codes) of every entry.
+void print_catalog(const std::string& name, int bits, bool json_out);
+// `fmtsim describe-scaled SPEC`: the tensor format and its element relative to a scale of 1, as JSON.
+std::string describe_scaled_json(const std::string& spec);
+
 }  // namespace fmtsim::cli

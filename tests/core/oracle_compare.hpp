@@ -119,6 +119,22 @@ inline mismatch_counter compare_with_oracle(const std::string& spec) {
                 (want_code ? std::to_string(*want_code) : std::string("error")));
     }
   }
+  // limits and counts
+  const o::Props props = o::props(os);
+  auto value = [](dyadic d) { return compose<double>(false, d.significand, d.exponent); };
+  ++mc.checked;
+  if (value(max_finite(f)) != props.max)
+    mc.fail(spec + " max " + hex(value(max_finite(f))) + " want " + hex(props.max));
+  if (value(min_normal(f)) != props.min_normal)
+    mc.fail(spec + " min_normal " + hex(value(min_normal(f))) + " want " + hex(props.min_normal));
+  if (value(min_subnormal(f)) != props.min_subnormal)
+    mc.fail(spec + " min_subnormal " + hex(value(min_subnormal(f))) + " want " + hex(props.min_subnormal));
+  if (finite_values(f) != props.finite_values)
+    mc.fail(spec + " finite_values " + std::to_string(finite_values(f)) + " want " +
+            std::to_string(props.finite_values));
+  if (has_inf(f) != props.has_inf || has_nan(f) != props.has_nan) mc.fail(spec + " has_inf/has_nan");
+  if (code_bits(f) != static_cast<int>(std::bit_width(o::codes(os).size() - 1)))
+    mc.fail(spec + " code_bits " + std::to_string(code_bits(f)));
   // every code: decode equals the oracle's value; encode(decode(c)) == c for non-NaN codes
   for (const o::Code& c : o::codes(os)) {
     const double got = decode<double>(f, c.code);

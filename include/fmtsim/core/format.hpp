@@ -212,8 +212,11 @@ FMTSIM_HD constexpr dyadic max_finite_negative(const element_format& f) {
 // Smallest positive normal (minifloats), smallest positive value of the top-precision region otherwise.
 FMTSIM_HD constexpr dyadic min_normal(const element_format& f) {
   switch (f.kind) {
-    case family::minifloat:
+    case family::minifloat: {
+      const dyadic mx = max_finite(f);
+      if (mx.exponent + detail::bit_width64(mx.significand) - 1 < grid_low_exp(f)) return dyadic{0, 0};  // e1mM
       return dyadic{1, grid_low_exp(f)};
+    }
     case family::integer:
       return dyadic{1, f.scale_exp - f.frac_bits};
     case family::profile: {
@@ -301,7 +304,9 @@ FMTSIM_HD constexpr std::uint64_t finite_values(const element_format& f) {
   const std::uint64_t signs = has_sign(f) ? 2 : 1;
   switch (f.kind) {
     case family::minifloat: {
-      const std::uint64_t total = std::uint64_t{1} << code_bits(f);
+      // with ftz the subnormal codes are not part of the value set
+      const std::uint64_t total =
+          (std::uint64_t{1} << code_bits(f)) - (f.ftz ? signs * (detail::pow2u(f.mantissa_bits) - 1) : 0);
       switch (f.conv) {
         case convention::ieee:
           return total - signs * detail::pow2u(f.mantissa_bits);  // inf + NaNs

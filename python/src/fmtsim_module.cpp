@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// nanobind module fmtsim._fmtsim: element formats, quantize/encode/decode on strided arrays, catalogs, tensor quantizers.
+// nanobind module fmtsim._fmtsim: element formats, quantize/encode/decode on strided arrays, catalogs, tensor
+// quantizers.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
@@ -17,7 +18,7 @@
 #include <fmtsim/formats/tensor.hpp>
 #include <fmtsim/kernels/elementwise.hpp>
 
-#include "strided.hpp"
+#include "strided.hpp"  // lib/capi/strided.hpp
 
 #include <algorithm>
 #include <cmath>
@@ -35,6 +36,8 @@ using namespace nb::literals;
 
 namespace fmtsim::python {
 namespace {
+
+using namespace fmtsim::detail::strided;
 
 using ro_array = nb::ndarray<nb::ro, nb::device::cpu>;
 using rw_array = nb::ndarray<nb::device::cpu>;
@@ -153,8 +156,8 @@ void quantize_typed(const element_format& f, const strided_view& in, const strid
 }
 
 void check_same_shape(const strided_view& a, const strided_view& b, const char* what) {
-  if (a.shape != b.shape) fail(std::string(what) + " has shape " + shape_text(b.shape) + ", the input has shape " +
-                               shape_text(a.shape));
+  if (a.shape != b.shape)
+    fail(std::string(what) + " has shape " + shape_text(b.shape) + ", the input has shape " + shape_text(a.shape));
 }
 
 void py_quantize(const element_format& f, ro_array x, rw_array out, const std::string& rounding, std::uint64_t seed,
@@ -177,11 +180,15 @@ void py_quantize(const element_format& f, ro_array x, rw_array out, const std::s
   if (opt.mode.kind == rounding::hys && !pv)
     fail("hysteresis rounding (hys) needs the previous quantized values: pass previous=...");
   const kernels::backend b = backend_of(backend);
-  if (k == real_kind::f32) check_array_call<float>(f, opt, in.size(), pv ? in.size() : 0);
-  else check_array_call<double>(f, opt, in.size(), pv ? in.size() : 0);
+  if (k == real_kind::f32)
+    check_array_call<float>(f, opt, in.size(), pv ? in.size() : 0);
+  else
+    check_array_call<double>(f, opt, in.size(), pv ? in.size() : 0);
   nb::gil_scoped_release release;
-  if (k == real_kind::f32) quantize_typed<float>(f, in, ov, pv, opt, b);
-  else quantize_typed<double>(f, in, ov, pv, opt, b);
+  if (k == real_kind::f32)
+    quantize_typed<float>(f, in, ov, pv, opt, b);
+  else
+    quantize_typed<double>(f, in, ov, pv, opt, b);
 }
 
 // ---- encode -------------------------------------------------------------------------------------
@@ -208,9 +215,12 @@ void encode_typed(const element_format& f, const strided_view& in, const strided
 template <class T>
 void encode_dispatch(const element_format& f, const strided_view& in, const strided_view& cv, int code_width,
                      const std::optional<strided_view>& pv, const quantize_options& opt) {
-  if (code_width == 8) encode_typed<T, std::uint8_t>(f, in, cv, pv, opt);
-  else if (code_width == 16) encode_typed<T, std::uint16_t>(f, in, cv, pv, opt);
-  else encode_typed<T, std::uint32_t>(f, in, cv, pv, opt);
+  if (code_width == 8)
+    encode_typed<T, std::uint8_t>(f, in, cv, pv, opt);
+  else if (code_width == 16)
+    encode_typed<T, std::uint16_t>(f, in, cv, pv, opt);
+  else
+    encode_typed<T, std::uint32_t>(f, in, cv, pv, opt);
 }
 
 void py_encode(const element_format& f, ro_array x, rw_array codes, const std::string& rounding, std::uint64_t seed,
@@ -239,8 +249,10 @@ void py_encode(const element_format& f, ro_array x, rw_array codes, const std::s
   if (opt.mode.kind == rounding::hys && !pv)
     fail("hysteresis rounding (hys) needs the previous quantized values: pass previous=...");
   nb::gil_scoped_release release;
-  if (k == real_kind::f32) encode_dispatch<float>(f, in, cv, cd.bits, pv, opt);
-  else encode_dispatch<double>(f, in, cv, cd.bits, pv, opt);
+  if (k == real_kind::f32)
+    encode_dispatch<float>(f, in, cv, cd.bits, pv, opt);
+  else
+    encode_dispatch<double>(f, in, cv, cd.bits, pv, opt);
 }
 
 // ---- decode -------------------------------------------------------------------------------------
@@ -251,7 +263,8 @@ void gather_codes(const strided_view& v, std::vector<std::uint32_t>& dst) {
   for_each_offset(v, [&](std::size_t i, std::int64_t off) {
     const I c = base[off];
     if constexpr (std::is_signed_v<I>) {
-      if (c < 0) throw element_error("element " + std::to_string(i) + ": code " + std::to_string(c) + " is negative", i);
+      if (c < 0)
+        throw element_error("element " + std::to_string(i) + ": code " + std::to_string(c) + " is negative", i);
     }
     if (static_cast<std::uint64_t>(c) > 0xFFFFFFFFull)
       throw element_error("element " + std::to_string(i) + ": code " + std::to_string(c) + " is wider than 32 bits", i);
@@ -283,8 +296,10 @@ void py_decode(const element_format& f, ro_array codes, rw_array out) {
     fail("codes must be an integer array, got " + dtype_text(cd));
   const strided_view cv = view_of(codes), ov = view_of(out);
   check_same_shape(cv, ov, "the output array");
-  if (k == real_kind::f32) check_array_call<float>(f, quantize_options{}, 0, 0);
-  else check_array_call<double>(f, quantize_options{}, 0, 0);
+  if (k == real_kind::f32)
+    check_array_call<float>(f, quantize_options{}, 0, 0);
+  else
+    check_array_call<double>(f, quantize_options{}, 0, 0);
   nb::gil_scoped_release release;
   std::vector<std::uint32_t> c(cv.size());
   switch (cd.bits) {
@@ -301,8 +316,10 @@ void py_decode(const element_format& f, ro_array codes, rw_array out) {
       is_int ? gather_codes<std::int64_t>(cv, c) : gather_codes<std::uint64_t>(cv, c);
       break;
   }
-  if (k == real_kind::f32) decode_typed<float>(f, c, ov);
-  else decode_typed<double>(f, c, ov);
+  if (k == real_kind::f32)
+    decode_typed<float>(f, c, ov);
+  else
+    decode_typed<double>(f, c, ov);
 }
 
 // ---- format description -------------------------------------------------------------------------
@@ -402,8 +419,10 @@ struct py_tensor_quantizer {
     check_same_shape(in, ov, "the output array");
     {
       nb::gil_scoped_release release;
-      if (k == real_kind::f32) run<float>(in, ov);
-      else run<double>(in, ov);
+      if (k == real_kind::f32)
+        run<float>(in, ov);
+      else
+        run<double>(in, ov);
     }
     return stats_dict(last);
   }
@@ -431,8 +450,8 @@ struct py_tensor_quantizer {
 };
 
 tensor_format make_tensor_format(const std::string& spec, std::optional<std::string> groups,
-                                 std::optional<std::string> rule, std::optional<int> room, bool tracking,
-                                 bool saturate, std::optional<std::string> nonfinite) {
+                                 std::optional<std::string> rule, std::optional<int> room, bool tracking, bool saturate,
+                                 std::optional<std::string> nonfinite) {
   tensor_format t = parse_tensor_format(spec);
   if (groups) t.groups = parse_groups(*groups);
   if (rule) {
@@ -473,8 +492,10 @@ NB_MODULE(_fmtsim, m) {
   });
 
   nb::class_<element_format>(m, "ElementFormat")
-      .def("__init__", [](element_format* self, const std::string& spec) { new (self) element_format(parse_format(spec)); },
-           "spec"_a)
+      .def(
+          "__init__",
+          [](element_format* self, const std::string& spec) { new (self) element_format(parse_format(spec)); },
+          "spec"_a)
       .def_prop_ro("spec", [](const element_format& f) { return format_name(f); })
       .def_prop_ro("family", [](const element_format& f) { return std::string(family_name(f)); })
       .def_prop_ro("bits", [](const element_format& f) { return code_bits(f); })
@@ -483,7 +504,8 @@ NB_MODULE(_fmtsim, m) {
       .def_prop_ro("mantissa_bits",
                    [](const element_format& f) { return bits_or_none(f.kind == family::minifloat, f.mantissa_bits); })
       .def_prop_ro("bias", [](const element_format& f) { return bits_or_none(f.kind == family::minifloat, f.bias); })
-      .def_prop_ro("int_bits", [](const element_format& f) { return bits_or_none(f.kind == family::integer, f.int_bits); })
+      .def_prop_ro("int_bits",
+                   [](const element_format& f) { return bits_or_none(f.kind == family::integer, f.int_bits); })
       .def_prop_ro("frac_bits",
                    [](const element_format& f) { return bits_or_none(f.kind == family::integer, f.frac_bits); })
       .def_prop_ro("profile",
@@ -501,18 +523,23 @@ NB_MODULE(_fmtsim, m) {
       .def_prop_ro("saturate", [](const element_format& f) { return f.saturate; })
       .def_prop_ro("ftz", [](const element_format& f) { return f.ftz; })
       .def_prop_ro("max", [](const element_format& f) { return to_double(max_finite(f)); })
-      .def_prop_ro("lowest", [](const element_format& f) { return has_sign(f) ? -to_double(max_finite_negative(f)) : (has_zero(f) ? 0.0 : to_double(min_normal(f))); })
+      .def_prop_ro("lowest",
+                   [](const element_format& f) {
+                     return has_sign(f) ? -to_double(max_finite_negative(f))
+                                        : (has_zero(f) ? 0.0 : to_double(min_normal(f)));
+                   })
       .def_prop_ro("min_normal", [](const element_format& f) { return to_double(min_normal(f)); })
       .def_prop_ro("min_subnormal", [](const element_format& f) { return to_double(min_subnormal(f)); })
       .def_prop_ro("finite_values", [](const element_format& f) { return finite_values(f); })
       .def_prop_ro("float32_exact", [](const element_format& f) { return representable_in<float>(f); })
-      .def("with_saturate",
-           [](const element_format& f, bool on) {
-             element_format g = f;
-             g.saturate = on;
-             return g;
-           },
-           "on"_a = true)
+      .def(
+          "with_saturate",
+          [](const element_format& f, bool on) {
+            element_format g = f;
+            g.saturate = on;
+            return g;
+          },
+          "on"_a = true)
       .def("values", [](const element_format& f) { return format_values(f); })
       .def("__eq__", [](const element_format& a, const element_format& b) { return a == b; })
       .def("__hash__", [](const element_format& f) { return nb::hash(nb::str(format_name(f).c_str())); });
@@ -539,8 +566,8 @@ NB_MODULE(_fmtsim, m) {
   m.def("catalog", [](const std::string& name) {
     std::vector<std::tuple<std::string, std::string, int, std::vector<int>, int>> out;
     for (const catalog_entry& e : catalog(name))
-      out.emplace_back(std::string(e.id), std::string(e.name), e.bits, std::vector<int>(e.profile.begin(), e.profile.end()),
-                       e.binades);
+      out.emplace_back(std::string(e.id), std::string(e.name), e.bits,
+                       std::vector<int>(e.profile.begin(), e.profile.end()), e.binades);
     return out;
   });
 
@@ -549,29 +576,31 @@ NB_MODULE(_fmtsim, m) {
   m.def("simd_isa", [] { return std::string(kernels::simd_isa()); });
 
   nb::class_<py_tensor_quantizer>(m, "TensorQuantizerCore")
-      .def("__init__",
-           [](py_tensor_quantizer* self, const std::string& spec, std::optional<std::string> groups,
-              std::optional<std::string> rule, std::optional<int> room, bool tracking, bool saturate,
-              std::optional<std::string> nonfinite, const std::string& rounding, std::uint64_t seed,
-              const std::string& backend) {
-             quantize_options opt;
-             opt.mode = rounding_of(rounding);
-             opt.seed = seed;
-             new (self) py_tensor_quantizer{
-                 tensor_quantizer(make_tensor_format(spec, groups, rule, room, tracking, saturate, nonfinite), opt,
-                                  backend_of(backend)),
-                 {}};
-           },
-           "spec"_a, "groups"_a.none(), "rule"_a.none(), "room"_a.none(), "tracking"_a, "saturate"_a,
-           "nonfinite"_a.none(), "rounding"_a, "seed"_a, "backend"_a)
+      .def(
+          "__init__",
+          [](py_tensor_quantizer* self, const std::string& spec, std::optional<std::string> groups,
+             std::optional<std::string> rule, std::optional<int> room, bool tracking, bool saturate,
+             std::optional<std::string> nonfinite, const std::string& rounding, std::uint64_t seed,
+             const std::string& backend) {
+            quantize_options opt;
+            opt.mode = rounding_of(rounding);
+            opt.seed = seed;
+            new (self) py_tensor_quantizer{
+                tensor_quantizer(make_tensor_format(spec, groups, rule, room, tracking, saturate, nonfinite), opt,
+                                 backend_of(backend)),
+                {}};
+          },
+          "spec"_a, "groups"_a.none(), "rule"_a.none(), "room"_a.none(), "tracking"_a, "saturate"_a,
+          "nonfinite"_a.none(), "rounding"_a, "seed"_a, "backend"_a)
       .def("quantize_into", &py_tensor_quantizer::call, "x"_a, "out"_a)
       .def("encode", &py_tensor_quantizer::encode, "x"_a)
       .def_prop_ro("description", [](const py_tensor_quantizer& t) { return tensor_format_name(t.q.format()); })
-      .def_prop_ro("element", [](const py_tensor_quantizer& t) {
-        element_format e = t.q.format().element;
-        e.scale_exp = 0;
-        return e;
-      })
+      .def_prop_ro("element",
+                   [](const py_tensor_quantizer& t) {
+                     element_format e = t.q.format().element;
+                     e.scale_exp = 0;
+                     return e;
+                   })
       .def_prop_ro("groups", [](const py_tensor_quantizer& t) { return groups_name(t.q.format().groups); })
       .def_prop_ro("rule", [](const py_tensor_quantizer& t) { return std::string(scale_rule_name(t.q.format().rule)); })
       .def_prop_ro("room", [](const py_tensor_quantizer& t) { return t.q.format().room; })

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Strided N-d views over NumPy/DLPack buffers: contiguity, overlap, C-order gather and scatter.
+// Strided N-d views (C API, Python module): contiguity, overlap, C-order gather and scatter.
 #pragma once
 
 #include <cstddef>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace fmtsim::python {
+namespace fmtsim::detail::strided {
 
 // An N-d view: element strides (may be negative or zero), C-order logical indexing.
 struct strided_view {
@@ -43,8 +43,10 @@ struct strided_view {
     std::int64_t min_off = 0, max_off = 0;
     for (std::size_t k = 0; k < shape.size(); ++k) {
       const std::int64_t span = (shape[k] - 1) * strides[k];
-      if (span < 0) min_off += span;
-      else max_off += span;
+      if (span < 0)
+        min_off += span;
+      else
+        max_off += span;
     }
     lo = data + min_off * static_cast<std::int64_t>(itemsize);
     hi = data + (max_off + 1) * static_cast<std::int64_t>(itemsize);
@@ -101,4 +103,4 @@ inline std::string shape_text(const std::vector<std::int64_t>& s) {
   return t + ")";
 }
 
-}  // namespace fmtsim::python
+}  // namespace fmtsim::detail::strided

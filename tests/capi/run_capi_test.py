@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Installs the build into a temporary DESTDIR, compiles capi_program.c with pkg-config's flags for fmtsim
 # and runs it against the installed libfmtsim.so.
+import json
 import os
 import shlex
 import shutil
@@ -12,6 +13,14 @@ import tempfile
 def run(cmd, **kw):
     print("+", " ".join(shlex.quote(c) for c in cmd), flush=True)
     return subprocess.run(cmd, check=True, **kw)
+
+
+def sanitize_flags(build):
+    """A sanitized libfmtsim.so (-Db_sanitize=...) needs the program built with the same sanitizers."""
+    opts = json.loads(subprocess.run(["meson", "introspect", build, "--buildoptions"], check=True,
+                                     capture_output=True, text=True).stdout)
+    value = next((o["value"] for o in opts if o["name"] == "b_sanitize"), "none")
+    return [] if value in ("none", "") else [f"-fsanitize={value}"]
 
 
 def main() -> int:
@@ -36,7 +45,8 @@ def main() -> int:
             print("fmtsim/fmtsim.h was not installed")
             return 1
         exe = os.path.join(tmp, "capi_program")
-        run(["cc", "-std=c99", "-Wall", "-Wextra", "-Werror", program, "-o", exe, *shlex.split(flags), "-lm"])
+        run(["cc", "-std=c99", "-Wall", "-Wextra", "-Werror", *sanitize_flags(build), program, "-o", exe,
+             *shlex.split(flags), "-lm"])
         libdirs = [f[2:] for f in shlex.split(flags) if f.startswith("-L")]
         renv = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join(libdirs))
         r = subprocess.run([exe], env=renv)

@@ -327,15 +327,24 @@ inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename si
   }
   if (p.fnu) res = xsimd::select(is_sub | (e < vi(p.fnu_low_e)), vi(p.fnu_low_bits), res);
 
-  const vi limit = xsimd::select(neg, vi(p.limit_neg), vi(p.limit_pos));
-  const vi big_value = xsimd::select(neg, vi(p.big_neg), vi(p.big_pos));
+  const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
+  const bool symmetric = p.limit_neg == p.limit_pos && p.big_neg == p.big_pos;
+  const vi limit = symmetric ? vi(p.limit_pos) : xsimd::select(neg, vi(p.limit_neg), vi(p.limit_pos));
+  const vi big_value = symmetric ? vi(p.big_pos) : xsimd::select(neg, vi(p.big_neg), vi(p.big_pos));
   const vi overflow_value = xsimd::select(to_max, limit, big_value);
-  const vb is_inf = mag == vi(0x7f800000);
-  const vi inf_value = p.inf_passes ? vi(0x7f800000) : overflow_value;
   vi out_mag = xsimd::select(res > limit, overflow_value, res);
-  out_mag = xsimd::select(is_inf, inf_value, out_mag);
-  const vb out_neg = neg & ((out_mag != zero) | vb(p.has_negative_zero));
-  vi out = out_mag | xsimd::select(out_neg, vi(static_cast<std::int32_t>(0x80000000u)), zero);
+  const bool any_special = xsimd::any(is_special);
+  if (any_special) {
+    const vb is_inf = mag == vi(0x7f800000);
+    const vi inf_value = p.inf_passes ? vi(0x7f800000) : overflow_value;
+    out_mag = xsimd::select(is_inf, inf_value, out_mag);
+  }
+  vi out;
+  if (p.has_negative_zero) {
+    out = out_mag | (u & sign_bit);  // every result keeps the input's sign
+  } else {
+    out = out_mag | xsimd::select(neg & (out_mag != zero), sign_bit, zero);
+  }
   if (!p.has_sign) {
     if (p.fnu) {
       out = xsimd::select(neg | is_zero, vi(0x7fc00000), out);
@@ -343,8 +352,10 @@ inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename si
       out = xsimd::select(neg, zero, out);
     }
   }
-  const vb is_nan = mag > vi(0x7f800000);
-  out = xsimd::select(is_nan, (u & vi(static_cast<std::int32_t>(0x80000000u))) | vi(0x7fc00000), out);
+  if (any_special) {
+    const vb is_nan = mag > vi(0x7f800000);
+    out = xsimd::select(is_nan, (u & sign_bit) | vi(0x7fc00000), out);
+  }
   return out;
 }
 

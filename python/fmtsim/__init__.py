@@ -26,6 +26,11 @@ __all__ = [
     "decode",
     "pack",
     "unpack",
+    "pack_tensor",
+    "pack_smaq",
+    "unpack_tensor",
+    "SmaQ",
+    "s2fp8",
     "catalog",
     "catalogs",
     "formats",
@@ -335,23 +340,23 @@ def decode(codes, spec: Union[str, Format], dtype=None) -> np.ndarray:
 def pack(codes, bits: Union[int, str, Format]) -> np.ndarray:
     """Bit-pack codes of ``bits`` bits each (or a format's code width) into a uint8 array.
 
-    Layout: the codes in C order form one little-endian bit stream (code i occupies bits
-    i*bits .. i*bits+bits-1, least significant bit first); the last byte is zero-padded.
+    Layout (the library's bit_pack, also used by packed tensor files): the codes in C order form one
+    little-endian bit stream (code i occupies bits i*bits .. i*bits+bits-1, least significant bit
+    first); the last byte is zero-padded.
     """
     b = bits if isinstance(bits, int) else _as_format(bits).bits
     if not 1 <= b <= 32:
         raise ValueError(f"pack: code width must be 1..32 bits, got {b}")
-    c = np.ascontiguousarray(codes).reshape(-1)
+    c = np.asarray(codes)
     if c.dtype.kind not in "iu":
         raise TypeError(f"codes must be an integer array, got dtype {c.dtype}")
-    c64 = c.astype(np.uint64)
-    if c.dtype.kind == "i" and c.size and c.min() < 0:
-        raise ValueError(f"pack: element {int(np.argmin(c))} is a negative code")
-    if c.size and int(c64.max()) >> b:
-        raise ValueError(f"pack: element {int(np.argmax(c64 >> np.uint64(b) != 0))} does not fit in {b} bits")
-    # bit k of code i -> stream bit i*b + k
-    bitplanes = ((c64[:, None] >> np.arange(b, dtype=np.uint64)[None, :]) & np.uint64(1)).astype(np.uint8)
-    return np.packbits(bitplanes.reshape(-1), bitorder="little")
+    flat = c.reshape(-1)
+    if flat.size and flat.min() < 0:
+        raise ValueError(f"pack: element {int(np.argmin(flat))} is a negative code")
+    if flat.size and int(flat.max()) >> b:
+        raise ValueError(f"pack: element {int(np.argmax((flat.astype(np.uint64) >> np.uint64(b)) != 0))} "
+                         f"does not fit in {b} bits")
+    return np.frombuffer(_fmtsim.bit_pack(flat.astype(np.uint32).tolist(), b), dtype=np.uint8).copy()
 
 
 def unpack(packed, bits: Union[int, str, Format], count: int, shape: Optional[Sequence[int]] = None) -> np.ndarray:
@@ -363,11 +368,81 @@ def unpack(packed, bits: Union[int, str, Format], count: int, shape: Optional[Se
     need = (count * b + 7) // 8
     if p.size < need:
         raise ValueError(f"unpack: {count} codes of {b} bits need {need} bytes, got {p.size}")
-    stream = np.unpackbits(p[:need], bitorder="little")[: count * b].reshape(count, b).astype(np.uint64)
-    vals = (stream << np.arange(b, dtype=np.uint64)[None, :]).sum(axis=1, dtype=np.uint64)
+    vals = np.asarray(_fmtsim.bit_unpack(p[:need].tobytes(), b, int(count)), dtype=np.uint32)
     dt = np.uint8 if b <= 8 else np.uint16 if b <= 16 else np.uint32
     out = vals.astype(dt)
     return out.reshape(shape) if shape is not None else out
+
+
+def pack_tensor(x, spec: str, *, groups: Optional[str] = None, rule: Optional[str] = None,
+                room: Optional[int] = None, saturate: bool = False, rounding: str = "rne",
+                seed: Optional[int] = None) -> bytes:
+    """Quantize and store x as a packed tensor container (version 1, docs/packed.md): bit-packed element
+    codes, the group scales, shape and format; ``unpack_tensor`` reads it back."""
+    a, _ = _as_real_array(x)
+    if seed is None:
+        seed = _fresh_seed() if rounding.startswith("sr") else 0
+    return _fmtsim.pack_tensor(a, spec.spec if isinstance(spec, Format) else spec, groups, rule, room,
+                               bool(saturate), rounding, int(seed))
+
+
+def pack_smaq(x, *, main_bits: int = 6, outlier_bits: int = 8, sampled: bool = False, sample_size: int = 1024,
+              sample_seed: int = 0, rounding: str = "sr", seed: Optional[int] = None) -> bytes:
+    """SmaQ-encode x and store it as a packed tensor container (codes at main/outlier bits + mu, sigma)."""
+    a, _ = _as_real_array(x)
+    if seed is None:
+        seed = _fresh_seed()
+    return _fmtsim.pack_smaq(a, main_bits, outlier_bits, sampled, sample_size, sample_seed, rounding, int(seed))
+
+
+def unpack_tensor(data: bytes, dtype=None) -> np.ndarray:
+    """Values of a packed tensor container (the quantized tensor); dtype defaults to the packed tensor's
+    original float32/float64. Malformed, truncated or corrupted data raises ValueError."""
+    vals, shape, is64, _ = _fmtsim.unpack_tensor(bytes(data))
+    if dtype is None:
+        dtype = np.float64 if is64 else np.float32
+    return np.asarray(vals, dtype=np.float64).astype(dtype).reshape(shape)
+
+
+# ---- SmaQ and S2FP8 ---------------------------------------------------------------------------
+
+
+class SmaQ:
+    """SmaQ (methods.md 4): per-tensor z-scores, main codes for |z| <= 1 (main_bits, 1 flag + data) and
+    outlier codes beyond (outlier_bits), stochastic rounding by default; outliers beyond the code range
+    are clamped and counted. Calling it returns the decoded (fake-quantized) tensor; ``stats`` holds the
+    per-call statistics (outliers, outliers_clamped, bits_per_element)."""
+
+    def __init__(self, main_bits: int = 6, outlier_bits: int = 8, *, sampled: bool = False,
+                 sample_size: int = 1024, sample_seed: int = 0, rounding: str = "sr", seed: Optional[int] = None):
+        _fmtsim.check_rounding(rounding)
+        self.main_bits, self.outlier_bits = int(main_bits), int(outlier_bits)
+        self.sampled, self.sample_size, self.sample_seed = bool(sampled), int(sample_size), int(sample_seed)
+        self.rounding, self.seed = rounding, seed
+        self.stats: Dict[str, Any] = {}
+
+    def __call__(self, x, out: Optional[np.ndarray] = None) -> np.ndarray:
+        a, scalar = _as_real_array(x)
+        if out is None:
+            out = np.empty(a.shape, dtype=a.dtype)
+        seed = _fresh_seed() if self.seed is None else int(self.seed)
+        self.stats = _fmtsim.smaq_into(a, out, self.main_bits, self.outlier_bits, self.sampled, self.sample_size,
+                                      self.sample_seed, self.rounding, seed)
+        return out[()] if scalar else out
+
+    def __repr__(self) -> str:
+        return f"fmtsim.SmaQ(main_bits={self.main_bits}, outlier_bits={self.outlier_bits}, rounding={self.rounding!r})"
+
+
+def s2fp8(x, rounding: str = "rne", seed: Optional[int] = None) -> Tuple[np.ndarray, float, float]:
+    """S2FP8 (methods.md 5): returns (decoded tensor, alpha, beta) of the per-tensor log-domain shift and
+    squeeze over e5m2."""
+    a, _ = _as_real_array(x)
+    out = np.empty(a.shape, dtype=a.dtype)
+    if seed is None:
+        seed = _fresh_seed() if rounding.startswith("sr") else 0
+    alpha, beta = _fmtsim.s2fp8_into(a, out, rounding, int(seed))
+    return out, alpha, beta
 
 
 # ---- catalogs and named formats ---------------------------------------------------------------

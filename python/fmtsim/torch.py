@@ -14,7 +14,7 @@
 A format argument ("quantizer") is one of: a spec string or ``fmtsim.Format`` (element quantization;
 MX/bm names are scaled per block), a ``fmtsim.TensorQuantizer`` (scaled, possibly stateful), a
 zero-argument callable returning a fresh TensorQuantizer or spec (a factory: every insertion point
-gets its own instance), or None (no quantization).
+gets its own instance), a ``fmtsim.SmaQ`` (SmaQ's z-score codes, e.g. for optimizer state), or None.
 """
 
 from __future__ import annotations
@@ -88,13 +88,16 @@ class _Q:
     """A resolved quantizer: element format, or a TensorQuantizer (scaled, stateful)."""
 
     def __init__(self, spec: Spec, rounding: str = "rne", seed: Optional[int] = None, saturate: bool = False):
-        if callable(spec) and not isinstance(spec, (str, fmtsim.Format, fmtsim.TensorQuantizer)):
+        if callable(spec) and not isinstance(spec, (str, fmtsim.Format, fmtsim.TensorQuantizer, fmtsim.SmaQ)):
             spec = spec()
         self.tensor_quantizer: Optional[fmtsim.TensorQuantizer] = None
+        self.smaq: Optional[fmtsim.SmaQ] = spec if isinstance(spec, fmtsim.SmaQ) else None
         self.format: Optional[fmtsim.Format] = None
         self.rounding = rounding
         self.seed = seed
-        if isinstance(spec, fmtsim.TensorQuantizer):
+        if self.smaq is not None:
+            pass
+        elif isinstance(spec, fmtsim.TensorQuantizer):
             self.tensor_quantizer = spec
         elif isinstance(spec, str) and fmtsim._is_tensor_spec(spec):
             self.tensor_quantizer = fmtsim.TensorQuantizer(spec, rounding=rounding, seed=seed, saturate=saturate)
@@ -106,6 +109,18 @@ class _Q:
                             "or a factory returning one)")
 
     def __call__(self, t: torch.Tensor, previous: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if self.smaq is not None:
+            _check_device(t)
+            src = t.detach()
+            dt = src.dtype
+            if dt not in (torch.float32, torch.float64):
+                src = src.float()
+            out = torch.empty(src.shape, dtype=src.dtype)
+            s = self.smaq
+            seed = _torch_seed() if s.seed is None else int(s.seed)
+            s.stats = _fmtsim.smaq_into(src, out, s.main_bits, s.outlier_bits, s.sampled, s.sample_size,
+                                        s.sample_seed, s.rounding, seed)
+            return out if dt == out.dtype else out.to(dt)
         if self.tensor_quantizer is not None:
             _check_device(t)
             src = t.detach()
@@ -120,6 +135,8 @@ class _Q:
         return _element_quantize(t, self.format, self.rounding, self.seed, previous)
 
     def describe(self) -> str:
+        if self.smaq is not None:
+            return repr(self.smaq)
         if self.tensor_quantizer is not None:
             return self.tensor_quantizer.description
         return f"{self.format.spec} rounding={self.rounding}"
@@ -168,7 +185,7 @@ def quantize_(t: torch.Tensor, spec: Spec, rounding: str = "rne", seed: Optional
     """In-place fake quantization of a tensor's data (no autograd); returns t."""
     q = _Q(spec, rounding, seed, saturate)
     with torch.no_grad():
-        if q.tensor_quantizer is None and t.is_contiguous() and t.dtype in (torch.float32, torch.float64):
+        if q.tensor_quantizer is None and q.smaq is None and t.is_contiguous() and t.dtype in (torch.float32, torch.float64):
             _element_quantize(t, q.format, rounding, seed, out=t)
         else:
             t.copy_(q(t))
@@ -337,7 +354,7 @@ class QuantizedOptimizer:
                     if master:
                         self.master[id(p)] = p.detach().clone()
                     # first quantization: nearest (hysteresis needs a previous value)
-                    first = _Q(weights, "rne") if (hysteresis and q.tensor_quantizer is None) else q
+                    first = _Q(weights, "rne") if (hysteresis and q.format is not None) else q
                     p.copy_(first(p))
         self.use_master = master and weights is not None
         self.gq = _resolve(grads, grad_rounding)
@@ -388,7 +405,7 @@ class QuantizedOptimizer:
                 old = p.detach().clone()
             if self.use_master:
                 self.master[id(p)].copy_(p)
-            new = q(p, previous=old if (self.hysteresis and q.tensor_quantizer is None) else None)
+            new = q(p, previous=old if (self.hysteresis and q.format is not None) else None)
             changed += int(torch.count_nonzero(new != old))
             total += new.numel()
             p.copy_(new)

@@ -7,7 +7,7 @@ from torch import nn
 
 import fmtsim
 
-Spec = Union[None, str, fmtsim.Format, fmtsim.TensorQuantizer, Callable[[], Any]]
+Spec = Union[None, str, fmtsim.Format, fmtsim.TensorQuantizer, fmtsim.SmaQ, Callable[[], Any]]
 QUANTIZED_LAYERS: Tuple[Type[nn.Module], ...]
 
 def quantize(t: torch.Tensor, spec: Spec, rounding: str = ..., seed: Optional[int] = ...,

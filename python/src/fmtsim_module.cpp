@@ -15,6 +15,8 @@
 #include <fmtsim/core/rounding.hpp>
 #include <fmtsim/core/spec.hpp>
 #include <fmtsim/formats/catalog.hpp>
+#include <fmtsim/formats/families.hpp>
+#include <fmtsim/formats/packed.hpp>
 #include <fmtsim/formats/tensor.hpp>
 #include <fmtsim/kernels/elementwise.hpp>
 
@@ -475,6 +477,154 @@ tensor_format make_tensor_format(const std::string& spec, std::optional<std::str
   return t;
 }
 
+// ---- families with real-valued statistics: SmaQ, S2FP8 ----------------------------------------------
+
+template <class T>
+std::vector<T> contiguous_copy(const strided_view& v) {
+  std::vector<T> buf(v.size());
+  gather(v, buf.data());
+  return buf;
+}
+
+template <class T>
+void write_out(const std::vector<T>& buf, const strided_view& out) {
+  if (out.c_contiguous())
+    std::memcpy(out.data, buf.data(), buf.size() * sizeof(T));
+  else
+    scatter(buf.data(), out);
+}
+
+smaq_config smaq_of(int main_bits, int outlier_bits, bool sampled, std::size_t sample_size, std::uint64_t sample_seed,
+                    const std::string& rounding, std::uint64_t seed) {
+  smaq_config c;
+  c.main_bits = main_bits;
+  c.outlier_bits = outlier_bits;
+  c.sampled = sampled;
+  c.sample_size = sample_size;
+  c.sample_seed = sample_seed;
+  c.mode = rounding_of(rounding);
+  c.seed = seed;
+  return c;
+}
+
+nb::dict py_smaq(ro_array x, rw_array out, int main_bits, int outlier_bits, bool sampled, std::size_t sample_size,
+                 std::uint64_t sample_seed, const std::string& rounding, std::uint64_t seed) {
+  const real_kind k = real_of(x);
+  if (k == real_kind::other) fail("smaq takes float32 or float64 data, got " + dtype_text(x.dtype()));
+  if (real_of(out) != k) fail("the output array must have the input's dtype");
+  const strided_view in = view_of(x), ov = view_of(out);
+  check_same_shape(in, ov, "the output array");
+  const smaq_config cfg = smaq_of(main_bits, outlier_bits, sampled, sample_size, sample_seed, rounding, seed);
+  quantize_stats st;
+  {
+    nb::gil_scoped_release release;
+    auto run = [&](auto tag) {
+      using T = decltype(tag);
+      std::vector<T> buf = contiguous_copy<T>(in);
+      std::vector<T> res(buf.size());
+      st = smaq_quantize<T>(std::span<const T>(buf), std::span<T>(res), cfg);
+      write_out(res, ov);
+    };
+    if (k == real_kind::f32)
+      run(float{});
+    else
+      run(double{});
+  }
+  return stats_dict(st);
+}
+
+std::pair<float, float> py_s2fp8(ro_array x, rw_array out, const std::string& rounding, std::uint64_t seed) {
+  const real_kind k = real_of(x);
+  if (k == real_kind::other) fail("s2fp8 takes float32 or float64 data, got " + dtype_text(x.dtype()));
+  if (real_of(out) != k) fail("the output array must have the input's dtype");
+  const strided_view in = view_of(x), ov = view_of(out);
+  check_same_shape(in, ov, "the output array");
+  quantize_options opt;
+  opt.mode = rounding_of(rounding);
+  opt.seed = seed;
+  s2fp8_params p;
+  {
+    nb::gil_scoped_release release;
+    auto run = [&](auto tag) {
+      using T = decltype(tag);
+      std::vector<T> buf = contiguous_copy<T>(in);
+      std::vector<T> res(buf.size());
+      p = s2fp8_quantize<T>(std::span<const T>(buf), std::span<T>(res), opt);
+      write_out(res, ov);
+    };
+    if (k == real_kind::f32)
+      run(float{});
+    else
+      run(double{});
+  }
+  return {p.alpha, p.beta};
+}
+
+// ---- packed containers and bit packing ------------------------------------------------------------
+
+nb::bytes py_pack_tensor(ro_array x, const std::string& spec, std::optional<std::string> groups,
+                         std::optional<std::string> rule, std::optional<int> room, bool saturate,
+                         const std::string& rounding, std::uint64_t seed) {
+  const real_kind k = real_of(x);
+  if (k == real_kind::other) fail("pack_tensor takes float32 or float64 data, got " + dtype_text(x.dtype()));
+  const strided_view in = view_of(x);
+  const tensor_format f = make_tensor_format(spec, groups, rule, room, false, saturate, std::nullopt);
+  quantize_options opt;
+  opt.mode = rounding_of(rounding);
+  opt.seed = seed;
+  std::vector<std::byte> bytes;
+  {
+    nb::gil_scoped_release release;
+    if (k == real_kind::f32) {
+      std::vector<float> buf = contiguous_copy<float>(in);
+      bytes = serialize_packed(pack_tensor<float>(f, std::span<const float>(buf), in.shape, opt));
+    } else {
+      std::vector<double> buf = contiguous_copy<double>(in);
+      bytes = serialize_packed(pack_tensor<double>(f, std::span<const double>(buf), in.shape, opt));
+    }
+  }
+  return nb::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+nb::bytes py_pack_smaq(ro_array x, int main_bits, int outlier_bits, bool sampled, std::size_t sample_size,
+                       std::uint64_t sample_seed, const std::string& rounding, std::uint64_t seed) {
+  const real_kind k = real_of(x);
+  if (k == real_kind::other) fail("pack_smaq takes float32 or float64 data, got " + dtype_text(x.dtype()));
+  const strided_view in = view_of(x);
+  const smaq_config cfg = smaq_of(main_bits, outlier_bits, sampled, sample_size, sample_seed, rounding, seed);
+  std::vector<std::byte> bytes;
+  {
+    nb::gil_scoped_release release;
+    if (k == real_kind::f32) {
+      std::vector<float> buf = contiguous_copy<float>(in);
+      bytes = serialize_packed(pack_smaq<float>(std::span<const float>(buf), in.shape, cfg));
+    } else {
+      std::vector<double> buf = contiguous_copy<double>(in);
+      bytes = serialize_packed(pack_smaq<double>(std::span<const double>(buf), in.shape, cfg));
+    }
+  }
+  return nb::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+// (values as float64 or float32 by the container's dtype flag, shape, description)
+std::tuple<std::vector<double>, std::vector<std::int64_t>, bool, std::string> py_unpack_tensor(nb::bytes data) {
+  const auto* p = reinterpret_cast<const std::byte*>(data.c_str());
+  const packed_tensor t = parse_packed(std::span<const std::byte>(p, data.size()), "packed bytes");
+  std::vector<double> v = unpack_values<double>(t);
+  const std::string desc = t.kind == packed_kind::smaq ? std::string("smaq") : tensor_format_name(t.format);
+  return {std::move(v), t.shape, t.float64, desc};
+}
+
+nb::bytes py_bit_pack(const std::vector<std::uint32_t>& codes, int bits) {
+  const std::vector<std::byte> b = bit_pack(std::span<const std::uint32_t>(codes), bits);
+  return nb::bytes(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+std::vector<std::uint32_t> py_bit_unpack(nb::bytes data, int bits, std::size_t count) {
+  const auto* p = reinterpret_cast<const std::byte*>(data.c_str());
+  return bit_unpack(std::span<const std::byte>(p, data.size()), bits, count);
+}
+
 }  // namespace
 }  // namespace fmtsim::python
 
@@ -569,6 +719,24 @@ NB_MODULE(_fmtsim, m) {
       out.emplace_back(std::string(e.id), std::string(e.name), e.bits,
                        std::vector<int>(e.profile.begin(), e.profile.end()), e.binades);
     return out;
+  });
+
+  m.def("smaq_into", &py_smaq, "x"_a, "out"_a, "main_bits"_a, "outlier_bits"_a, "sampled"_a, "sample_size"_a,
+        "sample_seed"_a, "rounding"_a, "seed"_a);
+  m.def("s2fp8_into", &py_s2fp8, "x"_a, "out"_a, "rounding"_a, "seed"_a);
+  m.def("pack_tensor", &py_pack_tensor, "x"_a, "spec"_a, "groups"_a.none(), "rule"_a.none(), "room"_a.none(),
+        "saturate"_a, "rounding"_a, "seed"_a);
+  m.def("pack_smaq", &py_pack_smaq, "x"_a, "main_bits"_a, "outlier_bits"_a, "sampled"_a, "sample_size"_a,
+        "sample_seed"_a, "rounding"_a, "seed"_a);
+  m.def("unpack_tensor", &py_unpack_tensor, "data"_a);
+  m.def("bit_pack", &py_bit_pack, "codes"_a, "bits"_a);
+  m.def("bit_unpack", &py_bit_unpack, "data"_a, "bits"_a, "count"_a);
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const packed_error& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    }
   });
 
   m.def("set_thread_count", &kernels::set_thread_count, "threads"_a);

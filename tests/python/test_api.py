@@ -384,3 +384,67 @@ def test_tensor_quantizer_errors():
         fmtsim.TensorQuantizer("e4m3fn", rule="max")
     with pytest.raises(ValueError, match="invalid format spec"):
         fmtsim.TensorQuantizer("mxfp9")
+
+
+# ---- library families and packed containers (issue 3 API) -----------------------------------------
+
+
+def test_pack_matches_library_layout_and_numpy_reference():
+    rng = np.random.default_rng(8)
+    for bits in (3, 4, 6, 11):
+        codes = rng.integers(0, 2**bits, 257)
+        p = fmtsim.pack(codes, bits)
+        # independent reference: little-endian bit stream built with numpy
+        planes = ((codes[:, None] >> np.arange(bits)[None, :]) & 1).astype(np.uint8).reshape(-1)
+        assert np.array_equal(p, np.packbits(planes, bitorder="little"))
+
+
+def test_packed_tensor_container_round_trip():
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((8, 1024)).astype(np.float32)
+    data = fmtsim.pack_tensor(x, "mxfp4_e2m1")
+    assert isinstance(data, bytes)
+    back = fmtsim.unpack_tensor(data)
+    assert back.dtype == np.float32 and back.shape == x.shape
+    assert np.array_equal(back, fmtsim.quantize(x, "mxfp4_e2m1"))
+    # 4-bit codes + 8-bit scales per 32 elements (+ a small header): about 4.25 bits per element
+    assert len(data) < x.size * 4.25 / 8 + 1024
+    bad = bytearray(data)
+    bad[len(bad) // 2] ^= 0xFF
+    with pytest.raises(ValueError):
+        fmtsim.unpack_tensor(bytes(bad))
+    with pytest.raises(ValueError):
+        fmtsim.unpack_tensor(data[:10])
+    s = fmtsim.pack_smaq(x.astype(np.float64), rounding="rne")
+    assert fmtsim.unpack_tensor(s).dtype == np.float64
+
+
+def test_smaq_formula():
+    """methods.md 4: z = (x - mu) / sigma; main codes round(z * K), K = 2^(6-2) - 1 = 15, outliers
+    round((z -+ 1) * Ko / 1.5), Ko = 2^(8-2) - 1 = 63; decode reverses the map (rne here)."""
+    rng = np.random.default_rng(10)
+    x = np.concatenate([rng.standard_normal(2000), [8.0, -9.0]])
+    q = fmtsim.SmaQ(rounding="rne")
+    y = q(x)
+    mu = np.float32(x.mean())
+    sigma = np.float32(x.std())
+    z = (x - np.float64(mu)) / np.float64(sigma)
+    main = np.abs(z) <= 1
+    want_main = np.float64(mu) + np.float64(sigma) * np.rint(z * 15) / 15
+    assert np.allclose(y[main], want_main[main], rtol=0, atol=1e-12)
+    k = np.clip(np.rint((np.abs(z) - 1) * 63 / 1.5), -63, 63)
+    want_out = np.float64(mu) + np.float64(sigma) * np.sign(z) * (1 + 1.5 * k / 63)
+    assert np.allclose(y[~main], want_out[~main], rtol=0, atol=1e-12)
+    assert q.stats["outliers"] == int((~main).sum())
+
+
+def test_s2fp8_parameters():
+    # log2 magnitudes -2, -1, 1, 2, 0: mean 0, max 2 -> alpha = 7.5, beta = 0
+    x = np.array([0.25, -0.5, 2.0, 0.0, 4.0, 1.0])
+    y, alpha, beta = fmtsim.s2fp8(x)
+    assert alpha == 7.5 and beta == 0.0
+    assert y[3] == 0 and np.all(np.sign(y) == np.sign(x))
+    assert np.allclose(y, x, rtol=0.05)
+    # values far below the mean underflow e5m2 after the squeeze and become 0 (S2FP8's range)
+    y2, _, _ = fmtsim.s2fp8(np.array([0.001, -0.5, 2.0, 30.0]))
+    assert y2[0] == 0

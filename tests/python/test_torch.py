@@ -319,3 +319,19 @@ def test_quantized_gradients_and_optimizer_state(fashion):
     with pytest.raises(ValueError, match="hysteresis needs the master copy"):
         ft.QuantizedOptimizer(torch.optim.SGD(model.parameters(), lr=0.1), weights="int8", hysteresis=True,
                               master=False)
+
+
+def test_smaq_optimizer_state(fashion):
+    """SmaQ-compressed momentum: after each step every momentum buffer holds SmaQ-decoded values (at most
+    2*15+1 main levels and 2*63+1 levels on each outlier side around the tensor's mu and sigma)."""
+    torch.manual_seed(8)
+    x, y = fashion
+    model = SmallCNN()
+    smaq = fmtsim.SmaQ(main_bits=6, outlier_bits=8)
+    opt = ft.QuantizedOptimizer(torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9), state=smaq)
+    losses = train(model, opt, x, y, steps=10)
+    assert np.mean(losses[-3:]) < np.mean(losses[:3])
+    for p in model.parameters():
+        buf = opt.optimizer.state[p]["momentum_buffer"]
+        assert torch.unique(buf).numel() <= 31 + 2 * 127
+    assert "bits_per_element" in smaq.stats

@@ -21,7 +21,7 @@ namespace fmtsim::sim {
 std::vector<std::string_view> onnx_supported_ops() {
   return {"Conv",    "Gemm",        "MatMul",            "BatchNormalization", "Relu",    "Clip",
           "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten",            "Reshape", "Add",
-          "Dropout", "Identity",    "Constant"};
+          "Dropout", "Identity",    "Constant", "Pad"};
 }
 
 #if !defined(FMTSIM_HAVE_ONNX)
@@ -259,7 +259,17 @@ std::string attr_string(const onnx::NodeProto& n, std::string_view name) {
 }
 
 std::string node_label(const onnx::NodeProto& n, int index) {
-  return "'" + (n.name().empty() ? "#" + std::to_string(index) : n.name()) + "' (" + n.op_type() + ")";
+  std::string s = "'";
+  if (n.name().empty()) {
+    s += '#';
+    s += std::to_string(index);
+  } else {
+    s += n.name();
+  }
+  s += "' (";
+  s += n.op_type();
+  s += ')';
+  return s;
 }
 
 // One value for every entry of a square-kernel attribute (strides, pads, dilations), or fail.
@@ -483,6 +493,17 @@ std::unique_ptr<network> load_onnx(const std::filesystem::path& path) {
       if (it == consts.end() || it->second.i.size() != 2 || !(it->second.i[1] == -1 || it->second.i[0] == 0))
         fail(file, "node " + label + ": only Reshape to [N, -1] with a constant shape is supported");
       o.layer = std::make_unique<flatten>(unique_path("", n, index));
+    } else if (op == "Pad") {
+      // PyTorch writes a Pad before AveragePool even when nothing is padded: only that case is an identity.
+      std::vector<std::int64_t> pads = attr_ints(n, "pads");
+      if (n.input_size() > 1 && !n.input(1).empty()) {
+        const auto it = consts.find(n.input(1));
+        if (it == consts.end()) fail(file, "node " + label + ": Pad needs constant pads");
+        pads = it->second.i;
+      }
+      if (std::any_of(pads.begin(), pads.end(), [](std::int64_t p) { return p != 0; }))
+        fail(file, "node " + label + ": only Pad with all pads 0 is supported (use the padding of Conv/pooling)");
+      o.kind = onnx_graph::op_kind::identity;
     } else if (op == "Dropout" || op == "Identity") {
       if (n.output_size() > 1 && !n.output(1).empty()) fail(file, "node " + label + ": Dropout mask output is not supported");
       o.kind = onnx_graph::op_kind::identity;

@@ -15,7 +15,7 @@ namespace fmtsim::sim {
 // Operators the importer understands: Conv, Gemm, MatMul (with a constant weight), BatchNormalization,
 // Relu, Clip (0..6 = ReLU6), MaxPool, AveragePool, GlobalAveragePool, Flatten (axis 1), Reshape to
 // [N, -1], Add (of two computed tensors: a residual sum), Dropout and Identity (identity in eval mode),
-// Constant.
+// Pad with all pads 0 (PyTorch writes one before AveragePool), Constant.
 std::vector<std::string_view> onnx_supported_ops();
 
 // Whether this build can read ONNX files (libonnx / protobuf were found at configure time).

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Core CLI commands: quantize, encode, decode, describe, formats.
+#include "cmd_scaled.hpp"
 #include "common.hpp"
 #include "registry.hpp"
 
@@ -7,6 +8,7 @@
 #include <fmtsim/core/quantize.hpp>
 #include <fmtsim/core/spec.hpp>
 #include <fmtsim/formats/catalog.hpp>
+#include <fmtsim/kernels/elementwise.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -34,7 +36,7 @@ void run_quantize(const format_options& opt, const io::npy_array& in, io::npy_ar
   io::npy_array prev_holder;
   const auto prev = previous_values<T>(opt, in, prev_holder);
   try {
-    quantize_array<T>(f, in.as<T>(), out.as<T>(), q, prev);
+    kernels::quantize<T>(opt.backend(), f, in.as<T>(), out.as<T>(), q, prev);
   } catch (const std::invalid_argument& e) {
     throw failure(e.what());
   }
@@ -157,17 +159,39 @@ void print_table(const element_format& f, bool json_out, nlohmann::ordered_json&
   }
 }
 
+// Scale options, a tensor preset (mxfp8_e4m3, bm8, ...) or a profile (bp/log: per-tensor scale, room 0 by
+// default) take the tensor-quantizer path; plain element formats are quantized as they are.
+bool is_scaled(const format_options& opt, const scaled_options& so) {
+  if (so.any_set()) return true;
+  try {
+    return parse_format(opt.spec).kind == family::profile;
+  } catch (const spec_error& e) {
+    try {
+      return parse_tensor_format(opt.spec).rule != scale_rule::none;
+    } catch (const std::invalid_argument&) {
+      throw failure(e.what());  // the element parser's message names the position
+    }
+  }
+}
+
 const registrar quantize_cmd{
     "quantize", [](CLI::App& app) {
-      auto* cmd =
-          app.add_subcommand("quantize", "fake-quantize a tensor: every element becomes its value in the format");
+      auto* cmd = app.add_subcommand("quantize",
+                                     "fake-quantize a tensor: every element becomes its value in the format (element "
+                                     "formats, or tensor formats with scale groups: MX, bm, bp/log with room, ...)");
       auto opt = std::make_shared<format_options>();
+      auto so = std::make_shared<scaled_options>();
       auto in = std::make_shared<std::string>(), out = std::make_shared<std::string>();
       opt->add_to(*cmd, true);
+      so->add_to(*cmd);
       cmd->add_option("input", *in, ".npy (float32/float64, any shape, C order) or '-' for raw float32 on stdin")
           ->required();
       cmd->add_option("output", *out, ".npy of the input's dtype and shape, or '-' for raw data on stdout")->required();
-      cmd->callback([opt, in, out] {
+      cmd->callback([opt, so, in, out] {
+        if (is_scaled(*opt, *so)) {
+          run_scaled_quantize(*opt, *so, *in, *out);
+          return;
+        }
         const io::npy_array a = read_float_input(*in);
         io::npy_array r = a;
         if (a.type == io::dtype::f32)
@@ -246,6 +270,23 @@ const registrar describe_cmd{
         o.spec = *spec;
         o.saturate = *sat;
         o.ftz = *ftz;
+        try {
+          (void)parse_format(*spec);
+        } catch (const spec_error& e) {
+          // a tensor format (MX, bm): its groups and scale rule, or with --table its element at scale 1
+          tensor_format tf;
+          try {
+            tf = parse_tensor_format(*spec);
+          } catch (const std::invalid_argument&) {
+            throw failure(e.what());
+          }
+          if (!*table) {
+            std::cout << describe_scaled_json(*spec) << '\n';
+            return;
+          }
+          tf.element.scale_exp = 0;
+          o.spec = format_name(tf.element);
+        }
         auto d = describe(*spec, o.format());
         if (*table) print_table(d.f, *json_out, d.json);
         if (*json_out) {

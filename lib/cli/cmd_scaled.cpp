@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// CLI: quantize-scaled (tensor quantizer with groups, scale rules, state, stats), catalog, describe-scaled.
+// CLI: the tensor-quantizer path of `fmtsim quantize` (groups, scale rules, state, stats) and scaled `describe`.
 #include "cmd_scaled.hpp"
 
 #include "registry.hpp"
@@ -22,19 +22,34 @@ namespace fmtsim::cli {
 void scaled_options::add_to(CLI::App& cmd) {
   cmd.add_option("--scale", scale, "scale groups: tensor, channel, block or tile (default: the format's own)")
       ->check(CLI::IsMember({"tensor", "channel", "block", "tile"}));
-  cmd.add_option_function<int>("--axis", [this](int a) { axis = a; axis_set = true; },
-                               "channel axis, or the blocked axis (negative counts from the end)");
+  cmd.add_option_function<int>(
+      "--axis",
+      [this](int a) {
+        axis = a;
+        axis_set = true;
+      },
+      "channel axis, or the blocked axis (negative counts from the end)");
   cmd.add_option("--block", block, "block size for --scale block (MX default 32)");
   cmd.add_option("--tile", tile, "tile size AxB over the last two axes (block minifloat default 48x48)");
   cmd.add_option("--scale-rule", rule, "floor (OCP MX), ceil, room, fp32 (real scale) or none")
       ->check(CLI::IsMember({"floor", "ceil", "room", "fp32", "none"}));
-  cmd.add_option_function<int>("--room", [this](int r) { room = r; room_set = true; },
-                               "room r: s = floor(log2 amax) + r (implies --scale-rule room)");
+  cmd.add_option_function<int>(
+      "--room",
+      [this](int r) {
+        room = r;
+        room_set = true;
+      },
+      "room r: s = floor(log2 amax) + r (implies --scale-rule room)");
   cmd.add_flag("--tracking", tracking, "keep the scale between calls (with --state), moving one binade per call");
   cmd.add_option("--nonfinite", nonfinite, "NaN/inf in a group: nan (the group becomes NaN), error, pass")
       ->check(CLI::IsMember({"nan", "error", "pass"}));
   cmd.add_option("--state", state, "quantizer state file (tracking / hysteresis): loaded if it exists, saved after");
   cmd.add_option("--stats", stats, "write per-call statistics as JSON ('-' = stderr)");
+}
+
+bool scaled_options::any_set() const {
+  return !scale.empty() || axis_set || block > 0 || !tile.empty() || !rule.empty() || room_set || tracking ||
+         !nonfinite.empty() || !state.empty() || !stats.empty();
 }
 
 tensor_format scaled_options::build(const format_options& fo) const {
@@ -53,7 +68,8 @@ tensor_format scaled_options::build(const format_options& fo) const {
     if (!scale.empty()) {
       std::string g = scale;
       if (scale == "channel") g += ":" + std::to_string(axis_set ? axis : 0);
-      if (scale == "block") g += ":" + std::to_string(block > 0 ? block : 32) + ":" + std::to_string(axis_set ? axis : -1);
+      if (scale == "block")
+        g += ":" + std::to_string(block > 0 ? block : 32) + ":" + std::to_string(axis_set ? axis : -1);
       if (scale == "tile") g += ":" + (tile.empty() ? std::string("48x48") : tile);
       f.groups = parse_groups(g);
       if (f.rule == scale_rule::none && rule.empty()) f.rule = scale_rule::floor;
@@ -111,9 +127,11 @@ void write_text(const std::string& path, const std::string& text) {
 void run_scaled_quantize(const format_options& fo, const scaled_options& so, const std::string& in_path,
                          const std::string& out_path) {
   const tensor_format f = so.build(fo);
-  if (!fo.previous.empty()) throw failure("--previous is for the elementwise quantize; the tensor quantizer keeps it in --state");
+  if (!fo.previous.empty())
+    throw failure("--previous is for the elementwise quantize; the tensor quantizer keeps it in --state");
   quantize_options opt{fo.mode(), fo.seed, 0};
-  if (opt.mode.kind == rounding::hys && so.state.empty()) throw failure("-r hys needs --state FILE (the previous tensor)");
+  if (opt.mode.kind == rounding::hys && so.state.empty())
+    throw failure("-r hys needs --state FILE (the previous tensor)");
   const io::npy_array a = read_float_input(in_path);
   io::npy_array r = a;
   quantize_stats st;
@@ -130,31 +148,11 @@ void run_scaled_quantize(const format_options& fo, const scaled_options& so, con
   }
   if (!so.stats.empty()) {
     const std::string js = stats_json(st) + "\n";
-    if (so.stats == "-") std::cerr << js;
-    else write_text(so.stats, js);
+    if (so.stats == "-")
+      std::cerr << js;
+    else
+      write_text(so.stats, js);
   }
-}
-
-void print_catalog(const std::string& name, int bits, bool json_out) {
-  nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  for (const catalog_entry& e : catalog(name)) {
-    if (bits && e.bits != bits) continue;
-    nlohmann::ordered_json j;
-    j["id"] = std::string(e.id);
-    j["bits"] = e.bits;
-    j["name"] = std::string(e.name);
-    j["binades"] = e.binades;
-    j["codes"] = std::uint64_t{1} << e.bits;
-    list.push_back(j);
-  }
-  if (json_out) {
-    std::cout << list.dump(2) << '\n';
-    return;
-  }
-  std::printf("%-40s %4s %-8s %7s\n", "id", "bits", "name", "binades");
-  for (const auto& j : list)
-    std::printf("%-40s %4d %-8s %7d\n", j["id"].get<std::string>().c_str(), j["bits"].get<int>(),
-                j["name"].get<std::string>().c_str(), j["binades"].get<int>());
 }
 
 std::string describe_scaled_json(const std::string& spec) {
@@ -180,39 +178,4 @@ std::string describe_scaled_json(const std::string& spec) {
   return j.dump(2);
 }
 
-namespace {
-
-const registrar quantize_scaled_cmd{"quantize-scaled", [](CLI::App& app) {
-  auto* cmd = app.add_subcommand("quantize-scaled",
-                                 "fake-quantize with a tensor quantizer: element format + scale groups + scale rule "
-                                 "(MX, bm, bp/log with room, int with room, fp32 scales, tracking, hysteresis)");
-  auto fo = std::make_shared<format_options>();
-  auto so = std::make_shared<scaled_options>();
-  auto in = std::make_shared<std::string>(), out = std::make_shared<std::string>();
-  fo->add_to(*cmd, true);
-  so->add_to(*cmd);
-  cmd->add_option("input", *in, ".npy (float32/float64, any shape) or '-' for raw float32 on stdin (1-D)")->required();
-  cmd->add_option("output", *out, ".npy of the input's dtype and shape, or '-' for raw data on stdout")->required();
-  cmd->callback([fo, so, in, out] { run_scaled_quantize(*fo, *so, *in, *out); });
-}};
-
-const registrar catalog_cmd{"catalog", [](CLI::App& app) {
-  auto* cmd = app.add_subcommand("catalog", "list a binade-profile catalog (lee22: 498 profiles; lee22-extra)");
-  auto name = std::make_shared<std::string>("lee22");
-  auto bits = std::make_shared<int>(0);
-  auto json_out = std::make_shared<bool>(false);
-  cmd->add_option("name", *name, "catalog name")->check(CLI::IsMember({"lee22", "lee22-extra"}))->capture_default_str();
-  cmd->add_option("--bits", *bits, "only entries of this width (6, 7 or 8)");
-  cmd->add_flag("--json", *json_out, "JSON output");
-  cmd->callback([name, bits, json_out] { print_catalog(*name, *bits, *json_out); });
-}};
-
-const registrar describe_scaled_cmd{"describe-scaled", [](CLI::App& app) {
-  auto* cmd = app.add_subcommand("describe-scaled", "describe a tensor format (element values relative to a scale of 1)");
-  auto spec = std::make_shared<std::string>();
-  cmd->add_option("spec", *spec, "tensor format spec (mxfp8_e4m3, bm8:bwd, fp134, int8, ...)")->required();
-  cmd->callback([spec] { std::cout << describe_scaled_json(*spec) << '\n'; });
-}};
-
-}  // namespace
 }  // namespace fmtsim::cli

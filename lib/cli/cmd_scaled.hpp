@@ -13,7 +13,7 @@
 namespace fmtsim::cli {
 
 struct scaled_options {
-  std::string scale;      // tensor|channel|block|tile (empty: the format's default)
+  std::string scale;  // tensor|channel|block|tile (empty: the format's default)
   int axis = 0;
   bool axis_set = false;
   std::int64_t block = 0;  // 0: default
@@ -22,22 +22,21 @@ struct scaled_options {
   int room = 0;
   bool room_set = false;
   bool tracking = false;
-  std::string nonfinite;   // nan|error|pass
-  std::string state;       // state file (load if it exists, save after the call)
-  std::string stats;       // '-' = stderr, else a file
+  std::string nonfinite;  // nan|error|pass
+  std::string state;      // state file (load if it exists, save after the call)
+  std::string stats;      // '-' = stderr, else a file
 
   void add_to(CLI::App& cmd);
+  bool any_set() const;  // any scale option given on the command line
   // The tensor format of -f SPEC (presets set their own defaults) with --sat/--ftz and these options.
   tensor_format build(const format_options& fo) const;
 };
 
-// Quantize a tensor file with a tensor quantizer (the body of `fmtsim quantize-scaled`).
+// Quantize a tensor file with a tensor quantizer (`fmtsim quantize` with a scaled format or scale options).
 void run_scaled_quantize(const format_options& fo, const scaled_options& so, const std::string& in,
                          const std::string& out);
 
-// `fmtsim catalog NAME [--bits N] [--json]`: id, bits, name, binades (and codes) of every entry.
-void print_catalog(const std::string& name, int bits, bool json_out);
-// `fmtsim describe-scaled SPEC`: the tensor format and its element relative to a scale of 1, as JSON.
+// The tensor format of SPEC (MX, bm, bp/log presets ...) and its element relative to a scale of 1, as JSON.
 std::string describe_scaled_json(const std::string& spec);
 
 }  // namespace fmtsim::cli

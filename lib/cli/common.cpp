@@ -21,6 +21,10 @@ void format_options::add_to(CLI::App& cmd, bool with_rounding) {
     cmd.add_option("--seed", seed, "seed of the stochastic-rounding stream (Philox, keyed by seed and element index)")
         ->capture_default_str();
     cmd.add_option("--previous", previous, ".npy of the previous quantized values (required by -r hys)");
+    cmd.add_option("--backend", backend_name, "auto (best available), scalar (the reference), simd, cuda")
+        ->check(CLI::IsMember({"auto", "scalar", "simd", "cuda"}))
+        ->capture_default_str();
+    cmd.add_option("--threads", threads, "worker threads of the kernels (0: all cores); results never depend on it");
   }
   cmd.add_flag("--sat", saturate, "saturate: overflow gives +-max in every mode (same as the :sat modifier)");
   cmd.add_flag("--ftz", ftz, "flush subnormals to zero (same as the :ftz modifier)");
@@ -39,6 +43,11 @@ element_format format_options::format() const {
     f.ftz = true;
   }
   return f;
+}
+
+kernels::backend format_options::backend() const {
+  kernels::set_thread_count(threads);
+  return *kernels::parse_backend(backend_name);
 }
 
 round_mode format_options::mode() const {

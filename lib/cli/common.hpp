@@ -5,6 +5,7 @@
 #include <fmtsim/core/format.hpp>
 #include <fmtsim/core/rounding.hpp>
 #include <fmtsim/io/npy.hpp>
+#include <fmtsim/kernels/elementwise.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -28,6 +29,11 @@ struct format_options {
   bool saturate = false;
   bool ftz = false;
   std::string previous;  // .npy with the previous quantized values (hys)
+  std::string backend_name = "auto";
+  unsigned threads = 0;  // 0: all cores
+
+  // The backend chosen with --backend; also applies --threads to the kernels.
+  kernels::backend backend() const;
 
   void add_to(CLI::App& cmd, bool with_rounding);
   element_format format() const;  // spec + --sat/--ftz, errors as failure

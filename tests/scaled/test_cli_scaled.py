@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-# CLI contract of quantize-scaled / pack / unpack / catalog: an independent numpy MX oracle, state files,
+# CLI contract of quantize (scaled formats) / pack / unpack / formats --catalog: an independent numpy MX oracle, state files,
 # statistics, round trips and rejection of damaged packed files.
 import json
 import os
@@ -52,7 +52,7 @@ with tempfile.TemporaryDirectory() as d:
     inp, out = os.path.join(d, "x.npy"), os.path.join(d, "y.npy")
     np.save(inp, x)
     stats = os.path.join(d, "stats.json")
-    run("quantize-scaled", "-f", "mxfp4_e2m1", inp, out, "--stats", stats)
+    run("quantize", "-f", "mxfp4_e2m1", inp, out, "--stats", stats)
     y = np.load(out)
     want = np.empty_like(x)
     for r in range(3):
@@ -84,13 +84,13 @@ with tempfile.TemporaryDirectory() as d:
     one = os.path.join(d, "one.npy")
     for amax, want_s in [(1.0, 1), (8.0, 2), (8.0, 3)]:
         np.save(one, np.array([amax, amax / 3], dtype=np.float32))
-        run("quantize-scaled", "-f", "fp134", "--room", "1", "--tracking", "--state", state, one, out)
+        run("quantize", "-f", "fp134", "--room", "1", "--tracking", "--state", state, one, out)
         check(json.load(open(state))["scale_exp"] == [want_s], f"tracked s {want_s}")
-    r = run("quantize-scaled", "-f", "fp134", "--room", "2", "--tracking", "--state", state, one, out, ok=False)
+    r = run("quantize", "-f", "fp134", "--room", "2", "--tracking", "--state", state, one, out, ok=False)
     check(r.returncode == 1 and "state" in r.stderr, "state of another quantizer is refused")
 
     # catalog listing
-    cat = json.loads(run("catalog", "lee22", "--json").stdout)
+    cat = json.loads(run("formats", "--catalog", "lee22", "--json").stdout)
     check(len(cat) == 498 and {"id", "bits", "name"} <= set(cat[0]), "catalog lee22 --json")
 
 print("failures:", failures)

@@ -70,6 +70,14 @@ std::vector<std::byte> read_stdin() {
   return bytes;
 }
 
+io::npy_array load_npy(const std::string& path) {
+  try {
+    return io::read_npy(path);
+  } catch (const io::npy_error& e) {
+    throw failure(e.what());
+  }
+}
+
 }  // namespace
 
 io::npy_array read_float_input(const std::string& path) {
@@ -83,12 +91,7 @@ io::npy_array read_float_input(const std::string& path) {
     a.shape = {static_cast<std::int64_t>(a.data.size() / 4)};
     return a;
   }
-  io::npy_array a;
-  try {
-    a = io::read_npy(path);
-  } catch (const io::npy_error& e) {
-    throw failure(e.what());
-  }
+  io::npy_array a = load_npy(path);
   if (a.type != io::dtype::f32 && a.type != io::dtype::f64)
     throw failure(path + ": expected float32 or float64 data, got " + io::dtype_descr(a.type));
   return a;
@@ -105,12 +108,7 @@ io::npy_array read_code_input(const std::string& path, int code_bytes) {
     a.shape = {static_cast<std::int64_t>(a.data.size() / static_cast<std::size_t>(code_bytes))};
     return a;
   }
-  io::npy_array a;
-  try {
-    a = io::read_npy(path);
-  } catch (const io::npy_error& e) {
-    throw failure(e.what());
-  }
+  io::npy_array a = load_npy(path);
   if (a.type != io::dtype::u8 && a.type != io::dtype::u16 && a.type != io::dtype::u32)
     throw failure(path + ": expected codes as uint8, uint16 or uint32, got " + io::dtype_descr(a.type));
   return a;

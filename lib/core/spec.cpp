@@ -41,6 +41,16 @@ constexpr named_format named_table[] = {
     {"log4", "bp:1x7,0", "4-bit logarithmic weights: +-2^(s-k), k = 0..6, and 0"},
 };
 
+// A format of another family: the minifloat fields are zero (as formats::integer in named.hpp).
+element_format of_family(family kind) {
+  element_format f;
+  f.kind = kind;
+  f.exponent_bits = 0;
+  f.mantissa_bits = 0;
+  f.bias = 0;
+  return f;
+}
+
 class parser {
  public:
   explicit parser(std::string_view spec) : s_(spec) {}
@@ -161,39 +171,27 @@ class parser {
   }
 
   element_format parse_int(std::size_t pos, std::size_t end, bool is_signed) {
-    element_format f;
-    f.kind = family::integer;
+    element_format f = of_family(family::integer);
     f.int_signed = is_signed;
     f.int_bits = static_cast<int>(read_number(pos, end, "integer bits", 99));
     if (pos != end) fail(pos, "unexpected character after the integer width");
     if (f.int_bits < 1 || f.int_bits > 32) fail(is_signed ? 3 : 4, "integer width must be 1..32");
-    f.exponent_bits = 0;
-    f.mantissa_bits = 0;
-    f.bias = 0;
     return f;
   }
 
   element_format parse_fix(std::size_t pos, std::size_t end) {
-    element_format f;
-    f.kind = family::integer;
+    element_format f = of_family(family::integer);
     f.int_bits = static_cast<int>(read_number(pos, end, "total bits", 99));
     if (pos >= end || s_[pos] != '.') fail(pos, "expected '.' then the fraction bits (fixN.F)");
     ++pos;
     f.frac_bits = static_cast<int>(read_number(pos, end, "fraction bits", 200));
     if (pos != end) fail(pos, "unexpected character after the fraction bits");
     if (f.int_bits < 1 || f.int_bits > 32) fail(3, "total bits must be 1..32");
-    f.exponent_bits = 0;
-    f.mantissa_bits = 0;
-    f.bias = 0;
     return f;
   }
 
   element_format parse_profile(std::size_t pos, std::size_t end) {
-    element_format f;
-    f.kind = family::profile;
-    f.exponent_bits = 0;
-    f.mantissa_bits = 0;
-    f.bias = 0;
+    element_format f = of_family(family::profile);
     int n = 0;
     while (true) {
       const std::size_t entry_pos = pos;
@@ -230,11 +228,7 @@ class parser {
       fail(pos, "expected exactly two digits x and y after 'fp1'");
     const int x = s_[pos] - '0', y = s_[pos + 1] - '0';
     if (x < 1 || x > 6) fail(pos, "exponent bits x must be 1..6");
-    element_format f;
-    f.kind = family::profile;
-    f.exponent_bits = 0;
-    f.mantissa_bits = 0;
-    f.bias = 0;
+    element_format f = of_family(family::profile);
     int n = 0;
     for (int k = 0; k < (1 << x) - 1; ++k) f.profile[static_cast<unsigned>(n++)] = static_cast<std::int8_t>(y + 1);
     for (int m = y; m >= 0; --m) f.profile[static_cast<unsigned>(n++)] = static_cast<std::int8_t>(m);
@@ -247,11 +241,7 @@ class parser {
     const long bits = read_number(pos, end, "log format bits", 99);
     if (pos != end) fail(pos, "unexpected character after the log format width");
     if (bits < 2 || bits > 8) fail(start, "log<N> needs N = 2..8");
-    element_format f;
-    f.kind = family::profile;
-    f.exponent_bits = 0;
-    f.mantissa_bits = 0;
-    f.bias = 0;
+    element_format f = of_family(family::profile);
     const int mags = (1 << (bits - 1)) - 1;
     for (int k = 0; k < mags; ++k) f.profile[static_cast<unsigned>(k)] = 1;
     f.profile[static_cast<unsigned>(mags)] = 0;

@@ -38,7 +38,8 @@ std::string module_path_of(const std::string& weight_name) {
 namespace detail {
 
 bool quantize_per_tensor_room_fast(const tensor_format& f, const quantize_options& opt, std::span<float> data) {
-  if (f.groups.kind != group_kind::tensor || f.rule != scale_rule::room || f.tracking || !f.preset.empty()) return false;
+  if (f.groups.kind != group_kind::tensor || f.rule != scale_rule::room || f.tracking || !f.preset.empty())
+    return false;
   // amax from the bits: for |x| the integer order is the float order, and NaN/inf lie above 0x7f7fffff.
   std::uint32_t top = 0;
   for (const float v : data) top = std::max(top, std::bit_cast<std::uint32_t>(v) & 0x7fffffffu);
@@ -115,7 +116,8 @@ tensor_format indicator_format(const tensor_format& f, const indicator_scale& sc
 indicator_hook::indicator_hook(run_context& ctx, std::vector<std::string> wanted_layer_paths)
     : ctx_(ctx), wanted_(std::move(wanted_layer_paths)) {}
 
-void indicator_hook::set_quantizer(std::optional<quant_kind> kind, const tensor_format& f, const quantize_options& opt) {
+void indicator_hook::set_quantizer(std::optional<quant_kind> kind, const tensor_format& f,
+                                   const quantize_options& opt) {
   kind_ = kind;
   format_ = f;
   qopt_ = opt;

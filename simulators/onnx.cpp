@@ -19,9 +19,10 @@
 namespace fmtsim::sim {
 
 std::vector<std::string_view> onnx_supported_ops() {
-  return {"Conv",    "Gemm",        "MatMul",            "BatchNormalization", "Relu",    "Clip",
-          "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten",            "Reshape", "Add",
-          "Dropout", "Identity",    "Constant", "Pad"};
+  return {"Conv",    "Gemm",    "MatMul",      "BatchNormalization", "Relu",
+          "Clip",    "MaxPool", "AveragePool", "GlobalAveragePool",  "Flatten",
+          "Reshape", "Add",     "Dropout",     "Identity",           "Constant",
+          "Pad"};
 }
 
 #if !defined(FMTSIM_HAVE_ONNX)
@@ -29,8 +30,9 @@ std::vector<std::string_view> onnx_supported_ops() {
 bool onnx_available() noexcept { return false; }
 
 std::unique_ptr<network> load_onnx(const std::filesystem::path& path) {
-  throw std::runtime_error(path.string() + ": this fmtsim was built without ONNX support (install libonnx-dev and "
-                                           "libprotobuf-dev and reconfigure)");
+  throw std::runtime_error(path.string() +
+                           ": this fmtsim was built without ONNX support (install libonnx-dev and "
+                           "libprotobuf-dev and reconfigure)");
 }
 
 #else
@@ -133,15 +135,19 @@ class onnx_graph final : public module {
   std::string describe() const override {
     std::string s = "ONNX graph {\n";
     for (const auto& o : ops) {
-      if (o.kind == op_kind::layer) s += "  " + o.layer->path() + ": " + o.layer->describe() + "\n";
-      else if (o.kind == op_kind::add) s += "  " + o.point + ": Add\n";
+      if (o.kind == op_kind::layer)
+        s += "  " + o.layer->path() + ": " + o.layer->describe() + "\n";
+      else if (o.kind == op_kind::add)
+        s += "  " + o.point + ": Add\n";
     }
     return s + "}\n";
   }
   void quant_points(std::vector<std::string>& out) const override {
     for (const auto& o : ops) {
-      if (o.layer) o.layer->quant_points(out);
-      else if (o.kind == op_kind::add) out.push_back(o.point);
+      if (o.layer)
+        o.layer->quant_points(out);
+      else if (o.kind == op_kind::add)
+        out.push_back(o.point);
     }
   }
 
@@ -157,8 +163,8 @@ class onnx_graph final : public module {
 
 struct const_tensor {
   std::vector<std::int64_t> dims;
-  std::vector<float> f;          // float data (FLOAT / DOUBLE)
-  std::vector<std::int64_t> i;   // integer data (INT64 / INT32)
+  std::vector<float> f;         // float data (FLOAT / DOUBLE)
+  std::vector<std::int64_t> i;  // integer data (INT64 / INT32)
   bool is_float = false;
 };
 
@@ -169,7 +175,8 @@ const_tensor read_tensor(const onnx::TensorProto& t, const std::string& file) {
     c.dims.push_back(d);
   }
   if (t.data_location() == onnx::TensorProto_DataLocation_EXTERNAL)
-    fail(file, "initializer '" + t.name() + "' uses external data, which is not supported (save with the weights inside)");
+    fail(file,
+         "initializer '" + t.name() + "' uses external data, which is not supported (save with the weights inside)");
   std::int64_t n = 1;
   for (const auto d : c.dims) {
     if (d != 0 && n > (std::int64_t{1} << 40) / d) fail(file, "initializer '" + t.name() + "' is too large");
@@ -231,7 +238,8 @@ const_tensor read_tensor(const onnx::TensorProto& t, const std::string& file) {
   }
   const std::size_t have = c.is_float ? c.f.size() : c.i.size();
   if (have != static_cast<std::size_t>(n))
-    fail(file, "initializer '" + t.name() + "' holds " + std::to_string(have) + " values, its shape needs " + std::to_string(n));
+    fail(file, "initializer '" + t.name() + "' holds " + std::to_string(have) + " values, its shape needs " +
+                   std::to_string(n));
   return c;
 }
 
@@ -273,8 +281,8 @@ std::string node_label(const onnx::NodeProto& n, int index) {
 }
 
 // One value for every entry of a square-kernel attribute (strides, pads, dilations), or fail.
-std::int64_t uniform(const std::vector<std::int64_t>& v, std::int64_t def, const std::string& file, const std::string& node,
-                     const char* what) {
+std::int64_t uniform(const std::vector<std::int64_t>& v, std::int64_t def, const std::string& file,
+                     const std::string& node, const char* what) {
   if (v.empty()) return def;
   for (const auto x : v)
     if (x != v[0]) fail(file, "node " + node + ": non-uniform " + what + " are not supported");
@@ -327,8 +335,10 @@ std::unique_ptr<network> load_onnx(const std::filesystem::path& path) {
   std::vector<const onnx::ValueInfoProto*> inputs;
   for (const auto& v : graph.input())
     if (!consts.count(v.name())) inputs.push_back(&v);
-  if (inputs.size() != 1) fail(file, "the graph must have exactly one non-constant input, it has " + std::to_string(inputs.size()));
-  if (graph.output_size() != 1) fail(file, "the graph must have exactly one output, it has " + std::to_string(graph.output_size()));
+  if (inputs.size() != 1)
+    fail(file, "the graph must have exactly one non-constant input, it has " + std::to_string(inputs.size()));
+  if (graph.output_size() != 1)
+    fail(file, "the graph must have exactly one output, it has " + std::to_string(graph.output_size()));
   model_config cfg;
   {
     const auto& ty = inputs[0]->type();
@@ -351,8 +361,10 @@ std::unique_ptr<network> load_onnx(const std::filesystem::path& path) {
   auto value_of = [&](const std::string& name, const std::string& node) {
     const auto it = value_id.find(name);
     if (it == value_id.end()) {
-      if (consts.count(name)) fail(file, "node " + node + ": constant input '" + name + "' where a computed tensor is expected");
-      fail(file, "node " + node + ": input '" + name + "' is not produced before it is used (the graph must be topologically sorted)");
+      if (consts.count(name))
+        fail(file, "node " + node + ": constant input '" + name + "' where a computed tensor is expected");
+      fail(file, "node " + node + ": input '" + name +
+                     "' is not produced before it is used (the graph must be topologically sorted)");
     }
     return it->second;
   };
@@ -377,7 +389,8 @@ std::unique_ptr<network> load_onnx(const std::filesystem::path& path) {
   };
   auto assign = [&](tensor& dst, const const_tensor& src, const std::string& node, const std::string& what) {
     if (dst.shape != src.dims)
-      fail(file, "node " + node + ": " + what + " has shape " + shape_string(src.dims) + ", expected " + shape_string(dst.shape));
+      fail(file, "node " + node + ": " + what + " has shape " + shape_string(src.dims) + ", expected " +
+                     shape_string(dst.shape));
     dst.data = src.f;
   };
 
@@ -413,7 +426,8 @@ std::unique_ptr<network> load_onnx(const std::filesystem::path& path) {
       if (w.dims.size() != 2) fail(file, "node " + label + ": the weight must be 2-D");
       bool trans_b = false;
       if (op == "Gemm") {
-        if (attr_int(n, "transA", 0) != 0 || attr_float(n, "alpha", 1.0f) != 1.0f || attr_float(n, "beta", 1.0f) != 1.0f)
+        if (attr_int(n, "transA", 0) != 0 || attr_float(n, "alpha", 1.0f) != 1.0f ||
+            attr_float(n, "beta", 1.0f) != 1.0f)
           fail(file, "node " + label + ": only Gemm with transA = 0, alpha = 1, beta = 1 is supported");
         trans_b = attr_int(n, "transB", 0) != 0;
       }
@@ -429,14 +443,16 @@ std::unique_ptr<network> load_onnx(const std::filesystem::path& path) {
       if (has_bias) {
         const const_tensor& b = weight(n, 2, label);
         if (b.f.size() != static_cast<std::size_t>(out))
-          fail(file, "node " + label + ": bias has " + std::to_string(b.f.size()) + " values, expected " + std::to_string(out));
+          fail(file, "node " + label + ": bias has " + std::to_string(b.f.size()) + " values, expected " +
+                         std::to_string(out));
         l->bias.value.data = b.f;
       }
       classes = static_cast<std::int32_t>(out);
       o.layer = std::move(l);
     } else if (op == "BatchNormalization") {
       if (n.output_size() > 1 && !n.output(1).empty())
-        fail(file, "node " + label + ": training-mode BatchNormalization (running-statistics outputs) is not supported");
+        fail(file,
+             "node " + label + ": training-mode BatchNormalization (running-statistics outputs) is not supported");
       const const_tensor& scale = weight(n, 1, label);
       const std::int64_t ch = static_cast<std::int64_t>(scale.f.size());
       auto b = std::make_unique<batch_norm2d>(unique_path(path_from_weight(n.input(1)), n, index), ch,
@@ -458,14 +474,16 @@ std::unique_ptr<network> load_onnx(const std::filesystem::path& path) {
       for (int k = 1; k <= 2; ++k) {
         if (n.input_size() <= k || n.input(k).empty()) continue;
         const auto it = consts.find(n.input(k));
-        if (it == consts.end() || it->second.f.size() != 1) fail(file, "node " + label + ": min/max must be constant scalars");
+        if (it == consts.end() || it->second.f.size() != 1)
+          fail(file, "node " + label + ": min/max must be constant scalars");
         (k == 1 ? lo : hi) = it->second.f[0];
       }
       if (lo != 0.0f || hi != 6.0f) fail(file, "node " + label + ": only Clip(0, 6) (ReLU6) is supported");
       o.layer = std::make_unique<relu>(unique_path("", n, index), 6.0f);
     } else if (op == "MaxPool" || op == "AveragePool") {
       const auto ks = attr_ints(n, "kernel_shape");
-      if (ks.size() != 2 || ks[0] != ks[1]) fail(file, "node " + label + ": only square 2-D pooling kernels are supported");
+      if (ks.size() != 2 || ks[0] != ks[1])
+        fail(file, "node " + label + ": only square 2-D pooling kernels are supported");
       if (attr_int(n, "ceil_mode", 0) != 0) fail(file, "node " + label + ": ceil_mode is not supported");
       if (!attr_string(n, "auto_pad").empty() && attr_string(n, "auto_pad") != "NOTSET")
         fail(file, "node " + label + ": auto_pad is not supported");
@@ -476,7 +494,8 @@ std::unique_ptr<network> load_onnx(const std::filesystem::path& path) {
       if (op == "MaxPool") {
         if (uniform(attr_ints(n, "dilations"), 1, file, label, "dilations") != 1)
           fail(file, "node " + label + ": dilated pooling is not supported");
-        if (n.output_size() > 1 && !n.output(1).empty()) fail(file, "node " + label + ": MaxPool indices output is not supported");
+        if (n.output_size() > 1 && !n.output(1).empty())
+          fail(file, "node " + label + ": MaxPool indices output is not supported");
         o.layer = std::make_unique<max_pool2d>(unique_path("", n, index), po);
       } else {
         if (po.padding > 0 && attr_int(n, "count_include_pad", 0) != 1)
@@ -505,7 +524,8 @@ std::unique_ptr<network> load_onnx(const std::filesystem::path& path) {
         fail(file, "node " + label + ": only Pad with all pads 0 is supported (use the padding of Conv/pooling)");
       o.kind = onnx_graph::op_kind::identity;
     } else if (op == "Dropout" || op == "Identity") {
-      if (n.output_size() > 1 && !n.output(1).empty()) fail(file, "node " + label + ": Dropout mask output is not supported");
+      if (n.output_size() > 1 && !n.output(1).empty())
+        fail(file, "node " + label + ": Dropout mask output is not supported");
       o.kind = onnx_graph::op_kind::identity;
     } else if (op == "Add") {
       if (n.input_size() != 2) fail(file, "node " + label + ": Add needs two inputs");
@@ -523,7 +543,8 @@ std::unique_ptr<network> load_onnx(const std::filesystem::path& path) {
     g->ops.push_back(std::move(o));
   }
   const auto out_it = value_id.find(graph.output(0).name());
-  if (out_it == value_id.end()) fail(file, "the graph output '" + graph.output(0).name() + "' is not computed by any node");
+  if (out_it == value_id.end())
+    fail(file, "the graph output '" + graph.output(0).name() + "' is not computed by any node");
   g->output = out_it->second;
   {
     const auto& ty = graph.output(0).type();

@@ -80,8 +80,10 @@ std::vector<std::string_view> split_spaces(std::string_view s) {
 
 double score_of(const format_angles& a, score_kind k) {
   switch (k) {
-    case score_kind::first_layer: return a.first_layer;
-    case score_kind::network: return a.network;
+    case score_kind::first_layer:
+      return a.first_layer;
+    case score_kind::network:
+      return a.network;
     case score_kind::layer_mean: {
       double s = 0;
       for (const double v : a.layers) s += v;
@@ -109,8 +111,8 @@ struct record {
 
 std::string record_line(const record& r) {
   std::string s = "R";
-  for (const std::int64_t v : {static_cast<std::int64_t>(r.target), r.batch, r.index,
-                               static_cast<std::int64_t>(2 + r.angles.layers.size())}) {
+  for (const std::int64_t v :
+       {static_cast<std::int64_t>(r.target), r.batch, r.index, static_cast<std::int64_t>(2 + r.angles.layers.size())}) {
     s += ' ';
     s += std::to_string(v);
   }
@@ -133,7 +135,8 @@ bool parse_record(std::string_view line, std::size_t layers, record& r) {
   const auto f = split_spaces(line.substr(0, last));
   if (f.size() < 5 || f[0] != "R") return false;
   std::int64_t t = 0, n = 0;
-  if (!parse_int(f[1], t) || !parse_int(f[2], r.batch) || !parse_int(f[3], r.index) || !parse_int(f[4], n)) return false;
+  if (!parse_int(f[1], t) || !parse_int(f[2], r.batch) || !parse_int(f[3], r.index) || !parse_int(f[4], n))
+    return false;
   if (t < 0 || n != static_cast<std::int64_t>(2 + layers) || f.size() != 5 + static_cast<std::size_t>(n)) return false;
   r.target = static_cast<std::size_t>(t);
   if (!parse_hex_double(f[5], r.angles.first_layer) || !parse_hex_double(f[6], r.angles.network)) return false;
@@ -285,9 +288,12 @@ format_summary summarise(const search_candidate& c, std::int64_t index,
 
 std::string_view to_string(score_kind s) noexcept {
   switch (s) {
-    case score_kind::first_layer: return "first-layer";
-    case score_kind::network: return "network";
-    case score_kind::layer_mean: return "layer";
+    case score_kind::first_layer:
+      return "first-layer";
+    case score_kind::network:
+      return "network";
+    case score_kind::layer_mean:
+      return "layer";
   }
   return "?";
 }
@@ -331,7 +337,8 @@ std::vector<search_candidate> spec_candidates(std::span<const std::string> specs
       c.id = spec;
       c.bits = code_bits(c.format.element);
     }
-    if (!seen.insert(c.id).second) throw std::invalid_argument("format '" + spec + "' is listed twice (as " + c.id + ")");
+    if (!seen.insert(c.id).second)
+      throw std::invalid_argument("format '" + spec + "' is listed twice (as " + c.id + ")");
     out.push_back(std::move(c));
   }
   if (out.empty()) throw std::invalid_argument("no formats to evaluate");
@@ -367,15 +374,18 @@ search_summary run_search(const model_source& model, const io::dataset& train,
       if (opt.targets[i] == opt.targets[j]) throw std::invalid_argument("a target is listed twice");
   if (opt.early_stop.enabled && (opt.early_stop.keep < 1 || !(opt.early_stop.z > 0)))
     throw std::invalid_argument("early stop needs keep >= 1 and z > 0");
-  if (opt.rounding.kind == rounding::hys) throw std::invalid_argument("hysteresis rounding needs state; not usable here");
+  if (opt.rounding.kind == rounding::hys)
+    throw std::invalid_argument("hysteresis rounding needs state; not usable here");
   if (io.json.empty()) throw std::invalid_argument("no output file (--out) given");
   const std::int64_t available = io::batch_count(train.count, opt.batch_size, false);
   if (opt.batches > available) {
-    throw std::invalid_argument("--batches " + std::to_string(opt.batches) + " exceeds the " + std::to_string(available) +
-                                " batches of " + std::to_string(opt.batch_size) + " in " + train.source);
+    throw std::invalid_argument("--batches " + std::to_string(opt.batches) + " exceeds the " +
+                                std::to_string(available) + " batches of " + std::to_string(opt.batch_size) + " in " +
+                                train.source);
   }
   const bool all_layers = opt.all_layers || opt.score != score_kind::first_layer;
-  const int threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads =
+      opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
   // ---- this shard's candidates
   std::vector<std::size_t> mine;
@@ -389,10 +399,10 @@ search_summary run_search(const model_source& model, const io::dataset& train,
   {
     const model_config& mc = nets[0]->config();
     if (mc.in_channels != train.channels || mc.height != train.height || mc.width != train.width) {
-      throw std::invalid_argument("the model expects " + std::to_string(mc.in_channels) + "x" + std::to_string(mc.height) +
-                                  "x" + std::to_string(mc.width) + " images, the data (" + train.source + ") has " +
-                                  std::to_string(train.channels) + "x" + std::to_string(train.height) + "x" +
-                                  std::to_string(train.width));
+      throw std::invalid_argument("the model expects " + std::to_string(mc.in_channels) + "x" +
+                                  std::to_string(mc.height) + "x" + std::to_string(mc.width) + " images, the data (" +
+                                  train.source + ") has " + std::to_string(train.channels) + "x" +
+                                  std::to_string(train.height) + "x" + std::to_string(train.width));
     }
     if (mc.num_classes < train.num_classes) {
       throw std::invalid_argument("the model has " + std::to_string(mc.num_classes) + " outputs, the data has " +
@@ -408,10 +418,13 @@ search_summary run_search(const model_source& model, const io::dataset& train,
 
   // ---- the canonical settings
   json cfg;
-  cfg["model"] = {{"kind", model.kind}, {"arch", model.arch}, {"path", model.path}, {"hash", model.hash},
+  cfg["model"] = {{"kind", model.kind},
+                  {"arch", model.arch},
+                  {"path", model.path},
+                  {"hash", model.hash},
                   {"parameters", nets[0]->parameter_count()}};
-  cfg["data"] = {{"source", train.source}, {"count", train.count},     {"channels", train.channels},
-                 {"height", train.height}, {"width", train.width},     {"classes", train.num_classes},
+  cfg["data"] = {{"source", train.source},       {"count", train.count},         {"channels", train.channels},
+                 {"height", train.height},       {"width", train.width},         {"classes", train.num_classes},
                  {"norm_mean", train.norm.mean}, {"norm_std", train.norm.stddev}};
   cfg["batch_size"] = opt.batch_size;
   cfg["batches"] = opt.batches;
@@ -471,11 +484,13 @@ search_summary run_search(const model_source& model, const io::dataset& train,
       }
       if (r.target >= ntargets || r.batch < 0 || r.batch >= opt.batches || r.index < 0 ||
           r.index >= static_cast<std::int64_t>(candidates.size()) || local_of[static_cast<std::size_t>(r.index)] < 0) {
-        throw std::runtime_error(log_path.string() + ": line " + std::to_string(line_no) + " does not fit the settings");
+        throw std::runtime_error(log_path.string() + ": line " + std::to_string(line_no) +
+                                 " does not fit the settings");
       }
       auto& slot = values[r.target][static_cast<std::size_t>(local_of[static_cast<std::size_t>(r.index)])]
                          [static_cast<std::size_t>(r.batch)];
-      if (slot) throw std::runtime_error(log_path.string() + ": line " + std::to_string(line_no) + " repeats an evaluation");
+      if (slot)
+        throw std::runtime_error(log_path.string() + ": line " + std::to_string(line_no) + " repeats an evaluation");
       slot = std::move(r.angles);
       ++done_before;
       pos = end + 1;

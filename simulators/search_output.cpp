@@ -48,11 +48,20 @@ std::string xml_escape(std::string_view s) {
   std::string o;
   for (const char c : s) {
     switch (c) {
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '&': o += "&amp;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -68,9 +77,7 @@ std::string csv_field(std::string_view s) {
   return o + "\"";
 }
 
-[[noreturn]] void bad(const std::string& what, const std::string& msg) {
-  throw std::runtime_error(what + ": " + msg);
-}
+[[noreturn]] void bad(const std::string& what, const std::string& msg) { throw std::runtime_error(what + ": " + msg); }
 
 std::string fixed(double v, int digits) {
   char buf[64];
@@ -97,7 +104,8 @@ std::vector<std::size_t> ranking(const target_summary& t) {
 std::string to_json(const search_summary& s) {
   std::string o = "{\n  \"fmtsim_search\": 1,\n";
   o += "  \"complete\": " + std::string(s.complete ? "true" : "false") + ",\n";
-  if (s.shard_count > 1) o += "  \"shard\": " + json_str(std::to_string(s.shard_index) + "/" + std::to_string(s.shard_count)) + ",\n";
+  if (s.shard_count > 1)
+    o += "  \"shard\": " + json_str(std::to_string(s.shard_index) + "/" + std::to_string(s.shard_count)) + ",\n";
   o += "  \"config\": " + s.config + ",\n";
   o += "  \"layers\": [";
   for (std::size_t i = 0; i < s.layers.size(); ++i) o += (i ? ", " : "") + json_str(s.layers[i]);
@@ -110,9 +118,10 @@ std::string to_json(const search_summary& s) {
     for (std::size_t r = 0; r < order.size(); ++r) {
       const format_summary& f = ts.formats[order[r]];
       o += r ? ",\n" : "\n";
-      o += "        {\"rank\": " + std::to_string(r + 1) + ", \"index\": " + std::to_string(f.index) + ", \"id\": " +
-           json_str(f.id) + ", \"name\": " + json_str(f.name) + ", \"bits\": " + std::to_string(f.bits) +
-           ", \"batches\": " + std::to_string(f.batches) + ", \"stopped_early\": " + (f.stopped_early ? "true" : "false");
+      o += "        {\"rank\": " + std::to_string(r + 1) + ", \"index\": " + std::to_string(f.index) +
+           ", \"id\": " + json_str(f.id) + ", \"name\": " + json_str(f.name) + ", \"bits\": " + std::to_string(f.bits) +
+           ", \"batches\": " + std::to_string(f.batches) +
+           ", \"stopped_early\": " + (f.stopped_early ? "true" : "false");
       if (f.batches == 0) {
         o += ", \"mean\": null, \"stderr\": null, \"first_layer\": null, \"network\": null, \"layers\": []}";
         continue;
@@ -172,7 +181,8 @@ search_summary parse_summary_json(std::string_view text, const std::string& what
           fs.first_layer = f.at("first_layer").get<double>();
           if (!f.at("network").is_null()) fs.network = f.at("network").get<double>();
           fs.layers = f.at("layers").get<std::vector<double>>();
-          if (fs.layers.size() != s.layers.size()) bad(what, "per-layer means of " + fs.id + " do not match \"layers\"");
+          if (fs.layers.size() != s.layers.size())
+            bad(what, "per-layer means of " + fs.id + " do not match \"layers\"");
         }
         ts.formats.push_back(std::move(fs));
       }
@@ -284,8 +294,8 @@ std::string to_svg(const search_summary& s) {
   } catch (const std::exception&) {
   }
   const double total_h = H * static_cast<double>(std::max<std::size_t>(1, s.targets.size()));
-  std::string o = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fixed(W, 0) + "\" height=\"" + fixed(total_h, 0) +
-                  "\" viewBox=\"0 0 " + fixed(W, 0) + " " + fixed(total_h, 0) +
+  std::string o = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fixed(W, 0) + "\" height=\"" +
+                  fixed(total_h, 0) + "\" viewBox=\"0 0 " + fixed(W, 0) + " " + fixed(total_h, 0) +
                   "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   o += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   for (std::size_t t = 0; t < s.targets.size(); ++t) {
@@ -316,23 +326,27 @@ std::string to_svg(const search_summary& s) {
     }
     const int ticks = ymax > 0 ? static_cast<int>(std::ceil(ymax / step - 1e-9)) : 1;
     const double ytop = step * std::max(1, ticks);
-    auto X = [&](std::size_t pos) { return L + (static_cast<double>(pos) + 0.5) / static_cast<double>(std::max<std::size_t>(1, fs.size())) * pw; };
+    auto X = [&](std::size_t pos) {
+      return L + (static_cast<double>(pos) + 0.5) / static_cast<double>(std::max<std::size_t>(1, fs.size())) * pw;
+    };
     auto Y = [&](double v) { return oy + T + ph - v / ytop * ph; };
-    const std::string title = (ts.target == indicator_target::errors ? "theta_E (errors quantized)" : "theta_A (activations quantized)") +
-                              std::string(", score ") + score + ", " + std::to_string(fs.size()) + " formats" +
-                              (s.complete ? "" : " (incomplete)");
-    o += "<text x=\"" + fixed(L, 1) + "\" y=\"" + fixed(oy + 22, 1) + "\" font-size=\"15\">" + xml_escape(title) + "</text>\n";
+    const std::string title =
+        (ts.target == indicator_target::errors ? "theta_E (errors quantized)" : "theta_A (activations quantized)") +
+        std::string(", score ") + score + ", " + std::to_string(fs.size()) + " formats" +
+        (s.complete ? "" : " (incomplete)");
+    o += "<text x=\"" + fixed(L, 1) + "\" y=\"" + fixed(oy + 22, 1) + "\" font-size=\"15\">" + xml_escape(title) +
+         "</text>\n";
     // axes and grid
     for (int k = 0; k <= ticks; ++k) {
       const double v = step * k;
       const double y = Y(v);
-      o += "<line x1=\"" + fixed(L, 1) + "\" y1=\"" + fixed(y, 1) + "\" x2=\"" + fixed(L + pw, 1) + "\" y2=\"" + fixed(y, 1) +
-           "\" stroke=\"#dddddd\"/>\n";
+      o += "<line x1=\"" + fixed(L, 1) + "\" y1=\"" + fixed(y, 1) + "\" x2=\"" + fixed(L + pw, 1) + "\" y2=\"" +
+           fixed(y, 1) + "\" stroke=\"#dddddd\"/>\n";
       o += "<text x=\"" + fixed(L - 6, 1) + "\" y=\"" + fixed(y + 4, 1) + "\" text-anchor=\"end\">" +
            fixed(v, step < 1 ? (step < 0.1 ? 2 : 1) : 0) + "</text>\n";
     }
-    o += "<line x1=\"" + fixed(L, 1) + "\" y1=\"" + fixed(oy + T, 1) + "\" x2=\"" + fixed(L, 1) + "\" y2=\"" + fixed(oy + T + ph, 1) +
-         "\" stroke=\"black\"/>\n";
+    o += "<line x1=\"" + fixed(L, 1) + "\" y1=\"" + fixed(oy + T, 1) + "\" x2=\"" + fixed(L, 1) + "\" y2=\"" +
+         fixed(oy + T + ph, 1) + "\" stroke=\"black\"/>\n";
     o += "<line x1=\"" + fixed(L, 1) + "\" y1=\"" + fixed(oy + T + ph, 1) + "\" x2=\"" + fixed(L + pw, 1) + "\" y2=\"" +
          fixed(oy + T + ph, 1) + "\" stroke=\"black\"/>\n";
     o += "<text x=\"" + fixed(L + pw / 2, 1) + "\" y=\"" + fixed(oy + H - 15, 1) +
@@ -346,8 +360,8 @@ std::string to_svg(const search_summary& s) {
       const double x = X(i), y = Y(f.mean);
       const char* c = colour(f.bits);
       if (f.batches >= 2 && f.stderr_ > 0)
-        o += "<line x1=\"" + fixed(x, 2) + "\" y1=\"" + fixed(Y(f.mean - f.stderr_), 2) + "\" x2=\"" + fixed(x, 2) + "\" y2=\"" +
-             fixed(Y(f.mean + f.stderr_), 2) + "\" stroke=\"" + c + "\" stroke-width=\"0.8\"/>\n";
+        o += "<line x1=\"" + fixed(x, 2) + "\" y1=\"" + fixed(Y(f.mean - f.stderr_), 2) + "\" x2=\"" + fixed(x, 2) +
+             "\" y2=\"" + fixed(Y(f.mean + f.stderr_), 2) + "\" stroke=\"" + c + "\" stroke-width=\"0.8\"/>\n";
       o += "<circle cx=\"" + fixed(x, 2) + "\" cy=\"" + fixed(y, 2) + "\" r=\"2.5\" " +
            (f.stopped_early ? std::string("fill=\"none\" stroke=\"") + c + "\"" : std::string("fill=\"") + c + "\"") +
            "><title>" + xml_escape(f.id + (f.name.empty() ? "" : " (" + f.name + ")") + ": " + fixed(f.mean, 3)) +
@@ -365,18 +379,19 @@ std::string to_svg(const search_summary& s) {
           break;
         }
       const char* c = colour(bits);
-      o += "<rect x=\"" + fixed(L + pw + 15, 1) + "\" y=\"" + fixed(ly - 9, 1) + "\" width=\"10\" height=\"10\" fill=\"" + c +
-           "\"/>\n";
+      o += "<rect x=\"" + fixed(L + pw + 15, 1) + "\" y=\"" + fixed(ly - 9, 1) +
+           "\" width=\"10\" height=\"10\" fill=\"" + c + "\"/>\n";
       o += "<text x=\"" + fixed(L + pw + 30, 1) + "\" y=\"" + fixed(ly, 1) + "\">" + std::to_string(bits) + "-bit (" +
            std::to_string(count) + ")</text>\n";
       if (best < fs.size()) {
         const auto& f = fs[best];
         const std::string label = f.name.empty() ? f.id : f.name;
-        o += "<circle cx=\"" + fixed(X(best), 2) + "\" cy=\"" + fixed(Y(f.mean), 2) + "\" r=\"7\" fill=\"none\" stroke=\"black\" stroke-width=\"1.5\"/>\n";
-        o += "<text x=\"" + fixed(X(best), 2) + "\" y=\"" + fixed(Y(f.mean) + 20, 2) + "\" text-anchor=\"middle\" font-size=\"11\">" +
-             xml_escape(label) + "</text>\n";
-        o += "<text x=\"" + fixed(L + pw + 30, 1) + "\" y=\"" + fixed(ly + 15, 1) + "\" font-size=\"10\">best: " +
-             xml_escape(label) + " " + fixed(f.mean, 2) + "</text>\n";
+        o += "<circle cx=\"" + fixed(X(best), 2) + "\" cy=\"" + fixed(Y(f.mean), 2) +
+             "\" r=\"7\" fill=\"none\" stroke=\"black\" stroke-width=\"1.5\"/>\n";
+        o += "<text x=\"" + fixed(X(best), 2) + "\" y=\"" + fixed(Y(f.mean) + 20, 2) +
+             "\" text-anchor=\"middle\" font-size=\"11\">" + xml_escape(label) + "</text>\n";
+        o += "<text x=\"" + fixed(L + pw + 30, 1) + "\" y=\"" + fixed(ly + 15, 1) +
+             "\" font-size=\"10\">best: " + xml_escape(label) + " " + fixed(f.mean, 2) + "</text>\n";
       }
       ly += 36;
     }

@@ -9,6 +9,8 @@
 #include <fmtsim/sim/onnx.hpp>
 #include <fmtsim/sim/search.hpp>
 
+#include <malloc.h>
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -17,8 +19,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <malloc.h>
-#include <unistd.h>
 
 namespace fmtsim::cli {
 namespace {
@@ -52,8 +52,10 @@ std::string duration(double s) {
   if (!(s >= 0) || s > 1e8) return "?";
   const long t = static_cast<long>(s + 0.5);
   char buf[32];
-  if (t >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm%02lds", t / 3600, (t / 60) % 60, t % 60);
-  else std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm%02lds", t / 3600, (t / 60) % 60, t % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
   return buf;
 }
 
@@ -66,21 +68,24 @@ void print_ranking(const sim::search_summary& s, int top) {
       max_batches = std::max(max_batches, f.batches);
     }
     for (const auto& f : ts.formats) full += !f.stopped_early && f.batches == max_batches;
-    std::printf("\n%s: %zu formats, %lld evaluated on all %lld batches, %lld stopped early%s\n",
-                ts.target == sim::indicator_target::errors ? "theta_E (errors quantized)" : "theta_A (activations quantized)",
-                ts.formats.size(), static_cast<long long>(full), static_cast<long long>(max_batches),
-                static_cast<long long>(stopped), s.complete ? "" : " (INCOMPLETE)");
-    std::printf("%5s  %-28s %-8s %4s  %9s  %9s  %7s\n", "rank", "format", "name", "bits", "mean(deg)", "stderr", "batches");
+    std::printf(
+        "\n%s: %zu formats, %lld evaluated on all %lld batches, %lld stopped early%s\n",
+        ts.target == sim::indicator_target::errors ? "theta_E (errors quantized)" : "theta_A (activations quantized)",
+        ts.formats.size(), static_cast<long long>(full), static_cast<long long>(max_batches),
+        static_cast<long long>(stopped), s.complete ? "" : " (INCOMPLETE)");
+    std::printf("%5s  %-28s %-8s %4s  %9s  %9s  %7s\n", "rank", "format", "name", "bits", "mean(deg)", "stderr",
+                "batches");
     auto row = [&](std::size_t r) {
       const auto& f = ts.formats[order[r]];
       if (f.batches == 0) {
-        std::printf("%5zu  %-28s %-8s %4d  %9s  %9s  %7lld\n", r + 1, f.id.c_str(), f.name.c_str(), f.bits, "-", "-", 0LL);
+        std::printf("%5zu  %-28s %-8s %4d  %9s  %9s  %7lld\n", r + 1, f.id.c_str(), f.name.c_str(), f.bits, "-", "-",
+                    0LL);
         return;
       }
       char se[32] = "-";
       if (f.batches >= 2) std::snprintf(se, sizeof se, "%.4f", f.stderr_);
-      std::printf("%5zu  %-28s %-8s %4d  %9.4f  %9s  %7lld%s\n", r + 1, f.id.c_str(), f.name.c_str(), f.bits, f.mean, se,
-                  static_cast<long long>(f.batches), f.stopped_early ? "  (stopped early)" : "");
+      std::printf("%5zu  %-28s %-8s %4d  %9.4f  %9s  %7lld%s\n", r + 1, f.id.c_str(), f.name.c_str(), f.bits, f.mean,
+                  se, static_cast<long long>(f.batches), f.stopped_early ? "  (stopped early)" : "");
     };
     const std::size_t shown = std::min<std::size_t>(order.size(), static_cast<std::size_t>(std::max(0, top)));
     for (std::size_t r = 0; r < shown; ++r) row(r);
@@ -143,7 +148,8 @@ sim::indicator_scale parse_scale(const std::string& rule, const std::string& gro
   return s;
 }
 
-void write_outputs(const sim::search_summary& s, const std::string& out, const std::string& csv, const std::string& plot) {
+void write_outputs(const sim::search_summary& s, const std::string& out, const std::string& csv,
+                   const std::string& plot) {
   if (!out.empty()) sim::write_file_atomic(out, sim::to_json(s));
   if (!csv.empty()) sim::write_file_atomic(csv, sim::to_csv(s));
   if (!plot.empty()) sim::write_file_atomic(plot, sim::to_svg(s));
@@ -158,12 +164,13 @@ void run_search_cmd(search_args& a) {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   sim::search_options opt = a.opt;
   // ---- model
-  if (!a.onnx.empty() && !a.arch.empty())
-    throw failure("give either --arch with --weights or --onnx, not both");
-  if (a.onnx.empty() && a.arch.empty()) throw failure("no model: give --arch NAME --weights FILE.safetensors or --onnx FILE.onnx");
+  if (!a.onnx.empty() && !a.arch.empty()) throw failure("give either --arch with --weights or --onnx, not both");
+  if (a.onnx.empty() && a.arch.empty())
+    throw failure("no model: give --arch NAME --weights FILE.safetensors or --onnx FILE.onnx");
   if (!a.arch.empty() && a.weights.empty())
     throw failure("--weights FILE.safetensors is required with --arch (the indicator needs a pretrained model)");
-  if (!a.onnx.empty() && !a.weights.empty()) throw failure("--weights is not used with --onnx (the weights are in the ONNX file)");
+  if (!a.onnx.empty() && !a.weights.empty())
+    throw failure("--weights is not used with --onnx (the weights are in the ONNX file)");
   if (!a.arch.empty()) {
     const auto names = sim::model_names();
     if (std::find(names.begin(), names.end(), a.arch) == names.end()) {
@@ -173,17 +180,22 @@ void run_search_cmd(search_args& a) {
     }
   }
   // ---- targets, score, scales
-  if (a.target == "errors") opt.targets = {sim::indicator_target::errors};
-  else if (a.target == "activations") opt.targets = {sim::indicator_target::activations};
-  else if (a.target == "both") opt.targets = {sim::indicator_target::errors, sim::indicator_target::activations};
-  else throw failure("--target must be errors, activations or both, not '" + a.target + "'");
+  if (a.target == "errors")
+    opt.targets = {sim::indicator_target::errors};
+  else if (a.target == "activations")
+    opt.targets = {sim::indicator_target::activations};
+  else if (a.target == "both")
+    opt.targets = {sim::indicator_target::errors, sim::indicator_target::activations};
+  else
+    throw failure("--target must be errors, activations or both, not '" + a.target + "'");
   const auto score = sim::parse_score_kind(a.score);
   if (!score) throw failure("--score must be first-layer, network or layer, not '" + a.score + "'");
   opt.score = *score;
   opt.error_scale = parse_scale(a.error_rule, a.error_groups, opt.error_scale.room, "error");
   opt.activation_scale = parse_scale(a.activation_rule, a.activation_groups, opt.activation_scale.room, "activation");
   const auto mode = parse_rounding(a.rounding);
-  if (!mode) throw failure("--rounding: unknown mode '" + a.rounding + "' (" + std::string(rounding_names_help()) + ")");
+  if (!mode)
+    throw failure("--rounding: unknown mode '" + a.rounding + "' (" + std::string(rounding_names_help()) + ")");
   opt.rounding = *mode;
   if (!a.shard.empty()) {
     const auto slash = a.shard.find('/');
@@ -205,8 +217,10 @@ void run_search_cmd(search_args& a) {
   std::vector<sim::search_candidate> candidates;
   if (!a.formats.empty() && !a.catalog.empty()) throw failure("give --catalog or --formats, not both");
   try {
-    if (!a.formats.empty()) candidates = sim::spec_candidates(expand_format_list(a.formats));
-    else candidates = sim::catalog_candidates(a.catalog.empty() ? "lee22" : a.catalog);
+    if (!a.formats.empty())
+      candidates = sim::spec_candidates(expand_format_list(a.formats));
+    else
+      candidates = sim::catalog_candidates(a.catalog.empty() ? "lee22" : a.catalog);
   } catch (const failure&) {
     throw;
   } catch (const std::exception& e) {
@@ -251,12 +265,13 @@ void run_search_cmd(search_args& a) {
       const int width = 24, filled = static_cast<int>(frac * width);
       std::string bar(static_cast<std::size_t>(filled), '#');
       bar.resize(width, '.');
-      std::fprintf(stderr, "%s[%s] %5.1f%%  %s batch %lld/%lld  formats %lld  evals %lld/%lld  %.3fs/eval  elapsed %s  ETA %s   %s",
-                   tty ? "\r" : "", bar.c_str(), 100.0 * frac, std::string(sim::to_string(p.target)).c_str(),
-                   static_cast<long long>(p.batch + 1), static_cast<long long>(p.batches),
-                   static_cast<long long>(p.survivors), static_cast<long long>(p.done), static_cast<long long>(p.total),
-                   p.seconds_per_evaluation, duration(p.elapsed_seconds).c_str(), duration(p.eta_seconds).c_str(),
-                   tty ? "" : "\n");
+      std::fprintf(
+          stderr,
+          "%s[%s] %5.1f%%  %s batch %lld/%lld  formats %lld  evals %lld/%lld  %.3fs/eval  elapsed %s  ETA %s   %s",
+          tty ? "\r" : "", bar.c_str(), 100.0 * frac, std::string(sim::to_string(p.target)).c_str(),
+          static_cast<long long>(p.batch + 1), static_cast<long long>(p.batches), static_cast<long long>(p.survivors),
+          static_cast<long long>(p.done), static_cast<long long>(p.total), p.seconds_per_evaluation,
+          duration(p.elapsed_seconds).c_str(), duration(p.eta_seconds).c_str(), tty ? "" : "\n");
       std::fflush(stderr);
     };
   }
@@ -264,7 +279,8 @@ void run_search_cmd(search_args& a) {
   if (a.resume && !std::filesystem::exists(progress_file) && !a.quiet)
     std::fprintf(stderr, "fmtsim search: --resume: no %s yet, starting from the beginning\n", progress_file.c_str());
   if (!a.quiet) {
-    std::fprintf(stderr, "fmtsim search: %s (%s) on %s, %zu formats%s, target %s, score %s, %lld batches of %lld, %d threads\n",
+    std::fprintf(stderr,
+                 "fmtsim search: %s (%s) on %s, %zu formats%s, target %s, score %s, %lld batches of %lld, %d threads\n",
                  src.arch.c_str(), src.path.c_str(), train.source.c_str(), candidates.size(),
                  opt.shard_count > 1 ? (" (shard " + a.shard + ")").c_str() : "", a.target.c_str(), a.score.c_str(),
                  static_cast<long long>(opt.batches), static_cast<long long>(opt.batch_size),
@@ -277,7 +293,8 @@ void run_search_cmd(search_args& a) {
     throw failure(e.what());
   }
   const double secs = std::chrono::duration<double>(clock::now() - t0).count();
-  if (!a.quiet) std::fprintf(stderr, "%sdone in %s; results in %s\n", tty ? "\n" : "", duration(secs).c_str(), a.out.c_str());
+  if (!a.quiet)
+    std::fprintf(stderr, "%sdone in %s; results in %s\n", tty ? "\n" : "", duration(secs).c_str(), a.out.c_str());
   print_ranking(result, a.top);
 }
 
@@ -302,62 +319,81 @@ void run_merge_cmd(const merge_args& a) {
   print_ranking(merged, a.top);
 }
 
-const registrar reg_search{"search", [](CLI::App& app) {
-  auto a = std::make_shared<search_args>();
-  CLI::App* cmd = app.add_subcommand(
-      "search", "rank formats for errors/activations with the gradient-angle indicator (Lee et al. 2022) on a pretrained model");
-  cmd->add_option("--arch", a->arch, "architecture of --weights: resnet20, resnet32, resnet56, vgg_small, mlp");
-  cmd->add_option("--weights", a->weights, "pretrained weights (.safetensors, PyTorch state_dict names)");
-  cmd->add_option("--onnx", a->onnx, "pretrained model as ONNX (Conv, Gemm/MatMul, BatchNormalization, Relu, Clip, pooling, Flatten, Add)");
-  cmd->add_option("--data", a->data, "dataset directory (IDX or CIFAR binary) or .npz; the training split is used")->capture_default_str();
-  cmd->add_option("--catalog", a->catalog, "candidate catalog: lee22 (default) or lee22-extra");
-  cmd->add_option("--formats", a->formats,
-                  "candidate formats instead of a catalog: specs separated by ';' or spaces (bp:..., fp134, e4m3, int8, "
-                  "mxfp8_e4m3, ...), or @FILE with one spec per line");
-  cmd->add_option("--target", a->target, "errors (theta_E), activations (theta_A) or both")->capture_default_str();
-  cmd->add_option("--batches", a->opt.batches, "the first N training mini-batches (file order, no shuffling)")->capture_default_str();
-  cmd->add_option("--batch-size", a->opt.batch_size, "mini-batch size")->capture_default_str();
-  cmd->add_option("--score", a->score, "first-layer (the paper's), network (all weight gradients) or layer (mean per-layer angle)")
-      ->capture_default_str();
-  cmd->add_option("--out", a->out, "results JSON (rewritten atomically after every batch; progress log OUT.progress)")
-      ->capture_default_str();
-  cmd->add_option("--csv", a->csv, "also write the results as CSV");
-  cmd->add_option("--plot", a->plot, "draw score against format as SVG");
-  cmd->add_flag("--resume", a->resume, "continue an interrupted run from OUT.progress (same settings)");
-  cmd->add_option("--threads", a->opt.threads, "worker threads (0: all cores)")->capture_default_str();
-  cmd->add_flag("--early-stop", a->early_stop,
-                "drop formats that are clearly worse than the top --keep by a paired sequential test "
-                "(fp134/fp143/fp152/int8 are never dropped)");
-  cmd->add_option("--keep", a->opt.early_stop.keep, "early stop: size of the protected top")->capture_default_str();
-  cmd->add_option("--z", a->opt.early_stop.z, "early stop: standard errors a paired difference must exceed")->capture_default_str();
-  cmd->add_option("--min-batches", a->opt.early_stop.min_batches, "early stop: batches before the first drop")->capture_default_str();
-  cmd->add_option("--shard", a->shard, "evaluate only candidates with index % n == i (i/n); combine with fmtsim merge");
-  cmd->add_option("--error-rule", a->error_rule, "scale rule for errors: room, floor, ceil, fp32, none")->capture_default_str();
-  cmd->add_option("--error-room", a->opt.error_scale.room, "room r: top binade at floor(log2 amax) + r (errors)")->capture_default_str();
-  cmd->add_option("--error-groups", a->error_groups, "scale groups for errors: tensor, channel:AXIS, block:N[:AXIS], tile:AxB")
-      ->capture_default_str();
-  cmd->add_option("--activation-rule", a->activation_rule, "scale rule for activations")->capture_default_str();
-  cmd->add_option("--activation-room", a->opt.activation_scale.room, "room for activations")->capture_default_str();
-  cmd->add_option("--activation-groups", a->activation_groups, "scale groups for activations")->capture_default_str();
-  cmd->add_option("--rounding", a->rounding, "rounding mode (rne, rna, rtz, rup, rdn, rto, sr, srR)")->capture_default_str();
-  cmd->add_option("--seed", a->opt.seed, "seed of stochastic rounding")->capture_default_str();
-  cmd->add_flag("--all-layers", a->opt.all_layers,
-                "compute every weight gradient (per-layer and whole-network angles) also for --score first-layer");
-  cmd->add_option("--top", a->top, "rows of the ranking table")->capture_default_str();
-  cmd->add_flag("--quiet", a->quiet, "no progress on stderr");
-  cmd->callback([a] { run_search_cmd(*a); });
-}};
+const registrar reg_search{
+    "search", [](CLI::App& app) {
+      auto a = std::make_shared<search_args>();
+      CLI::App* cmd = app.add_subcommand("search",
+                                         "rank formats for errors/activations with the gradient-angle indicator (Lee "
+                                         "et al. 2022) on a pretrained model");
+      cmd->add_option("--arch", a->arch, "architecture of --weights: resnet20, resnet32, resnet56, vgg_small, mlp");
+      cmd->add_option("--weights", a->weights, "pretrained weights (.safetensors, PyTorch state_dict names)");
+      cmd->add_option(
+          "--onnx", a->onnx,
+          "pretrained model as ONNX (Conv, Gemm/MatMul, BatchNormalization, Relu, Clip, pooling, Flatten, Add)");
+      cmd->add_option("--data", a->data, "dataset directory (IDX or CIFAR binary) or .npz; the training split is used")
+          ->capture_default_str();
+      cmd->add_option("--catalog", a->catalog, "candidate catalog: lee22 (default) or lee22-extra");
+      cmd->add_option(
+          "--formats", a->formats,
+          "candidate formats instead of a catalog: specs separated by ';' or spaces (bp:..., fp134, e4m3, int8, "
+          "mxfp8_e4m3, ...), or @FILE with one spec per line");
+      cmd->add_option("--target", a->target, "errors (theta_E), activations (theta_A) or both")->capture_default_str();
+      cmd->add_option("--batches", a->opt.batches, "the first N training mini-batches (file order, no shuffling)")
+          ->capture_default_str();
+      cmd->add_option("--batch-size", a->opt.batch_size, "mini-batch size")->capture_default_str();
+      cmd->add_option("--score", a->score,
+                      "first-layer (the paper's), network (all weight gradients) or layer (mean per-layer angle)")
+          ->capture_default_str();
+      cmd->add_option("--out", a->out,
+                      "results JSON (rewritten atomically after every batch; progress log OUT.progress)")
+          ->capture_default_str();
+      cmd->add_option("--csv", a->csv, "also write the results as CSV");
+      cmd->add_option("--plot", a->plot, "draw score against format as SVG");
+      cmd->add_flag("--resume", a->resume, "continue an interrupted run from OUT.progress (same settings)");
+      cmd->add_option("--threads", a->opt.threads, "worker threads (0: all cores)")->capture_default_str();
+      cmd->add_flag("--early-stop", a->early_stop,
+                    "drop formats that are clearly worse than the top --keep by a paired sequential test "
+                    "(fp134/fp143/fp152/int8 are never dropped)");
+      cmd->add_option("--keep", a->opt.early_stop.keep, "early stop: size of the protected top")->capture_default_str();
+      cmd->add_option("--z", a->opt.early_stop.z, "early stop: standard errors a paired difference must exceed")
+          ->capture_default_str();
+      cmd->add_option("--min-batches", a->opt.early_stop.min_batches, "early stop: batches before the first drop")
+          ->capture_default_str();
+      cmd->add_option("--shard", a->shard,
+                      "evaluate only candidates with index % n == i (i/n); combine with fmtsim merge");
+      cmd->add_option("--error-rule", a->error_rule, "scale rule for errors: room, floor, ceil, fp32, none")
+          ->capture_default_str();
+      cmd->add_option("--error-room", a->opt.error_scale.room, "room r: top binade at floor(log2 amax) + r (errors)")
+          ->capture_default_str();
+      cmd->add_option("--error-groups", a->error_groups,
+                      "scale groups for errors: tensor, channel:AXIS, block:N[:AXIS], tile:AxB")
+          ->capture_default_str();
+      cmd->add_option("--activation-rule", a->activation_rule, "scale rule for activations")->capture_default_str();
+      cmd->add_option("--activation-room", a->opt.activation_scale.room, "room for activations")->capture_default_str();
+      cmd->add_option("--activation-groups", a->activation_groups, "scale groups for activations")
+          ->capture_default_str();
+      cmd->add_option("--rounding", a->rounding, "rounding mode (rne, rna, rtz, rup, rdn, rto, sr, srR)")
+          ->capture_default_str();
+      cmd->add_option("--seed", a->opt.seed, "seed of stochastic rounding")->capture_default_str();
+      cmd->add_flag("--all-layers", a->opt.all_layers,
+                    "compute every weight gradient (per-layer and whole-network angles) also for --score first-layer");
+      cmd->add_option("--top", a->top, "rows of the ranking table")->capture_default_str();
+      cmd->add_flag("--quiet", a->quiet, "no progress on stderr");
+      cmd->callback([a] { run_search_cmd(*a); });
+    }};
 
-const registrar reg_merge{"merge", [](CLI::App& app) {
-  auto a = std::make_shared<merge_args>();
-  CLI::App* cmd = app.add_subcommand("merge", "combine the results of fmtsim search --shard i/n runs into one result");
-  cmd->add_option("inputs", a->inputs, "shard results (JSON written by fmtsim search --shard)")->required();
-  cmd->add_option("--out", a->out, "merged results JSON")->required();
-  cmd->add_option("--csv", a->csv, "also write CSV");
-  cmd->add_option("--plot", a->plot, "draw the SVG plot");
-  cmd->add_option("--top", a->top, "rows of the ranking table")->capture_default_str();
-  cmd->callback([a] { run_merge_cmd(*a); });
-}};
+const registrar reg_merge{
+    "merge", [](CLI::App& app) {
+      auto a = std::make_shared<merge_args>();
+      CLI::App* cmd =
+          app.add_subcommand("merge", "combine the results of fmtsim search --shard i/n runs into one result");
+      cmd->add_option("inputs", a->inputs, "shard results (JSON written by fmtsim search --shard)")->required();
+      cmd->add_option("--out", a->out, "merged results JSON")->required();
+      cmd->add_option("--csv", a->csv, "also write CSV");
+      cmd->add_option("--plot", a->plot, "draw the SVG plot");
+      cmd->add_option("--top", a->top, "rows of the ranking table")->capture_default_str();
+      cmd->callback([a] { run_merge_cmd(*a); });
+    }};
 
 }  // namespace
 }  // namespace fmtsim::cli

@@ -54,7 +54,8 @@ TEST_CASE("ONNX import matches PyTorch: logits, input gradient and weight gradie
   REQUIRE(net->find_parameter("fc.weight") != nullptr);
   const auto points = net->quant_points();
   CHECK(points.front() == "conv1");
-  CHECK(std::count_if(points.begin(), points.end(), [](const std::string& p) { return p.find("Add") != std::string::npos; }) == 2);
+  CHECK(std::count_if(points.begin(), points.end(),
+                      [](const std::string& p) { return p.find("Add") != std::string::npos; }) == 2);
 
   const io::npy_array xa = io::read_npy(dir() / "x.npy");
   tensor x(xa.shape);

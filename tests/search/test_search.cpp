@@ -129,10 +129,13 @@ TEST_CASE("angle_degrees against the direct arccos formula and its conventions")
     CHECK(got > 0.0);
     CHECK(std::fabs(got - want) < 1e-7);
     // two parts give the angle of the concatenation
-    const std::span<const float> pa[2] = {std::span<const float>(a).first(n / 3), std::span<const float>(a).subspan(n / 3)};
-    const std::span<const float> pb[2] = {std::span<const float>(b).first(n / 3), std::span<const float>(b).subspan(n / 3)};
-    CHECK(std::fabs(angle_degrees(std::span<const std::span<const float>>(pa), std::span<const std::span<const float>>(pb)) -
-                    want) < 1e-7);
+    const std::span<const float> pa[2] = {std::span<const float>(a).first(n / 3),
+                                          std::span<const float>(a).subspan(n / 3)};
+    const std::span<const float> pb[2] = {std::span<const float>(b).first(n / 3),
+                                          std::span<const float>(b).subspan(n / 3)};
+    CHECK(std::fabs(
+              angle_degrees(std::span<const std::span<const float>>(pa), std::span<const std::span<const float>>(pb)) -
+              want) < 1e-7);
   }
   const std::vector<float> x = {1.0f, -2.0f, 3.0f}, y = {-1.0f, 2.0f, -3.0f}, z = {0, 0, 0};
   CHECK(angle_degrees(x, x) == 0.0);
@@ -151,7 +154,8 @@ TEST_CASE("the per-tensor room fast path equals tensor_quantizer bit for bit") {
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = nd(rng) * std::ldexp(1.0f, static_cast<int>(i % 40) - 30);
   x[7] = 0.0f;
   x[8] = -0.0f;
-  for (const std::string spec : {"fp134", "fp143", "bp:7,6,5,4,3,2,1,0", "bp:3x7,2,1,0", "e4m3", "e5m2", "int8", "fix8.4", "log4"}) {
+  for (const std::string spec :
+       {"fp134", "fp143", "bp:7,6,5,4,3,2,1,0", "bp:3x7,2,1,0", "e4m3", "e5m2", "int8", "fix8.4", "log4"}) {
     for (const int room : {0, 1, 3}) {
       for (const char* mode : {"rne", "sr"}) {
         tensor_format f = indicator_format(tf(spec), indicator_scale{scale_groups{}, scale_rule::room, room});
@@ -316,7 +320,8 @@ TEST_CASE("search: deterministic for any thread count, resumable, shard + merge 
   // a progress file from other settings is refused
   search_options other = opt;
   other.error_scale.room = 2;
-  CHECK_THROWS_WITH_AS(run_search(src, d, cands, other, io3), doctest::Contains("different settings"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(run_search(src, d, cands, other, io3), doctest::Contains("different settings"),
+                       std::runtime_error);
   // a corrupt line in the middle is refused
   {
     std::string text = slurp(io3.json.string() + ".progress");
@@ -342,7 +347,8 @@ TEST_CASE("search: deterministic for any thread count, resumable, shard + merge 
     names.push_back(sio.json.string());
   }
   CHECK(to_json(merge_summaries(parts, names)) == j1);
-  CHECK_THROWS_WITH_AS(merge_summaries({parts[0], parts[1]}, names), doctest::Contains("missing"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(merge_summaries({parts[0], parts[1]}, names), doctest::Contains("missing"),
+                       std::invalid_argument);
   CHECK_THROWS_WITH_AS(merge_summaries({parts[0], parts[1], parts[1]}, names), doctest::Contains("both shard"),
                        std::invalid_argument);
 }
@@ -424,7 +430,8 @@ TEST_CASE("hostile settings give clear errors") {
 
 namespace {
 
-void write_idx(const fs::path& p, const std::vector<std::uint8_t>& data, const std::vector<std::uint32_t>& dims, bool images) {
+void write_idx(const fs::path& p, const std::vector<std::uint8_t>& data, const std::vector<std::uint32_t>& dims,
+               bool images) {
   std::ofstream out(p, std::ios::binary);
   const std::uint8_t magic[4] = {0, 0, 0x08, static_cast<std::uint8_t>(images ? 3 : 1)};
   out.write(reinterpret_cast<const char*>(magic), 4);
@@ -479,10 +486,12 @@ TEST_CASE("fmtsim search / merge: kill -9 and --resume, shards, hostile input") 
   make_model("resnet20", {1, 8, 8, 10}, 21)->save(dir / "w.safetensors");
   {
     std::ofstream list(dir / "formats.txt");
-    list << "# candidates\nfp134\nfp143; fp152\nint8\nbp:3x7,2,1,0\nbp:4,3,2,1,0\ne4m3\ne5m2\nbp:2x15,1,0\nbp:6x3,5,4,3,2,1,0\n";
+    list << "# candidates\nfp134\nfp143; "
+            "fp152\nint8\nbp:3x7,2,1,0\nbp:4,3,2,1,0\ne4m3\ne5m2\nbp:2x15,1,0\nbp:6x3,5,4,3,2,1,0\n";
   }
-  const std::string common = "--arch resnet20 --weights " + (dir / "w.safetensors").string() + " --data " + dir.path.string() +
-                             " --formats @" + (dir / "formats.txt").string() + " --batches 6 --batch-size 32 --threads 2 --target both";
+  const std::string common = "--arch resnet20 --weights " + (dir / "w.safetensors").string() + " --data " +
+                             dir.path.string() + " --formats @" + (dir / "formats.txt").string() +
+                             " --batches 6 --batch-size 32 --threads 2 --target both";
   const run_result full = run("search " + common + " --out " + (dir / "full.json").string() + " --csv " +
                               (dir / "full.csv").string() + " --plot " + (dir / "full.svg").string());
   REQUIRE_MESSAGE(full.status == 0, full.output);
@@ -534,7 +543,8 @@ TEST_CASE("fmtsim search / merge: kill -9 and --resume, shards, hostile input") 
   CHECK(slurp(dir / "merged.csv") == slurp(dir / "full.csv"));
 
   // hostile input
-  const std::string data = " --data " + dir.path.string() + " --batches 2 --batch-size 32 --quiet --out " + (dir / "h.json").string();
+  const std::string data =
+      " --data " + dir.path.string() + " --batches 2 --batch-size 32 --quiet --out " + (dir / "h.json").string();
   auto expect_error = [&](const std::string& args, const std::string& needle) {
     const run_result r = run("search " + args + data);
     CHECK_MESSAGE(r.status != 0, args);
@@ -545,7 +555,8 @@ TEST_CASE("fmtsim search / merge: kill -9 and --resume, shards, hostile input") 
   expect_error("--arch resnet20", "--weights");
   expect_error("--arch mlp --weights " + (dir / "w.safetensors").string(), "does not match the mlp architecture");
   expect_error("--arch resnet20 --weights " + (dir / "w.safetensors").string() + " --formats e9m99", "format 'e9m99'");
-  expect_error("--arch resnet20 --weights " + (dir / "w.safetensors").string() + " --shard 2/2 --formats fp134", "--shard");
+  expect_error("--arch resnet20 --weights " + (dir / "w.safetensors").string() + " --shard 2/2 --formats fp134",
+               "--shard");
   expect_error("--arch resnet20 --weights " + (dir / "w.safetensors").string() + " --target weights", "--target");
   expect_error("--onnx " + (dir / "w.safetensors").string(), "w.safetensors");
   const run_result bad_merge = run("merge " + (dir / "s0.json").string() + " --out " + (dir / "m2.json").string());

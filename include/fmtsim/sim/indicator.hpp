@@ -36,7 +36,7 @@ double angle_degrees(std::span<const std::span<const float>> a, std::span<const 
 // below apply (default: one fresh per-tensor power-of-two scale with the top binade at
 // floor(log2 amax) + room).
 struct indicator_scale {
-  scale_groups groups{};             // default: tensor
+  scale_groups groups{};  // default: tensor
   scale_rule rule = scale_rule::room;
   int room = 3;
 };
@@ -44,8 +44,8 @@ struct indicator_scale {
 struct indicator_options {
   indicator_target target = indicator_target::errors;
   indicator_scale scale{};
-  round_mode rounding{};        // rne
-  std::uint64_t seed = 0;       // stochastic rounding: stream keyed by (seed, batch, point)
+  round_mode rounding{};   // rne
+  std::uint64_t seed = 0;  // stochastic rounding: stream keyed by (seed, batch, point)
   // Compute every Conv/Linear weight gradient (per-layer and whole-network angles). When false only the
   // first layer's weight gradient is computed (the paper's score; the other weight-gradient GEMMs are
   // skipped).

@@ -25,7 +25,7 @@ namespace fmtsim::sim {
 //   network:     the angle of all Conv/Linear weight gradients concatenated;
 //   layer_mean:  the mean over layers of the per-layer angles.
 enum class score_kind { first_layer, network, layer_mean };
-std::string_view to_string(score_kind s) noexcept;                  // "first-layer", "network", "layer"
+std::string_view to_string(score_kind s) noexcept;  // "first-layer", "network", "layer"
 std::optional<score_kind> parse_score_kind(std::string_view s);
 
 struct search_candidate {
@@ -43,10 +43,10 @@ std::vector<search_candidate> spec_candidates(std::span<const std::string> specs
 
 struct early_stop_options {
   bool enabled = false;
-  int keep = 10;                 // formats that must survive: the top-`keep` is never cut
-  double z = 4.0;                // a format is dropped once it is worse than >= keep other survivors, each by
-                                 // more than z standard errors of the paired per-batch difference
-  std::int64_t min_batches = 10; // no format is dropped before this many batches
+  int keep = 10;                     // formats that must survive: the top-`keep` is never cut
+  double z = 4.0;                    // a format is dropped once it is worse than >= keep other survivors, each by
+                                     // more than z standard errors of the paired per-batch difference
+  std::int64_t min_batches = 10;     // no format is dropped before this many batches
   std::vector<std::string> protect;  // ids never dropped (the reference formats of the table)
 };
 
@@ -68,10 +68,10 @@ struct search_options {
 // Where the weights come from. `make` builds a fresh network with the weights loaded (called once per
 // worker thread); `describe` identifies it in the results (arch, path, content hash).
 struct model_source {
-  std::string kind;   // "arch" or "onnx"
-  std::string arch;   // architecture name, or the ONNX graph name
-  std::string path;   // weights / ONNX file as given
-  std::string hash;   // FNV-1a 64 of the file contents (hex)
+  std::string kind;  // "arch" or "onnx"
+  std::string arch;  // architecture name, or the ONNX graph name
+  std::string path;  // weights / ONNX file as given
+  std::string hash;  // FNV-1a 64 of the file contents (hex)
   std::function<std::unique_ptr<network>()> make;
 };
 
@@ -86,10 +86,10 @@ struct format_summary {
   int bits = 0;
   std::int64_t batches = 0;  // batches evaluated
   bool stopped_early = false;
-  double mean = 0, stderr_ = 0;  // of the score over the evaluated batches (stderr_ needs >= 2)
-  double first_layer = 0;        // mean first-layer angle
-  std::optional<double> network; // mean whole-network angle (all_layers only)
-  std::vector<double> layers;    // mean per-layer angles, as search_summary::layers (empty if batches == 0)
+  double mean = 0, stderr_ = 0;   // of the score over the evaluated batches (stderr_ needs >= 2)
+  double first_layer = 0;         // mean first-layer angle
+  std::optional<double> network;  // mean whole-network angle (all_layers only)
+  std::vector<double> layers;     // mean per-layer angles, as search_summary::layers (empty if batches == 0)
 };
 
 struct target_summary {
@@ -129,7 +129,7 @@ struct search_progress {
   std::int64_t survivors = 0;           // formats still evaluated
   std::int64_t done = 0, total = 0;     // evaluations done / planned (planned shrinks with early stop)
   double elapsed_seconds = 0, eta_seconds = 0;
-  double seconds_per_evaluation = 0;    // one format on one batch, wall clock, this session
+  double seconds_per_evaluation = 0;  // one format on one batch, wall clock, this session
 };
 
 struct search_io {

@@ -12,11 +12,11 @@ namespace fmtsim::sim {
 namespace {
 
 struct geom {
-  std::int64_t n, c, h, w;      // input
+  std::int64_t n, c, h, w;  // input
   std::int64_t cout, groups, cg, og;
   std::int64_t kh, kw, s, p, d;
-  std::int64_t ho, wo, l, k;    // output plane, l = ho * wo, k = cg * kh * kw
-  std::int64_t chunk, chunks;   // samples per task (independent of the thread count), task count
+  std::int64_t ho, wo, l, k;   // output plane, l = ho * wo, k = cg * kh * kw
+  std::int64_t chunk, chunks;  // samples per task (independent of the thread count), task count
 };
 
 // Output columns [lo, hi) whose input column ow * s - p + kj * d lies inside [0, w).
@@ -121,9 +121,9 @@ thread_local std::vector<float> tl_col, tl_tmp;
 }  // namespace
 
 conv2d::conv2d(std::string path, const conv2d_options& opt) : module(std::move(path)), opt_(opt) {
-  if (opt.in_channels <= 0 || opt.out_channels <= 0 || opt.groups <= 0 || opt.kernel_h <= 0 ||
-      opt.kernel_w <= 0 || opt.stride <= 0 || opt.dilation <= 0 || opt.padding < 0 ||
-      opt.in_channels % opt.groups != 0 || opt.out_channels % opt.groups != 0) {
+  if (opt.in_channels <= 0 || opt.out_channels <= 0 || opt.groups <= 0 || opt.kernel_h <= 0 || opt.kernel_w <= 0 ||
+      opt.stride <= 0 || opt.dilation <= 0 || opt.padding < 0 || opt.in_channels % opt.groups != 0 ||
+      opt.out_channels % opt.groups != 0) {
     throw std::invalid_argument(path_ + ": invalid Conv2d options");
   }
   weight.name = path_ + ".weight";
@@ -170,8 +170,8 @@ tensor conv2d::forward(tensor x, run_context& ctx) {
       for (std::int64_t s = 0; s < ns; ++s) {
         im2col(x.ptr() + ((n0 + s) * g.c + gi * g.cg) * g.h * g.w, g, tl_col.data(), ld, s * g.l);
       }
-      detail::sgemm(false, false, g.og, ld, g.k, 1.0f, w->ptr() + gi * g.og * g.k, g.k, tl_col.data(), ld,
-                    0.0f, tl_tmp.data(), ld);
+      detail::sgemm(false, false, g.og, ld, g.k, 1.0f, w->ptr() + gi * g.og * g.k, g.k, tl_col.data(), ld, 0.0f,
+                    tl_tmp.data(), ld);
       for (std::int64_t s = 0; s < ns; ++s) {
         for (std::int64_t o = 0; o < g.og; ++o) {
           const std::int64_t co = gi * g.og + o;
@@ -221,8 +221,8 @@ tensor conv2d::backward(const tensor& dy_in, run_context& ctx, bool need_input_g
         // Gather this group's output gradient as [og x (ns * l)].
         for (std::int64_t s = 0; s < ns; ++s) {
           for (std::int64_t o = 0; o < g.og; ++o) {
-            std::memcpy(tl_tmp.data() + o * ld + s * g.l,
-                        dy->ptr() + ((n0 + s) * g.cout + gi * g.og + o) * g.l, sizeof(float) * g.l);
+            std::memcpy(tl_tmp.data() + o * ld + s * g.l, dy->ptr() + ((n0 + s) * g.cout + gi * g.og + o) * g.l,
+                        sizeof(float) * g.l);
           }
         }
         if (want_w) {
@@ -233,8 +233,8 @@ tensor conv2d::backward(const tensor& dy_in, run_context& ctx, bool need_input_g
                         partial.data() + (c * g.cout + gi * g.og) * g.k, g.k);
         }
         if (need_input_grad) {
-          detail::sgemm(true, false, g.k, ld, g.og, 1.0f, w.ptr() + gi * g.og * g.k, g.k, tl_tmp.data(), ld,
-                        0.0f, tl_col.data(), ld);
+          detail::sgemm(true, false, g.k, ld, g.og, 1.0f, w.ptr() + gi * g.og * g.k, g.k, tl_tmp.data(), ld, 0.0f,
+                        tl_col.data(), ld);
           for (std::int64_t s = 0; s < ns; ++s) {
             col2im(tl_col.data(), g, ld, s * g.l, dx.ptr() + ((n0 + s) * g.c + gi * g.cg) * g.h * g.w);
           }

@@ -83,8 +83,8 @@ std::string batch_norm2d::describe() const { return "BatchNorm2d(" + std::to_str
 tensor batch_norm2d::forward(tensor x, run_context& ctx) {
   require_rank4(x, path_, "BatchNorm2d");
   if (x.shape[1] != channels_) {
-    throw std::invalid_argument(path_ + ": BatchNorm2d expects " + std::to_string(channels_) +
-                                " channels, got input " + shape_string(x.shape));
+    throw std::invalid_argument(path_ + ": BatchNorm2d expects " + std::to_string(channels_) + " channels, got input " +
+                                shape_string(x.shape));
   }
   const std::int64_t n = x.shape[0], hw = x.shape[2] * x.shape[3], m = n * hw;
   batch_stats_ = ctx.training;
@@ -111,8 +111,8 @@ tensor batch_norm2d::forward(tensor x, run_context& ctx) {
       mean = static_cast<float>(dmean);
       invstd = static_cast<float>(1.0 / std::sqrt(var + eps_));
       running_mean.data[c] = (1 - momentum_) * running_mean.data[c] + momentum_ * static_cast<float>(dmean);
-      running_var.data[c] = (1 - momentum_) * running_var.data[c] +
-                            momentum_ * static_cast<float>(ss / static_cast<double>(m - 1));
+      running_var.data[c] =
+          (1 - momentum_) * running_var.data[c] + momentum_ * static_cast<float>(ss / static_cast<double>(m - 1));
     } else {
       mean = running_mean.data[c];
       invstd = static_cast<float>(1.0 / std::sqrt(static_cast<double>(running_var.data[c]) + eps_));

@@ -54,8 +54,8 @@ tensor linear::forward(tensor x, run_context& ctx) {
     if (has_bias_) {
       for (std::int64_t r = 0; r < rows; ++r) std::copy_n(bias.value.ptr(), out_, yr + r * out_);
     }
-    detail::sgemm(false, true, rows, out_, in_, 1.0f, x.ptr() + r0 * in_, in_, w->ptr(), in_,
-                  has_bias_ ? 1.0f : 0.0f, yr, out_);
+    detail::sgemm(false, true, rows, out_, in_, 1.0f, x.ptr() + r0 * in_, in_, w->ptr(), in_, has_bias_ ? 1.0f : 0.0f,
+                  yr, out_);
   });
   input_shape_ = x.shape;
   input_ = std::move(x);
@@ -91,8 +91,8 @@ tensor linear::backward(const tensor& dy_in, run_context& ctx, bool need_input_g
     std::vector<float> partial(static_cast<std::size_t>(tasks * out_ * in_));
     parallel_for(tasks, [&](std::int64_t t) {
       const std::int64_t r0 = t * rows_per_task, rows = std::min(rows_per_task, n - r0);
-      detail::sgemm(true, false, out_, in_, rows, 1.0f, dy->ptr() + r0 * out_, out_, input_.ptr() + r0 * in_,
-                    in_, 0.0f, partial.data() + t * out_ * in_, in_);
+      detail::sgemm(true, false, out_, in_, rows, 1.0f, dy->ptr() + r0 * out_, out_, input_.ptr() + r0 * in_, in_, 0.0f,
+                    partial.data() + t * out_ * in_, in_);
     });
     weight.grad = tensor(weight.value.shape);
     for (std::int64_t t = 0; t < tasks; ++t) {

@@ -21,8 +21,7 @@ std::unique_ptr<conv2d> conv(const std::string& path, std::int64_t in, std::int6
   return std::make_unique<conv2d>(path, o);
 }
 
-std::unique_ptr<residual> basic_block(const std::string& path, std::int64_t in, std::int64_t out,
-                                      std::int64_t stride) {
+std::unique_ptr<residual> basic_block(const std::string& path, std::int64_t in, std::int64_t out, std::int64_t stride) {
   auto main = std::make_unique<sequential>(path);
   main->add(conv(join(path, "conv1"), in, out, 3, stride, 1));
   main->add(std::make_unique<batch_norm2d>(join(path, "bn1"), out));
@@ -120,8 +119,8 @@ tensor network::forward(tensor images, run_context& ctx) {
   if (images.rank() != 4 || images.shape[1] != config_.in_channels || images.shape[2] != config_.height ||
       images.shape[3] != config_.width) {
     throw std::invalid_argument(arch_ + ": expected images [N, " + std::to_string(config_.in_channels) + ", " +
-                                std::to_string(config_.height) + ", " + std::to_string(config_.width) +
-                                "], got " + shape_string(images.shape));
+                                std::to_string(config_.height) + ", " + std::to_string(config_.width) + "], got " +
+                                shape_string(images.shape));
   }
   return body_->forward(std::move(images), ctx);
 }
@@ -249,8 +248,8 @@ void network::load(const std::filesystem::path& path) {
 void network::save(const std::filesystem::path& path, std::map<std::string, std::string> metadata) const {
   io::safetensors_file f = state_dict();
   metadata["fmtsim.arch"] = arch_;
-  metadata["fmtsim.input"] = std::to_string(config_.in_channels) + "x" + std::to_string(config_.height) + "x" +
-                             std::to_string(config_.width);
+  metadata["fmtsim.input"] =
+      std::to_string(config_.in_channels) + "x" + std::to_string(config_.height) + "x" + std::to_string(config_.width);
   metadata["fmtsim.num_classes"] = std::to_string(config_.num_classes);
   f.metadata = std::move(metadata);
   io::write_safetensors_atomic(path, f);

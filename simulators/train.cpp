@@ -41,7 +41,7 @@ void augment(tensor& images, std::span<const std::int64_t> samples, const train_
   std::vector<float> plane(static_cast<std::size_t>(h * w));
   for (std::int64_t i = 0; i < n; ++i) {
     const std::uint64_t r = mix(opt.seed ^ mix(static_cast<std::uint64_t>(epoch) * 0x100000001b3ull ^
-                                                mix(static_cast<std::uint64_t>(samples[i]))));
+                                               mix(static_cast<std::uint64_t>(samples[i]))));
     const std::int64_t dy = pad > 0 ? static_cast<std::int64_t>(r % (2 * pad + 1)) - pad : 0;
     const std::int64_t dx = pad > 0 ? static_cast<std::int64_t>((r >> 16) % (2 * pad + 1)) - pad : 0;
     const bool flip = opt.flip && ((r >> 40) & 1u);
@@ -182,7 +182,8 @@ std::vector<epoch_report> train(network& net, const io::dataset& train_set, cons
         pr.mean_loss = loss_sum / static_cast<double>(seen);
         pr.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
         pr.elapsed_seconds = std::chrono::duration<double>(clock::now() - start).count();
-        pr.eta_seconds = pr.elapsed_seconds / static_cast<double>(step + 1) * static_cast<double>(total_steps - step - 1);
+        pr.eta_seconds =
+            pr.elapsed_seconds / static_cast<double>(step + 1) * static_cast<double>(total_steps - step - 1);
         on_batch(pr);
       }
     }

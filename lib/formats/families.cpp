@@ -26,8 +26,10 @@ cpp_rational to_rat(double x) {
   const decomposed d = decompose(x);
   if (d.is_zero) return 0;
   cpp_rational r = cpp_rational(cpp_int(d.significand));
-  if (d.exponent >= 0) r *= cpp_rational(cpp_int(1) << d.exponent);
-  else r /= cpp_rational(cpp_int(1) << (-d.exponent));
+  if (d.exponent >= 0)
+    r *= cpp_rational(cpp_int(1) << d.exponent);
+  else
+    r /= cpp_rational(cpp_int(1) << (-d.exponent));
   return d.negative ? cpp_rational(-r) : r;
 }
 
@@ -132,7 +134,8 @@ quantize_stats asymmetric_quantize(std::span<const T> in, std::span<T> out, std:
     float lo = static_cast<float>(in[mem[0]]), hi = lo;
     for (auto i : mem) {
       if (static_cast<double>(static_cast<float>(in[i])) != static_cast<double>(in[i]))
-        fail("asymmetric_quantize: element " + std::to_string(i) + " is not a float32 value (min/max are stored as float32)");
+        fail("asymmetric_quantize: element " + std::to_string(i) +
+             " is not a float32 value (min/max are stored as float32)");
       lo = std::min(lo, static_cast<float>(in[i]));
       hi = std::max(hi, static_cast<float>(in[i]));
     }
@@ -250,7 +253,8 @@ quantize_stats stochastic_binary(std::span<const T> in, std::span<T> out, std::s
       const int R = (opt.mode.sr_bits == 0 || opt.mode.sr_bits > 29) ? 29 : opt.mode.sr_bits;
       const std::uint64_t u = rng.next64() >> (64 - R);
       // up iff u < floor(f 2^R), f = (x + a) / (2a)  <=>  x + a >= (u + 1) 2a 2^-R
-      const bool up = sign_of_sum({x, static_cast<double>(a), -std::ldexp(double(u + 1) * 2 * static_cast<double>(a), -R)}) >= 0;
+      const bool up =
+          sign_of_sum({x, static_cast<double>(a), -std::ldexp(double(u + 1) * 2 * static_cast<double>(a), -R)}) >= 0;
       out[i] = up ? a : -a;
     }
   }
@@ -355,7 +359,8 @@ std::int64_t round_exact(const cpp_rational& t, const smaq_config& c, std::uint6
   bool up = false;
   if (f != 0) {
     if (c.mode.kind == rounding::rne) {
-      up = f > cpp_rational(1, 2) || (f == cpp_rational(1, 2) && boost::multiprecision::bit_test(fl < 0 ? cpp_int(-fl) : fl, 0));
+      up = f > cpp_rational(1, 2) ||
+           (f == cpp_rational(1, 2) && boost::multiprecision::bit_test(fl < 0 ? cpp_int(-fl) : fl, 0));
     } else {
       element_random rng(c.seed, index);
       const std::uint64_t u = rng.next64();
@@ -439,7 +444,8 @@ smaq_encoded smaq_encode(std::span<const T> in, const smaq_config& cfg, quantize
     } else {
       e.outlier[i] = z > 0 ? 1 : 2;
       ++outliers;
-      const cpp_rational t = (z > 0 ? cpp_rational(z - 1) : cpp_rational(z + 1)) * cpp_rational(Ko) * cpp_rational(2, 3);
+      const cpp_rational t =
+          (z > 0 ? cpp_rational(z - 1) : cpp_rational(z + 1)) * cpp_rational(Ko) * cpp_rational(2, 3);
       std::int64_t c = round_exact(t, cfg, i);
       if (c > Ko || c < -Ko) {
         ++clamped;
@@ -451,7 +457,7 @@ smaq_encoded smaq_encode(std::span<const T> in, const smaq_config& cfg, quantize
   st.outliers = outliers;
   st.outliers_clamped = clamped;
   st.payload_bits = double(n - outliers) * cfg.main_bits + double(outliers) * cfg.outlier_bits;  // the paper's count
-  st.scale_bits = 64;                                                                              // mu and sigma
+  st.scale_bits = 64;                                                                            // mu and sigma
   if (stats) *stats = st;
   return e;
 }
@@ -467,14 +473,16 @@ void smaq_decode(const smaq_encoded& e, const smaq_config& cfg, std::span<T> out
     const std::int64_t c = e.code[i];
     cpp_rational z;
     if (!e.outlier[i]) {
-      if (c > K || c < -K) fail("SmaQ decode: main code " + std::to_string(c) + " out of range at element " + std::to_string(i));
+      if (c > K || c < -K)
+        fail("SmaQ decode: main code " + std::to_string(c) + " out of range at element " + std::to_string(i));
       z = cpp_rational(c, K);
     } else {
       if (c > Ko || c < -Ko)
         fail("SmaQ decode: outlier code " + std::to_string(c) + " out of range at element " + std::to_string(i));
       // outlier[i] = 1: z > 1 (code >= 0), 2: z < -1 (code <= 0); the side is the data's sign bit
       if ((e.outlier[i] == 1 && c < 0) || (e.outlier[i] == 2 && c > 0) || e.outlier[i] > 2)
-        fail("SmaQ decode: outlier code " + std::to_string(c) + " contradicts its side at element " + std::to_string(i));
+        fail("SmaQ decode: outlier code " + std::to_string(c) + " contradicts its side at element " +
+             std::to_string(i));
       z = (e.outlier[i] == 1 ? cpp_rational(1) : cpp_rational(-1)) + cpp_rational(3, 2) * cpp_rational(c, Ko);
     }
     out[i] = round_rational<T>(mu + sg * z);
@@ -550,22 +558,22 @@ s2fp8_params s2fp8_quantize(std::span<const T> in, std::span<T> out, const quant
   return p;
 }
 
-#define FMTSIM_FAM_INSTANTIATE(T)                                                                                   \
-  template quantize_stats asymmetric_quantize<T>(std::span<const T>, std::span<T>, std::span<const std::int64_t>,   \
-                                                 const scale_groups&, int, const quantize_options&,                 \
-                                                 std::vector<asymmetric_group>*, std::vector<std::uint32_t>*);       \
-  template quantize_stats sign_quantize<T>(std::span<const T>, std::span<T>, std::span<const std::int64_t>,         \
-                                           const scale_groups&, std::vector<float>*);                               \
-  template quantize_stats stochastic_binary<T>(std::span<const T>, std::span<T>, std::span<const std::int64_t>,     \
-                                               const scale_groups&, const quantize_options&);                       \
-  template agp_result agp_quantize<T>(std::span<const T>, std::span<T>, std::span<const std::int64_t>, int, bool,   \
-                                      const quantize_options&);                                                     \
-  template void scq_quantize<T>(std::span<const T>, std::span<const std::int64_t>, int, const quantize_options&,    \
-                                std::span<T>, std::span<T>);                                                        \
-  template smaq_encoded smaq_encode<T>(std::span<const T>, const smaq_config&, quantize_stats*);                   \
-  template void smaq_decode<T>(const smaq_encoded&, const smaq_config&, std::span<T>);                              \
-  template quantize_stats smaq_quantize<T>(std::span<const T>, std::span<T>, const smaq_config&);                   \
-  template s2fp8_params s2fp8_quantize<T>(std::span<const T>, std::span<T>, const quantize_options&,                \
+#define FMTSIM_FAM_INSTANTIATE(T)                                                                                 \
+  template quantize_stats asymmetric_quantize<T>(std::span<const T>, std::span<T>, std::span<const std::int64_t>, \
+                                                 const scale_groups&, int, const quantize_options&,               \
+                                                 std::vector<asymmetric_group>*, std::vector<std::uint32_t>*);    \
+  template quantize_stats sign_quantize<T>(std::span<const T>, std::span<T>, std::span<const std::int64_t>,       \
+                                           const scale_groups&, std::vector<float>*);                             \
+  template quantize_stats stochastic_binary<T>(std::span<const T>, std::span<T>, std::span<const std::int64_t>,   \
+                                               const scale_groups&, const quantize_options&);                     \
+  template agp_result agp_quantize<T>(std::span<const T>, std::span<T>, std::span<const std::int64_t>, int, bool, \
+                                      const quantize_options&);                                                   \
+  template void scq_quantize<T>(std::span<const T>, std::span<const std::int64_t>, int, const quantize_options&,  \
+                                std::span<T>, std::span<T>);                                                      \
+  template smaq_encoded smaq_encode<T>(std::span<const T>, const smaq_config&, quantize_stats*);                  \
+  template void smaq_decode<T>(const smaq_encoded&, const smaq_config&, std::span<T>);                            \
+  template quantize_stats smaq_quantize<T>(std::span<const T>, std::span<T>, const smaq_config&);                 \
+  template s2fp8_params s2fp8_quantize<T>(std::span<const T>, std::span<T>, const quantize_options&,              \
                                           std::vector<std::uint8_t>*, quantize_stats*);
 
 FMTSIM_FAM_INSTANTIATE(float)

@@ -49,7 +49,8 @@ std::size_t element_count(std::span<const std::int64_t> shape, const std::string
   std::size_t n = 1;
   for (auto d : shape) {
     if (d < 0) throw packed_error(what + ": negative extent in the shape");
-    if (d > 0 && n > (std::size_t{1} << 40) / static_cast<std::size_t>(d)) throw packed_error(what + ": shape too large");
+    if (d > 0 && n > (std::size_t{1} << 40) / static_cast<std::size_t>(d))
+      throw packed_error(what + ": shape too large");
     n *= static_cast<std::size_t>(d);
   }
   return n;
@@ -64,7 +65,8 @@ std::vector<std::byte> bit_pack(std::span<const std::uint32_t> codes, int bits) 
   std::vector<std::byte> out((codes.size() * static_cast<std::size_t>(bits) + 7) / 8, std::byte{0});
   std::size_t pos = 0;
   for (std::uint32_t c : codes) {
-    if (bits < 32 && (c >> bits) != 0) throw std::invalid_argument("bit_pack: code wider than " + std::to_string(bits) + " bits");
+    if (bits < 32 && (c >> bits) != 0)
+      throw std::invalid_argument("bit_pack: code wider than " + std::to_string(bits) + " bits");
     for (int k = 0; k < bits; ++k, ++pos)
       if ((c >> k) & 1u) out[pos / 8] |= static_cast<std::byte>(1u << (pos % 8));
   }
@@ -73,7 +75,8 @@ std::vector<std::byte> bit_pack(std::span<const std::uint32_t> codes, int bits) 
 
 std::vector<std::uint32_t> bit_unpack(std::span<const std::byte> bytes, int bits, std::size_t count) {
   if (bits < 1 || bits > 32) throw std::invalid_argument("bit_unpack: bits must be 1..32");
-  if (bytes.size() * 8 < count * static_cast<std::size_t>(bits)) throw std::invalid_argument("bit_unpack: not enough bytes");
+  if (bytes.size() * 8 < count * static_cast<std::size_t>(bits))
+    throw std::invalid_argument("bit_unpack: not enough bytes");
   std::vector<std::uint32_t> out(count, 0);
   std::size_t pos = 0;
   for (auto& c : out)
@@ -144,7 +147,8 @@ std::vector<std::byte> serialize_packed(const packed_tensor& p) {
         put_u32(payload, std::bit_cast<std::uint32_t>(s.nan ? std::numeric_limits<float>::quiet_NaN() : s.real_scale));
       } else {
         const int stored = s.scale_exp + f.stored_offset;
-        if (!s.nan && (stored <= -32768 || stored >= nan_scale)) throw std::invalid_argument("pack: scale exponent out of the 16-bit range");
+        if (!s.nan && (stored <= -32768 || stored >= nan_scale))
+          throw std::invalid_argument("pack: scale exponent out of the 16-bit range");
         const auto v = static_cast<std::uint16_t>(s.nan ? nan_scale : static_cast<std::int16_t>(stored));
         payload.push_back(static_cast<std::byte>(v & 0xFFu));
         payload.push_back(static_cast<std::byte>(v >> 8));
@@ -168,7 +172,8 @@ std::vector<std::byte> serialize_packed(const packed_tensor& p) {
         if ((v >> k) & 1u) bitsv[pos / 8] |= static_cast<std::byte>(1u << (pos % 8));
       }
     };
-    if (p.outlier.size() != n || p.codes.size() != n) throw std::invalid_argument("pack: SmaQ sizes do not match the shape");
+    if (p.outlier.size() != n || p.codes.size() != n)
+      throw std::invalid_argument("pack: SmaQ sizes do not match the shape");
     const int mb = p.smaq.main_bits - 1, ob = p.smaq.outlier_bits - 1;
     for (std::size_t i = 0; i < n; ++i) {
       const auto c = static_cast<std::int32_t>(p.codes[i]);
@@ -206,7 +211,8 @@ packed_tensor parse_packed(std::span<const std::byte> b, const std::string& what
   if (b.size() < 16 + hlen + 8) throw bad("truncated header (declares " + std::to_string(hlen) + " header bytes)");
   const std::size_t plen = get_u32(b, 16 + hlen);
   const std::size_t total = 16 + hlen + 4 + plen + 4;
-  if (b.size() < total) throw bad("truncated: " + std::to_string(b.size()) + " bytes, the header declares " + std::to_string(total));
+  if (b.size() < total)
+    throw bad("truncated: " + std::to_string(b.size()) + " bytes, the header declares " + std::to_string(total));
   if (b.size() > total) throw bad("trailing data after the checksum (" + std::to_string(b.size() - total) + " bytes)");
   if (crc32(b.subspan(0, total - 4)) != get_u32(b, total - 4)) throw bad("checksum mismatch (corrupted file)");
   nlohmann::json h;
@@ -261,17 +267,20 @@ packed_tensor parse_packed(std::span<const std::byte> b, const std::string& what
       const std::size_t sbytes = ns * (f.rule == scale_rule::fp32 ? 4 : 2);
       const std::size_t cbytes = (n * static_cast<std::size_t>(cb) + 7) / 8;
       if (plen != sbytes + cbytes)
-        throw bad("payload holds " + std::to_string(plen) + " bytes, scales and codes need " + std::to_string(sbytes + cbytes));
+        throw bad("payload holds " + std::to_string(plen) + " bytes, scales and codes need " +
+                  std::to_string(sbytes + cbytes));
       p.scales.resize(ns);
       for (std::size_t g = 0; g < ns; ++g) {
         if (f.rule == scale_rule::fp32) {
           const float s = std::bit_cast<float>(get_u32(payload, 4 * g));
-          if (std::isnan(s)) p.scales[g].nan = true;
-          else if (!(s > 0) || std::isinf(s)) throw bad("scale " + std::to_string(g) + " is not a positive finite float");
+          if (std::isnan(s))
+            p.scales[g].nan = true;
+          else if (!(s > 0) || std::isinf(s))
+            throw bad("scale " + std::to_string(g) + " is not a positive finite float");
           p.scales[g].real_scale = s;
         } else {
-          const auto raw = static_cast<std::int16_t>(static_cast<std::uint16_t>(static_cast<unsigned>(payload[2 * g]) |
-                                                                                (static_cast<unsigned>(payload[2 * g + 1]) << 8)));
+          const auto raw = static_cast<std::int16_t>(static_cast<std::uint16_t>(
+              static_cast<unsigned>(payload[2 * g]) | (static_cast<unsigned>(payload[2 * g + 1]) << 8)));
           if (raw == nan_scale) {
             p.scales[g].nan = true;
             continue;

@@ -78,7 +78,8 @@ std::size_t tensor_layout::span_needed() const {
   if (size() == 0) return 0;
   const auto st = effective_strides();
   std::size_t top = 0;
-  for (std::size_t k = 0; k < shape.size(); ++k) top += static_cast<std::size_t>(shape[k] - 1) * static_cast<std::size_t>(st[k]);
+  for (std::size_t k = 0; k < shape.size(); ++k)
+    top += static_cast<std::size_t>(shape[k] - 1) * static_cast<std::size_t>(st[k]);
   return top + 1;
 }
 
@@ -124,8 +125,8 @@ scale_groups parse_groups(std::string_view text) {
     if (parts.size() != 2) return bad("tile needs AxB");
     const auto x = parts[1].find('x');
     std::int64_t a = 0, b = 0;
-    if (x == std::string_view::npos || !parse_int64(parts[1].substr(0, x), a) || !parse_int64(parts[1].substr(x + 1), b) ||
-        a < 1 || b < 1)
+    if (x == std::string_view::npos || !parse_int64(parts[1].substr(0, x), a) ||
+        !parse_int64(parts[1].substr(x + 1), b) || a < 1 || b < 1)
       return bad("tile size must be AxB with positive integers");
     g.tile_rows = a;
     g.tile_cols = b;
@@ -137,10 +138,14 @@ scale_groups parse_groups(std::string_view text) {
 
 std::string groups_name(const scale_groups& g) {
   switch (g.kind) {
-    case group_kind::tensor: return "tensor";
-    case group_kind::channel: return "channel:" + std::to_string(g.axis);
-    case group_kind::block: return "block:" + std::to_string(g.block) + ":" + std::to_string(g.axis);
-    case group_kind::tile: return "tile:" + std::to_string(g.tile_rows) + "x" + std::to_string(g.tile_cols);
+    case group_kind::tensor:
+      return "tensor";
+    case group_kind::channel:
+      return "channel:" + std::to_string(g.axis);
+    case group_kind::block:
+      return "block:" + std::to_string(g.block) + ":" + std::to_string(g.axis);
+    case group_kind::tile:
+      return "tile:" + std::to_string(g.tile_rows) + "x" + std::to_string(g.tile_cols);
   }
   return "?";
 }
@@ -153,7 +158,8 @@ std::size_t group_geometry::count() const {
 
 std::size_t group_geometry::group_of(std::span<const std::int64_t> index) const {
   std::size_t g = 0;
-  for (std::size_t k = 0; k < shape.size(); ++k) g = g * static_cast<std::size_t>(grid[k]) + static_cast<std::size_t>(index[k] / box[k]);
+  for (std::size_t k = 0; k < shape.size(); ++k)
+    g = g * static_cast<std::size_t>(grid[k]) + static_cast<std::size_t>(index[k] / box[k]);
   return g;
 }
 
@@ -167,8 +173,8 @@ group_geometry make_geometry(const scale_groups& g, std::span<const std::int64_t
   auto norm_axis = [&](int axis) {
     const int a = axis < 0 ? axis + nd : axis;
     if (a < 0 || a >= nd)
-      fail("scale groups " + groups_name(g) + ": axis " + std::to_string(axis) + " is out of range for a tensor of shape " +
-           shape_text(shape_in));
+      fail("scale groups " + groups_name(g) + ": axis " + std::to_string(axis) +
+           " is out of range for a tensor of shape " + shape_text(shape_in));
     return a;
   };
   geo.box.assign(geo.shape.size(), 1);
@@ -212,11 +218,16 @@ std::optional<scale_rule> parse_scale_rule(std::string_view n) {
 
 std::string_view scale_rule_name(scale_rule r) {
   switch (r) {
-    case scale_rule::none: return "none";
-    case scale_rule::floor: return "floor";
-    case scale_rule::ceil: return "ceil";
-    case scale_rule::room: return "room";
-    case scale_rule::fp32: return "fp32";
+    case scale_rule::none:
+      return "none";
+    case scale_rule::floor:
+      return "floor";
+    case scale_rule::ceil:
+      return "ceil";
+    case scale_rule::room:
+      return "room";
+    case scale_rule::fp32:
+      return "fp32";
   }
   return "?";
 }
@@ -230,9 +241,12 @@ std::optional<nonfinite_policy> parse_nonfinite(std::string_view n) {
 
 std::string_view nonfinite_name(nonfinite_policy p) {
   switch (p) {
-    case nonfinite_policy::nan_group: return "nan";
-    case nonfinite_policy::error: return "error";
-    case nonfinite_policy::passthrough: return "pass";
+    case nonfinite_policy::nan_group:
+      return "nan";
+    case nonfinite_policy::error:
+      return "error";
+    case nonfinite_policy::passthrough:
+      return "pass";
   }
   return "?";
 }
@@ -252,7 +266,7 @@ struct preset_def {
 };
 
 constexpr preset_def mx_presets[] = {
-    {"mxfp8_e4m3", "e4m3fn:sat"}, {"mxfp8_e5m2", "e5m2:sat"},   {"mxfp6_e2m3", "e2m3fin:sat"},
+    {"mxfp8_e4m3", "e4m3fn:sat"},  {"mxfp8_e5m2", "e5m2:sat"},    {"mxfp6_e2m3", "e2m3fin:sat"},
     {"mxfp6_e3m2", "e3m2fin:sat"}, {"mxfp4_e2m1", "e2m1fin:sat"}, {"mxint8", "fix8.6:sat"},
 };
 
@@ -292,8 +306,10 @@ tensor_format parse_tensor_format(std::string_view spec) {
     if (rest.substr(0, p.name.size()) != p.name) continue;
     rest.remove_prefix(p.name.size());
     bool backward = false;
-    if (rest == ":bwd") backward = true;
-    else if (!rest.empty() && rest != ":fwd") continue;
+    if (rest == ":bwd")
+      backward = true;
+    else if (!rest.empty() && rest != ":fwd")
+      continue;
     t.element = parse_format(backward ? p.backward : p.forward);
     t.groups = scale_groups{group_kind::tile, 0, 32, 48, 48};
     t.rule = scale_rule::floor;
@@ -321,7 +337,8 @@ std::string tensor_format_name(const tensor_format& f) {
   if (f.rule == scale_rule::room) s += " room=" + std::to_string(f.room);
   if (f.rule == scale_rule::none && f.element.scale_exp != 0) s += " scale_exp=" + std::to_string(f.element.scale_exp);
   if (f.tracking) s += " tracking";
-  s += " stored=[" + std::to_string(f.stored_min) + "," + std::to_string(f.stored_max) + "]+" + std::to_string(f.stored_offset);
+  s += " stored=[" + std::to_string(f.stored_min) + "," + std::to_string(f.stored_max) + "]+" +
+       std::to_string(f.stored_offset);
   s += " nonfinite=" + std::string(nonfinite_name(f.nonfinite));
   return s;
 }
@@ -447,7 +464,8 @@ float round_sum<float>(double a, double b) {
   if (e != 0 && std::isfinite(s)) {
     // round to odd in double, then once to float: the same as rounding the exact sum to float
     const auto bits = std::bit_cast<std::uint64_t>(s);
-    if ((bits & 1u) == 0) s = std::nextafter(s, e > 0 ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity());
+    if ((bits & 1u) == 0)
+      s = std::nextafter(s, e > 0 ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity());
   }
   return static_cast<float>(s);
 }
@@ -673,8 +691,10 @@ void group_runs(const group_geometry& geo, std::size_t g, const std::vector<std:
     }
     const run_t r{static_cast<std::size_t>(lin), static_cast<std::size_t>(ext[last]), static_cast<std::size_t>(io),
                   static_cast<std::size_t>(oo)};
-    if (merge && !runs.empty() && runs.back().lin + runs.back().len == r.lin) runs.back().len += r.len;
-    else runs.push_back(r);
+    if (merge && !runs.empty() && runs.back().lin + runs.back().len == r.lin)
+      runs.back().len += r.len;
+    else
+      runs.push_back(r);
     // odometer over axes 0..nd-2
     std::size_t k = last;
     bool done = true;
@@ -706,7 +726,8 @@ template <class T>
 quantize_stats tensor_quantizer::run(std::span<const T> in, const tensor_layout& in_layout, std::span<T> out,
                                      const tensor_layout& out_layout, std::vector<std::uint32_t>* codes) {
   if (in_layout.shape != out_layout.shape)
-    fail("input shape " + shape_text(in_layout.shape) + " and output shape " + shape_text(out_layout.shape) + " differ");
+    fail("input shape " + shape_text(in_layout.shape) + " and output shape " + shape_text(out_layout.shape) +
+         " differ");
   for (auto d : in_layout.shape)
     if (d < 0) fail("tensor shape " + shape_text(in_layout.shape) + " has a negative extent");
   if (!in_layout.strides.empty() && in_layout.strides.size() != in_layout.shape.size())
@@ -893,14 +914,15 @@ quantize_stats tensor_quantizer::run(std::span<const T> in, const tensor_layout&
       if (!pow2) {
         element_format fz = f;
         for (std::size_t i = 0; i < r.len; ++i) {
-          const double y = detail::quantize_real(fz, static_cast<double>(src[i]), S, mode, opt_.seed,
-                                                 opt_.index_offset + r.lin + i,
-                                                 have_prev ? static_cast<double>(prev[i]) : 0.0);
+          const double y =
+              detail::quantize_real(fz, static_cast<double>(src[i]), S, mode, opt_.seed, opt_.index_offset + r.lin + i,
+                                    have_prev ? static_cast<double>(prev[i]) : 0.0);
           dst[i] = static_cast<T>(y * S);  // y * S is exact in double; one rounding to T
           if (codes) {
             const encode_result er = encode_value(fz, y);
             if (!er.ok)
-              fail("element " + std::to_string(r.lin + i) + " is NaN and format " + format_name(fz) + " has no NaN code");
+              fail("element " + std::to_string(r.lin + i) + " is NaN and format " + format_name(fz) +
+                   " has no NaN code");
             (*codes)[r.lin + i] = er.code;
           }
         }
@@ -914,8 +936,8 @@ quantize_stats tensor_quantizer::run(std::span<const T> in, const tensor_layout&
         for (std::size_t i = 0; i < r.len; ++i) {
           const T v = static_cast<T>(dout[i]);
           if (static_cast<double>(v) != dout[i] && !std::isnan(dout[i]))
-            fail("element " + std::to_string(r.lin + i) + ": its value in " + format_name(fmt_.element) + " at scale 2^" +
-                 std::to_string(f.scale_exp) + " is not representable in the output type");
+            fail("element " + std::to_string(r.lin + i) + ": its value in " + format_name(fmt_.element) +
+                 " at scale 2^" + std::to_string(f.scale_exp) + " is not representable in the output type");
           dst[i] = v;
         }
       }
@@ -951,7 +973,8 @@ quantize_stats tensor_quantizer::run(std::span<const T> in, const tensor_layout&
     std::vector<std::int64_t> idx(shape1.size(), 0);
     for (std::size_t i = 0; i < n; ++i) {
       std::size_t off = 0;
-      for (std::size_t k = 0; k < shape1.size(); ++k) off += static_cast<std::size_t>(idx[k]) * static_cast<std::size_t>(os[k]);
+      for (std::size_t k = 0; k < shape1.size(); ++k)
+        off += static_cast<std::size_t>(idx[k]) * static_cast<std::size_t>(os[k]);
       state_.previous[i] = static_cast<double>(out[off]);
       for (std::size_t k = shape1.size(); k-- > 0;) {
         if (++idx[k] < shape1[k]) break;
@@ -971,7 +994,8 @@ quantize_stats tensor_quantizer::quantize(std::span<const T> in, const tensor_la
 }
 
 template <class T>
-quantize_stats tensor_quantizer::quantize(std::span<const T> in, std::span<T> out, std::span<const std::int64_t> shape) {
+quantize_stats tensor_quantizer::quantize(std::span<const T> in, std::span<T> out,
+                                          std::span<const std::int64_t> shape) {
   const tensor_layout l = tensor_layout::contiguous({shape.begin(), shape.end()});
   if (in.size() != l.size() || out.size() != l.size())
     fail("tensor of shape " + shape_text(shape) + " needs " + std::to_string(l.size()) + " elements, got " +
@@ -997,14 +1021,14 @@ quantize_stats quantize_tensor(const tensor_format& f, std::span<const T> in, st
   return q.quantize<T>(in, out, shape);
 }
 
-#define FMTSIM_TQ_INSTANTIATE(T)                                                                                    \
-  template quantize_stats tensor_quantizer::quantize<T>(std::span<const T>, const tensor_layout&, std::span<T>,      \
-                                                        const tensor_layout&);                                       \
-  template quantize_stats tensor_quantizer::quantize<T>(std::span<const T>, std::span<T>,                           \
-                                                        std::span<const std::int64_t>);                              \
-  template quantize_stats tensor_quantizer::encode<T>(std::span<const T>, std::span<const std::int64_t>,            \
-                                                      std::vector<std::uint32_t>&);                                  \
-  template quantize_stats quantize_tensor<T>(const tensor_format&, std::span<const T>, std::span<T>,                 \
+#define FMTSIM_TQ_INSTANTIATE(T)                                                                                \
+  template quantize_stats tensor_quantizer::quantize<T>(std::span<const T>, const tensor_layout&, std::span<T>, \
+                                                        const tensor_layout&);                                  \
+  template quantize_stats tensor_quantizer::quantize<T>(std::span<const T>, std::span<T>,                       \
+                                                        std::span<const std::int64_t>);                         \
+  template quantize_stats tensor_quantizer::encode<T>(std::span<const T>, std::span<const std::int64_t>,        \
+                                                      std::vector<std::uint32_t>&);                             \
+  template quantize_stats quantize_tensor<T>(const tensor_format&, std::span<const T>, std::span<T>,            \
                                              std::span<const std::int64_t>, const quantize_options&);
 
 FMTSIM_TQ_INSTANTIATE(float)

@@ -8,8 +8,7 @@
 
 namespace fmtsim::io {
 
-void parse_cifar(std::span<const std::byte> bytes, cifar_kind kind, std::string_view source,
-                 cifar_batch& out) {
+void parse_cifar(std::span<const std::byte> bytes, cifar_kind kind, std::string_view source, cifar_batch& out) {
   const std::size_t label_bytes = kind == cifar_kind::cifar10 ? 1 : 2;
   const std::size_t record = label_bytes + cifar_image_bytes;
   const std::string where = std::string(source) + ": CIFAR: ";
@@ -25,17 +24,16 @@ void parse_cifar(std::span<const std::byte> bytes, cifar_kind kind, std::string_
     if (kind == cifar_kind::cifar10) {
       const int label = std::to_integer<int>(r[0]);
       if (label >= 10) {
-        throw format_error(where + "record " + std::to_string(i) + " has label " +
-                           std::to_string(label) + " (CIFAR-10 labels are 0..9)");
+        throw format_error(where + "record " + std::to_string(i) + " has label " + std::to_string(label) +
+                           " (CIFAR-10 labels are 0..9)");
       }
       out.labels.push_back(label);
     } else {
       const int coarse = std::to_integer<int>(r[0]);
       const int fine = std::to_integer<int>(r[1]);
       if (coarse >= 20 || fine >= 100) {
-        throw format_error(where + "record " + std::to_string(i) + " has labels " +
-                           std::to_string(coarse) + "/" + std::to_string(fine) +
-                           " (CIFAR-100 coarse 0..19, fine 0..99)");
+        throw format_error(where + "record " + std::to_string(i) + " has labels " + std::to_string(coarse) + "/" +
+                           std::to_string(fine) + " (CIFAR-100 coarse 0..19, fine 0..99)");
       }
       out.coarse_labels.push_back(coarse);
       out.labels.push_back(fine);

@@ -39,8 +39,7 @@ bool is_gzip(std::span<const std::byte> bytes) noexcept {
   return bytes.size() >= 2 && bytes[0] == std::byte{0x1f} && bytes[1] == std::byte{0x8b};
 }
 
-std::vector<std::byte> gunzip(std::span<const std::byte> bytes, std::string_view source,
-                              std::uint64_t max_output) {
+std::vector<std::byte> gunzip(std::span<const std::byte> bytes, std::string_view source, std::uint64_t max_output) {
   if (bytes.size() > chunk_limit) fail(source, "compressed input too large");
   std::vector<std::byte> out;
   std::size_t pos = 0;
@@ -100,8 +99,8 @@ std::vector<std::byte> inflate_raw(std::span<const std::byte> bytes, std::uint64
                      (inf.zs.msg ? std::string(": ") + inf.zs.msg : std::string()));
   }
   if (inf.zs.total_out != expected_size) {
-    fail(source, "deflate entry has " + std::to_string(inf.zs.total_out) + " bytes, declared " +
-                     std::to_string(expected_size));
+    fail(source,
+         "deflate entry has " + std::to_string(inf.zs.total_out) + " bytes, declared " + std::to_string(expected_size));
   }
   if (inf.zs.avail_in != 0) fail(source, "trailing bytes after the deflate stream");
   return out;

@@ -25,9 +25,7 @@ struct raw_split {
   std::int32_t num_classes = 0;
   std::string source;
 
-  float pixel(std::size_t i) const {
-    return bytes.empty() ? floats[i] : static_cast<float>(bytes[i]) / 255.0f;
-  }
+  float pixel(std::size_t i) const { return bytes.empty() ? floats[i] : static_cast<float>(bytes[i]) / 255.0f; }
 };
 
 std::optional<fs::path> find_file(const fs::path& dir, const std::string& base) {
@@ -52,8 +50,8 @@ raw_split load_idx_split(const fs::path& dir, split which) {
                        std::to_string(images.dims.size()));
   }
   if (labels.dims.size() != 1 || labels.dims[0] != images.dims[0]) {
-    throw format_error(labels_path->string() + ": expected 1 dimension of " +
-                       std::to_string(images.dims[0]) + " labels");
+    throw format_error(labels_path->string() + ": expected 1 dimension of " + std::to_string(images.dims[0]) +
+                       " labels");
   }
   raw_split r;
   r.count = images.dims[0];
@@ -272,8 +270,7 @@ std::int64_t batch_count(std::int64_t count, std::int64_t batch_size, bool drop_
 }
 
 std::int64_t gather_batch(const dataset& data, std::span<const std::int64_t> order, std::int64_t b,
-                          std::int64_t batch_size, std::vector<float>& images,
-                          std::vector<std::int32_t>& labels) {
+                          std::int64_t batch_size, std::vector<float>& images, std::vector<std::int32_t>& labels) {
   const auto total = static_cast<std::int64_t>(order.size());
   const std::int64_t begin = b * batch_size;
   if (b < 0 || batch_size <= 0 || begin >= total) throw std::out_of_range("gather_batch: batch index out of range");

@@ -36,8 +36,7 @@ idx_array parse_idx(std::span<const std::byte> input, std::string_view source) {
   if (type != 0x08) {
     char hex[8];
     std::snprintf(hex, sizeof hex, "0x%02x", type);
-    fail(source, std::string("unsupported element type ") + hex +
-                     " (only unsigned byte, 0x08, is supported)");
+    fail(source, std::string("unsupported element type ") + hex + " (only unsigned byte, 0x08, is supported)");
   }
   if (ndims == 0) fail(source, "zero dimensions");
   const std::uint64_t header = 4 + 4 * std::uint64_t{ndims};
@@ -50,8 +49,7 @@ idx_array parse_idx(std::span<const std::byte> input, std::string_view source) {
   for (unsigned i = 0; i < ndims; ++i) {
     const std::byte* p = bytes.data() + 4 + 4 * i;
     const std::uint32_t d = (std::to_integer<std::uint32_t>(p[0]) << 24) |
-                            (std::to_integer<std::uint32_t>(p[1]) << 16) |
-                            (std::to_integer<std::uint32_t>(p[2]) << 8) |
+                            (std::to_integer<std::uint32_t>(p[1]) << 16) | (std::to_integer<std::uint32_t>(p[2]) << 8) |
                             std::to_integer<std::uint32_t>(p[3]);
     if (d != 0 && count > idx_max_bytes / d) {
       fail(source, "product of the dimensions overflows the size limit");

@@ -47,23 +47,44 @@ std::vector<float> npy_to_f32(const npy_array& a) {
   std::vector<float> out(n);
   for (std::size_t i = 0; i < n; ++i) {
     switch (a.type) {
-      case dtype::f32: out[i] = load<float>(a, i); break;
-      case dtype::f64: out[i] = static_cast<float>(load<double>(a, i)); break;
-      case dtype::u8: out[i] = static_cast<float>(load<std::uint8_t>(a, i)); break;
-      case dtype::u16: out[i] = static_cast<float>(load<std::uint16_t>(a, i)); break;
-      case dtype::u32: out[i] = static_cast<float>(load<std::uint32_t>(a, i)); break;
-      case dtype::u64: out[i] = static_cast<float>(load<std::uint64_t>(a, i)); break;
-      case dtype::i8: out[i] = static_cast<float>(load<std::int8_t>(a, i)); break;
-      case dtype::i16: out[i] = static_cast<float>(load<std::int16_t>(a, i)); break;
-      case dtype::i32: out[i] = static_cast<float>(load<std::int32_t>(a, i)); break;
-      case dtype::i64: out[i] = static_cast<float>(load<std::int64_t>(a, i)); break;
+      case dtype::f32:
+        out[i] = load<float>(a, i);
+        break;
+      case dtype::f64:
+        out[i] = static_cast<float>(load<double>(a, i));
+        break;
+      case dtype::u8:
+        out[i] = static_cast<float>(load<std::uint8_t>(a, i));
+        break;
+      case dtype::u16:
+        out[i] = static_cast<float>(load<std::uint16_t>(a, i));
+        break;
+      case dtype::u32:
+        out[i] = static_cast<float>(load<std::uint32_t>(a, i));
+        break;
+      case dtype::u64:
+        out[i] = static_cast<float>(load<std::uint64_t>(a, i));
+        break;
+      case dtype::i8:
+        out[i] = static_cast<float>(load<std::int8_t>(a, i));
+        break;
+      case dtype::i16:
+        out[i] = static_cast<float>(load<std::int16_t>(a, i));
+        break;
+      case dtype::i32:
+        out[i] = static_cast<float>(load<std::int32_t>(a, i));
+        break;
+      case dtype::i64:
+        out[i] = static_cast<float>(load<std::int64_t>(a, i));
+        break;
     }
   }
   return out;
 }
 
 std::vector<std::uint8_t> npy_to_u8(const npy_array& a) {
-  if (a.type != dtype::u8) throw format_error("npy array of dtype " + dtype_descr(a.type) + " where uint8 was expected");
+  if (a.type != dtype::u8)
+    throw format_error("npy array of dtype " + dtype_descr(a.type) + " where uint8 was expected");
   std::vector<std::uint8_t> out(a.size());
   std::memcpy(out.data(), a.data.data(), out.size());
   return out;
@@ -74,9 +95,15 @@ std::vector<std::int64_t> npy_to_i64(const npy_array& a) {
   std::vector<std::int64_t> out(n);
   for (std::size_t i = 0; i < n; ++i) {
     switch (a.type) {
-      case dtype::u8: out[i] = load<std::uint8_t>(a, i); break;
-      case dtype::u16: out[i] = load<std::uint16_t>(a, i); break;
-      case dtype::u32: out[i] = load<std::uint32_t>(a, i); break;
+      case dtype::u8:
+        out[i] = load<std::uint8_t>(a, i);
+        break;
+      case dtype::u16:
+        out[i] = load<std::uint16_t>(a, i);
+        break;
+      case dtype::u32:
+        out[i] = load<std::uint32_t>(a, i);
+        break;
       case dtype::u64: {
         const auto v = load<std::uint64_t>(a, i);
         if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
@@ -85,10 +112,18 @@ std::vector<std::int64_t> npy_to_i64(const npy_array& a) {
         out[i] = static_cast<std::int64_t>(v);
         break;
       }
-      case dtype::i8: out[i] = load<std::int8_t>(a, i); break;
-      case dtype::i16: out[i] = load<std::int16_t>(a, i); break;
-      case dtype::i32: out[i] = load<std::int32_t>(a, i); break;
-      case dtype::i64: out[i] = load<std::int64_t>(a, i); break;
+      case dtype::i8:
+        out[i] = load<std::int8_t>(a, i);
+        break;
+      case dtype::i16:
+        out[i] = load<std::int16_t>(a, i);
+        break;
+      case dtype::i32:
+        out[i] = load<std::int32_t>(a, i);
+        break;
+      case dtype::i64:
+        out[i] = load<std::int64_t>(a, i);
+        break;
       default:
         throw format_error("npy array of dtype " + dtype_descr(a.type) + " where an integer type was expected");
     }

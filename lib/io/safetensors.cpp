@@ -25,13 +25,20 @@ struct dtype_info {
 };
 
 constexpr std::array<dtype_info, 15> dtype_table{{
-    {st_dtype::BOOL, "BOOL", 1},   {st_dtype::U8, "U8", 1},
-    {st_dtype::I8, "I8", 1},       {st_dtype::F8_E5M2, "F8_E5M2", 1},
-    {st_dtype::F8_E4M3, "F8_E4M3", 1}, {st_dtype::I16, "I16", 2},
-    {st_dtype::U16, "U16", 2},     {st_dtype::F16, "F16", 2},
-    {st_dtype::BF16, "BF16", 2},   {st_dtype::I32, "I32", 4},
-    {st_dtype::U32, "U32", 4},     {st_dtype::F32, "F32", 4},
-    {st_dtype::F64, "F64", 8},     {st_dtype::I64, "I64", 8},
+    {st_dtype::BOOL, "BOOL", 1},
+    {st_dtype::U8, "U8", 1},
+    {st_dtype::I8, "I8", 1},
+    {st_dtype::F8_E5M2, "F8_E5M2", 1},
+    {st_dtype::F8_E4M3, "F8_E4M3", 1},
+    {st_dtype::I16, "I16", 2},
+    {st_dtype::U16, "U16", 2},
+    {st_dtype::F16, "F16", 2},
+    {st_dtype::BF16, "BF16", 2},
+    {st_dtype::I32, "I32", 4},
+    {st_dtype::U32, "U32", 4},
+    {st_dtype::F32, "F32", 4},
+    {st_dtype::F64, "F64", 8},
+    {st_dtype::I64, "I64", 8},
     {st_dtype::U64, "U64", 8},
 }};
 
@@ -120,8 +127,7 @@ const st_tensor* safetensors_file::find(std::string_view name) const noexcept {
 
 safetensors_file parse_safetensors(std::span<const std::byte> bytes, std::string_view source) {
   if (bytes.size() < 8) {
-    fail(source, "file is " + std::to_string(bytes.size()) +
-                     " bytes, shorter than the 8-byte header length");
+    fail(source, "file is " + std::to_string(bytes.size()) + " bytes, shorter than the 8-byte header length");
   }
   const std::uint64_t header_len = read_u64_le(bytes.data());
   const std::uint64_t rest = bytes.size() - 8;
@@ -215,13 +221,12 @@ safetensors_file parse_safetensors(std::span<const std::byte> bytes, std::string
     const std::uint64_t end = jo[1].get<std::uint64_t>();
     if (end < begin) fail(source, where + "data_offsets " + jo.dump() + " are reversed");
     if (end > buffer_len) {
-      fail(source, where + "data_offsets " + jo.dump() + " go beyond the data buffer of " +
-                       std::to_string(buffer_len) + " bytes");
+      fail(source, where + "data_offsets " + jo.dump() + " go beyond the data buffer of " + std::to_string(buffer_len) +
+                       " bytes");
     }
     if (end - begin != nbytes) {
-      fail(source, where + "data_offsets " + jo.dump() + " span " + std::to_string(end - begin) +
-                       " bytes but dtype " + std::string(to_string(*dtype)) + " and shape " +
-                       js.dump() + " need " + std::to_string(nbytes));
+      fail(source, where + "data_offsets " + jo.dump() + " span " + std::to_string(end - begin) + " bytes but dtype " +
+                       std::string(to_string(*dtype)) + " and shape " + js.dump() + " need " + std::to_string(nbytes));
     }
     st_tensor t;
     t.name = name;
@@ -239,14 +244,13 @@ safetensors_file parse_safetensors(std::span<const std::byte> bytes, std::string
     const std::string& nm = out.tensors[s.index].name;
     if (s.begin < pos) fail(source, "tensor '" + nm + "' overlaps the previous tensor's data");
     if (s.begin > pos) {
-      fail(source, "hole in the data buffer before tensor '" + nm + "' (bytes " +
-                       std::to_string(pos) + ".." + std::to_string(s.begin) + " unused)");
+      fail(source, "hole in the data buffer before tensor '" + nm + "' (bytes " + std::to_string(pos) + ".." +
+                       std::to_string(s.begin) + " unused)");
     }
     pos = s.end;
   }
   if (pos != buffer_len) {
-    fail(source, "data buffer has " + std::to_string(buffer_len - pos) +
-                     " trailing bytes not covered by any tensor");
+    fail(source, "data buffer has " + std::to_string(buffer_len - pos) + " trailing bytes not covered by any tensor");
   }
   std::vector<st_tensor> ordered;
   ordered.reserve(spans.size());
@@ -264,8 +268,7 @@ safetensors_file read_safetensors(const std::filesystem::path& path) {
   return parse_safetensors(bytes, path.string());
 }
 
-st_tensor make_f32_tensor(std::string name, std::vector<std::int64_t> shape,
-                          std::span<const float> values) {
+st_tensor make_f32_tensor(std::string name, std::vector<std::int64_t> shape, std::span<const float> values) {
   st_tensor t;
   t.name = std::move(name);
   t.dtype = st_dtype::F32;
@@ -281,8 +284,7 @@ st_tensor make_f32_tensor(std::string name, std::vector<std::int64_t> shape,
   return t;
 }
 
-st_tensor make_i64_tensor(std::string name, std::vector<std::int64_t> shape,
-                          std::span<const std::int64_t> values) {
+st_tensor make_i64_tensor(std::string name, std::vector<std::int64_t> shape, std::span<const std::int64_t> values) {
   st_tensor t;
   t.name = std::move(name);
   t.dtype = st_dtype::I64;
@@ -307,8 +309,7 @@ std::vector<float> to_float32(const st_tensor& t) {
   std::vector<float> out(n);
   auto le = [&](std::size_t i, int bytes_per) {
     std::uint64_t v = 0;
-    for (int k = bytes_per - 1; k >= 0; --k)
-      v = (v << 8) | std::to_integer<std::uint64_t>(t.data[i * bytes_per + k]);
+    for (int k = bytes_per - 1; k >= 0; --k) v = (v << 8) | std::to_integer<std::uint64_t>(t.data[i * bytes_per + k]);
     return v;
   };
   switch (t.dtype) {
@@ -322,8 +323,7 @@ std::vector<float> to_float32(const st_tensor& t) {
       for (std::size_t i = 0; i < n; ++i) out[i] = half_bits_to_float(static_cast<std::uint16_t>(le(i, 2)));
       break;
     case st_dtype::BF16:
-      for (std::size_t i = 0; i < n; ++i)
-        out[i] = std::bit_cast<float>(static_cast<std::uint32_t>(le(i, 2) << 16));
+      for (std::size_t i = 0; i < n; ++i) out[i] = std::bit_cast<float>(static_cast<std::uint32_t>(le(i, 2) << 16));
       break;
     default:
       throw format_error("tensor '" + t.name + "': dtype " + std::string(to_string(t.dtype)) +
@@ -347,8 +347,7 @@ std::vector<std::byte> serialize_safetensors(const safetensors_file& file) {
     }
     const auto count = checked_product(t.shape);
     if (!count || *count * element_size(t.dtype) != t.data.size()) {
-      throw std::invalid_argument("serialize_safetensors: '" + t.name +
-                                  "': data size does not match dtype and shape");
+      throw std::invalid_argument("serialize_safetensors: '" + t.name + "': data size does not match dtype and shape");
     }
     nlohmann::ordered_json entry;
     entry["dtype"] = std::string(to_string(t.dtype));

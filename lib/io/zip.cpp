@@ -119,8 +119,8 @@ std::vector<zip_member> parse_zip(std::span<const std::byte> bytes, std::string_
     }
     if ((flags & 1u) != 0) fail(source, where + "encrypted entries are not supported");
     if (method != 0 && method != 8) {
-      fail(source, where + "compression method " + std::to_string(method) +
-                       " is not supported (stored or deflate only)");
+      fail(source,
+           where + "compression method " + std::to_string(method) + " is not supported (stored or deflate only)");
     }
     if (usize > max_member_bytes) fail(source, where + "uncompressed size too large");
     if (!names.insert(name).second) fail(source, where + "duplicate name");
@@ -130,10 +130,9 @@ std::vector<zip_member> parse_zip(std::span<const std::byte> bytes, std::string_
     if (lname_len != name_len ||
         !std::equal(bytes.begin() + static_cast<std::ptrdiff_t>(p + 46),
                     bytes.begin() + static_cast<std::ptrdiff_t>(p + 46 + name_len),
-                    bytes.begin() + static_cast<std::ptrdiff_t>(
-                                        std::min<std::uint64_t>(local + 30, bytes.size())),
-                    bytes.begin() + static_cast<std::ptrdiff_t>(
-                                        std::min<std::uint64_t>(local + 30 + lname_len, bytes.size())))) {
+                    bytes.begin() + static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(local + 30, bytes.size())),
+                    bytes.begin() +
+                        static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(local + 30 + lname_len, bytes.size())))) {
       fail(source, where + "local header name does not match the central directory");
     }
     const std::uint64_t data = local + 30 + lname_len + lextra_len;

@@ -59,11 +59,13 @@ void put_le(std::vector<std::byte>& v, std::uint64_t x, int n) {
 }
 
 // A minimal zip writer (stored or deflate entries), independent of the reader under test.
-std::vector<std::byte> make_zip(const std::vector<std::pair<std::string, std::vector<std::byte>>>& members, bool deflate) {
+std::vector<std::byte> make_zip(const std::vector<std::pair<std::string, std::vector<std::byte>>>& members,
+                                bool deflate) {
   std::vector<std::byte> out, central;
   for (const auto& [name, data] : members) {
     const auto payload = deflate ? deflate_bytes(data, false) : data;
-    const auto crc = static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+    const auto crc = static_cast<std::uint32_t>(
+        crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
     const std::uint64_t offset = out.size();
     put_le(out, 0x04034b50, 4);
     put_le(out, 20, 2);
@@ -158,9 +160,12 @@ TEST_CASE("IDX: plain and gzip round trip; every truncation rejected") {
 
 TEST_CASE("IDX: hostile headers") {
   CHECK(error_of([] { parse_idx(bytes_of({1, 0, 8, 1, 0, 0, 0, 0}), "m"); }).find("bad magic") != std::string::npos);
-  CHECK(error_of([] { parse_idx(idx_bytes({2}, 8, 0x0D), "m"); }).find("unsupported element type 0x0d") != std::string::npos);
+  CHECK(error_of([] { parse_idx(idx_bytes({2}, 8, 0x0D), "m"); }).find("unsupported element type 0x0d") !=
+        std::string::npos);
   CHECK(error_of([] { parse_idx(idx_bytes({}, 0), "m"); }).find("zero dimensions") != std::string::npos);
-  CHECK(error_of([] { parse_idx(idx_bytes({0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, 4), "m"); }).find("overflows") != std::string::npos);
+  CHECK(error_of([] {
+          parse_idx(idx_bytes({0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, 4), "m");
+        }).find("overflows") != std::string::npos);
   CHECK(error_of([] { parse_idx(idx_bytes({65536, 65537}, 4), "m"); }).find("overflows") != std::string::npos);
   CHECK(error_of([] { parse_idx(idx_bytes({4}, 5), "m"); }).find("trailing bytes") != std::string::npos);
   CHECK(error_of([] { parse_idx(idx_bytes({4}, 3), "m"); }).find("truncated") != std::string::npos);
@@ -179,8 +184,9 @@ TEST_CASE("CIFAR records") {
   CHECK(b.labels == std::vector<std::int32_t>{3, 9});
   CHECK(b.images[cifar_image_bytes] == 200);
   cifar_batch c;
-  CHECK(error_of([&] { parse_cifar(std::span(rec).first(rec.size() - 1), cifar_kind::cifar10, "c", c); })
-            .find("not a multiple") != std::string::npos);
+  CHECK(error_of([&] {
+          parse_cifar(std::span(rec).first(rec.size() - 1), cifar_kind::cifar10, "c", c);
+        }).find("not a multiple") != std::string::npos);
   rec[0] = std::byte{10};
   CHECK(error_of([&] { parse_cifar(rec, cifar_kind::cifar10, "c", c); }).find("label 10") != std::string::npos);
   std::vector<std::byte> r100(2 + cifar_image_bytes);
@@ -218,8 +224,9 @@ TEST_CASE("zip and npz: stored and deflate members, truncation, corruption") {
     CHECK_THROWS(parse_npz(bad, "bad.npz"));
   }
   CHECK(error_of([&] { parse_npz(make_zip({{"a.txt", img}}, false), "m"); }).find("not a .npy") != std::string::npos);
-  CHECK(error_of([&] { parse_zip(make_zip({{"a.npy", img}, {"a.npy", img}}, false), "m"); }).find("duplicate") !=
-        std::string::npos);
+  CHECK(error_of([&] {
+          parse_zip(make_zip({{"a.npy", img}, {"a.npy", img}}, false), "m");
+        }).find("duplicate") != std::string::npos);
   CHECK(error_of([&] { parse_zip(bytes_of({1, 2, 3}), "m"); }).find("too short") != std::string::npos);
 }
 
@@ -237,8 +244,8 @@ TEST_CASE("npz dataset file, normalisation and batch order") {
   CHECK(d.num_classes == 3);
   // pixel mean (0 + 1 + 0.5 + 0.2) / 4 = 0.425; population variance of the 16 values
   CHECK(d.norm.mean[0] == doctest::Approx(0.425));
-  const double var = (4 * 0.425 * 0.425 + 4 * 0.575 * 0.575 + 2 * 0.425 * 0.425 + 2 * 0.575 * 0.575 +
-                      4 * 0.225 * 0.225) / 16.0;
+  const double var =
+      (4 * 0.425 * 0.425 + 4 * 0.575 * 0.575 + 2 * 0.425 * 0.425 + 2 * 0.575 * 0.575 + 4 * 0.225 * 0.225) / 16.0;
   CHECK(d.norm.stddev[0] == doctest::Approx(std::sqrt(var)));
   CHECK(d.images[4] == doctest::Approx((1.0 - 0.425) / std::sqrt(var)));
   fs::remove(path);

@@ -13,7 +13,8 @@ using namespace fmtsim::io;
 
 namespace {
 
-std::vector<std::byte> raw_file(const std::string& header, std::size_t data_bytes, std::uint64_t declared = UINT64_MAX) {
+std::vector<std::byte> raw_file(const std::string& header, std::size_t data_bytes,
+                                std::uint64_t declared = UINT64_MAX) {
   const std::uint64_t len = declared == UINT64_MAX ? header.size() : declared;
   std::vector<std::byte> out;
   for (int k = 0; k < 8; ++k) out.push_back(static_cast<std::byte>((len >> (8 * k)) & 0xFF));
@@ -111,12 +112,16 @@ TEST_CASE("safetensors: hostile headers are rejected with a message") {
   CHECK(rejection(raw_file(R"( {"x":1})", 0)).find("does not start") != std::string::npos);
   CHECK(rejection(raw_file(R"({"x":{"dtype":"F32",)", 0)).find("not valid JSON") != std::string::npos);
   CHECK(rejection(raw_file("[1,2]", 0)).find("start with '{'") != std::string::npos);
-  CHECK(rejection(raw_file(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8))
-            .find("duplicate tensor name 'x'") != std::string::npos);
-  CHECK(rejection(raw_file(R"({"x":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})", 8)).find("unsupported dtype 'Q4'") !=
-        std::string::npos);
-  CHECK(rejection(raw_file(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}})", 8)).find("beyond the data buffer") !=
-        std::string::npos);
+  CHECK(
+      rejection(
+          raw_file(
+              R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+              8))
+          .find("duplicate tensor name 'x'") != std::string::npos);
+  CHECK(rejection(raw_file(R"({"x":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})", 8))
+            .find("unsupported dtype 'Q4'") != std::string::npos);
+  CHECK(rejection(raw_file(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}})", 8))
+            .find("beyond the data buffer") != std::string::npos);
   CHECK(rejection(raw_file(R"({"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)).find("need 12") !=
         std::string::npos);
   CHECK(rejection(raw_file(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", 8)).find("reversed") !=
@@ -125,8 +130,12 @@ TEST_CASE("safetensors: hostile headers are rejected with a message") {
         std::string::npos);
   CHECK(rejection(raw_file(R"({"x":{"dtype":"F32","shape":[4294967296,4294967296,4],"data_offsets":[0,8]}})", 8))
             .find("too many elements") != std::string::npos);
-  CHECK(rejection(raw_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8))
-            .find("overlaps") != std::string::npos);
+  CHECK(
+      rejection(
+          raw_file(
+              R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+              8))
+          .find("overlaps") != std::string::npos);
   CHECK(rejection(raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8)).find("hole") !=
         std::string::npos);
   CHECK(rejection(raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 8)).find("trailing bytes") !=

@@ -39,10 +39,10 @@ enum class Convention { ieee, fn, fnuz, fin, fnu };
 
 struct Spec {  // one element format, described from the spec
   enum class Kind { minifloat, integer } kind = Kind::minifloat;
-  int exponent_bits = 0, mantissa_bits = 0, bias = 0;      // minifloat
+  int exponent_bits = 0, mantissa_bits = 0, bias = 0;  // minifloat
   Convention convention = Convention::ieee;
-  bool sat = false, ftz = false, is_unsigned = false;        // modifiers (is_unsigned = `u`)
-  int int_bits = 0, frac_bits = 0;                           // int<N>, uint<N>, fix<N>.<F>
+  bool sat = false, ftz = false, is_unsigned = false;  // modifiers (is_unsigned = `u`)
+  int int_bits = 0, frac_bits = 0;                     // int<N>, uint<N>, fix<N>.<F>
   bool int_signed = true;
 };
 
@@ -95,18 +95,33 @@ inline Spec integer(int bits, int frac_bits, bool is_signed) {
   return s;
 }
 
-inline Spec with_sat(Spec s) { s.sat = true; return s; }
-inline Spec with_ftz(Spec s) { s.ftz = true; return s; }
-inline Spec with_unsigned(Spec s) { s.is_unsigned = true; return s; }
+inline Spec with_sat(Spec s) {
+  s.sat = true;
+  return s;
+}
+inline Spec with_ftz(Spec s) {
+  s.ftz = true;
+  return s;
+}
+inline Spec with_unsigned(Spec s) {
+  s.is_unsigned = true;
+  return s;
+}
 
 inline const char* mode_name(Mode m) {
   switch (m) {
-    case Mode::rne: return "rne";
-    case Mode::rna: return "rna";
-    case Mode::rtz: return "rtz";
-    case Mode::rup: return "rup";
-    case Mode::rdn: return "rdn";
-    case Mode::rto: return "rto";
+    case Mode::rne:
+      return "rne";
+    case Mode::rna:
+      return "rna";
+    case Mode::rtz:
+      return "rtz";
+    case Mode::rup:
+      return "rup";
+    case Mode::rdn:
+      return "rdn";
+    case Mode::rto:
+      return "rto";
   }
   return "?";
 }
@@ -118,18 +133,26 @@ inline std::string name(const Spec& s) {
     if (s.frac_bits == 0)
       out = (s.int_signed ? "int" : "uint") + std::to_string(s.int_bits);
     else
-      out = std::string(s.int_signed ? "fix" : "ufix") + std::to_string(s.int_bits) + "." +
-            std::to_string(s.frac_bits);
+      out = std::string(s.int_signed ? "fix" : "ufix") + std::to_string(s.int_bits) + "." + std::to_string(s.frac_bits);
   } else {
     out = "e" + std::to_string(s.exponent_bits) + "m" + std::to_string(s.mantissa_bits);
     if (s.exponent_bits >= 1 && s.exponent_bits <= 8 && s.bias != default_bias(s.exponent_bits, s.convention))
       out += "b" + std::to_string(s.bias);
     switch (s.convention) {
-      case Convention::ieee: break;
-      case Convention::fn: out += "fn"; break;
-      case Convention::fnuz: out += "fnuz"; break;
-      case Convention::fin: out += "fin"; break;
-      case Convention::fnu: out += "fnu"; break;
+      case Convention::ieee:
+        break;
+      case Convention::fn:
+        out += "fn";
+        break;
+      case Convention::fnuz:
+        out += "fnuz";
+        break;
+      case Convention::fin:
+        out += "fin";
+        break;
+      case Convention::fnu:
+        out += "fnu";
+        break;
     }
   }
   if (s.sat) out += ":sat";
@@ -242,8 +265,8 @@ struct Table {
   std::vector<cpp_int> mag[2];
   std::vector<uint32_t> mag_code[2];
   bool side_used[2] = {true, false};
-  cpp_int max[2];   // largest magnitude of each sign
-  cpp_int next[2];  // next point of the unbounded grid above max (max + quantum at max)
+  cpp_int max[2];                       // largest magnitude of each sign
+  cpp_int next[2];                      // next point of the unbounded grid above max (max + quantum at max)
   std::optional<uint32_t> nan_code[2];  // canonical NaN code for an input of sign 0/1
   std::optional<uint32_t> inf_code[2];
   Props props;
@@ -257,7 +280,8 @@ inline void validate(const Spec& s) {
       throw std::invalid_argument("fmtsim_oracle: fraction bits must be 0..1000, got " + std::to_string(s.frac_bits));
     if (s.ftz) throw std::invalid_argument("fmtsim_oracle: `ftz` does not apply to integer formats");
     if (s.is_unsigned)
-      throw std::invalid_argument("fmtsim_oracle: use int_signed=false (uint<N>) instead of the `u` modifier on integers");
+      throw std::invalid_argument(
+          "fmtsim_oracle: use int_signed=false (uint<N>) instead of the `u` modifier on integers");
     return;
   }
   if (s.exponent_bits < 1 || s.exponent_bits > 8)
@@ -367,7 +391,10 @@ inline std::unique_ptr<Table> build_table(const Spec& s) {
       Code k = decode_minifloat(s, t->has_sign_bit, c, d);
       const bool finite = !k.is_nan && !k.is_inf;
       t->codes.push_back(std::move(k));
-      if (finite) vals.emplace_back(std::move(d)); else vals.emplace_back(std::nullopt);
+      if (finite)
+        vals.emplace_back(std::move(d));
+      else
+        vals.emplace_back(std::nullopt);
     }
   }
 
@@ -377,8 +404,14 @@ inline std::unique_ptr<Table> build_table(const Spec& s) {
   cpp_int min_normal = 0, min_sub = 0;
   Props& p = t->props;
   for (const Code& k : t->codes) {
-    if (k.is_nan) { t->has_nan = true; continue; }
-    if (k.is_inf) { t->has_inf = true; continue; }
+    if (k.is_nan) {
+      t->has_nan = true;
+      continue;
+    }
+    if (k.is_inf) {
+      t->has_inf = true;
+      continue;
+    }
     if (k.unused) continue;
     ++p.finite_values;
     const Dyadic& d = *vals[k.code];
@@ -391,7 +424,8 @@ inline std::unique_ptr<Table> build_table(const Spec& s) {
     const bool neg = d.sig < 0;
     if (!neg) {
       bool normal = true;
-      if (!t->is_int && !t->is_fnu) normal = ((k.code >> s.mantissa_bits) & ((uint32_t{1} << s.exponent_bits) - 1)) != 0;
+      if (!t->is_int && !t->is_fnu)
+        normal = ((k.code >> s.mantissa_bits) & ((uint32_t{1} << s.exponent_bits) - 1)) != 0;
       cpp_int& slot = normal ? min_normal : min_sub;
       if (slot == 0 || V < slot) slot = V;
     }
@@ -400,7 +434,8 @@ inline std::unique_ptr<Table> build_table(const Spec& s) {
   t->has_neg_zero = neg_zero.has_value();
   if (t->is_int) min_normal = ipow2(t->S - s.frac_bits);  // integers: the smallest nonzero magnitude
   t->side_used[1] = t->has_sign_bit;
-  if (!t->side_used[1] && !side[1].empty()) throw std::logic_error("fmtsim_oracle: negative values in an unsigned format");
+  if (!t->side_used[1] && !side[1].empty())
+    throw std::logic_error("fmtsim_oracle: negative values in an unsigned format");
   if (!t->is_int && side[0].empty())
     throw std::invalid_argument("fmtsim_oracle: " + name(s) + " has no nonzero finite value");
   for (int sd = 0; sd < 2; ++sd) {
@@ -433,7 +468,8 @@ inline std::unique_ptr<Table> build_table(const Spec& s) {
   for (int sd = 0; sd < 2; ++sd) {
     for (const auto& V : t->mag[sd])
       if (!scaled_to_double(V, t->S))
-        throw std::invalid_argument("fmtsim_oracle: a value of " + name(s) + " is not exactly representable as a double");
+        throw std::invalid_argument("fmtsim_oracle: a value of " + name(s) +
+                                    " is not exactly representable as a double");
     if (!scaled_to_double(t->next[sd], t->S))
       throw std::invalid_argument("fmtsim_oracle: the grid point above max of " + name(s) + " is not an exact double");
   }
@@ -457,12 +493,17 @@ inline std::unique_ptr<Table> build_table(const Spec& s) {
           t->inf_code[sd] = sg | field_all;
           if (M >= 1) t->nan_code[sd] = sg | field_all | (uint32_t{1} << (M - 1));
           break;
-        case Convention::fn: t->nan_code[sd] = sg | all_ones; break;
+        case Convention::fn:
+          t->nan_code[sd] = sg | all_ones;
+          break;
         case Convention::fnuz:
           if (t->has_sign_bit) t->nan_code[sd] = sign_mask;
           break;
-        case Convention::fin: break;
-        case Convention::fnu: t->nan_code[sd] = all_ones; break;
+        case Convention::fin:
+          break;
+        case Convention::fnu:
+          t->nan_code[sd] = all_ones;
+          break;
       }
       if (t->nan_code[sd] && !t->codes.at(*t->nan_code[sd]).is_nan)
         throw std::logic_error("fmtsim_oracle: canonical NaN code does not decode as NaN in " + name(s));
@@ -478,8 +519,17 @@ inline std::unique_ptr<Table> build_table(const Spec& s) {
 using SpecKey = std::tuple<int, int, int, int, int, bool, bool, bool, int, int, bool>;
 
 inline SpecKey key_of(const Spec& s) {
-  return SpecKey{static_cast<int>(s.kind), s.exponent_bits, s.mantissa_bits, s.bias, static_cast<int>(s.convention),
-                 s.sat, s.ftz, s.is_unsigned, s.int_bits, s.frac_bits, s.int_signed};
+  return SpecKey{static_cast<int>(s.kind),
+                 s.exponent_bits,
+                 s.mantissa_bits,
+                 s.bias,
+                 static_cast<int>(s.convention),
+                 s.sat,
+                 s.ftz,
+                 s.is_unsigned,
+                 s.int_bits,
+                 s.frac_bits,
+                 s.int_signed};
 }
 
 inline const Table& table_for(const Spec& s) {
@@ -515,11 +565,15 @@ inline Overflow overflow_kind(const Spec& s, bool has_inf, bool has_nan, bool ne
   const Overflow big = has_inf ? Overflow::to_inf : has_nan ? Overflow::to_nan : Overflow::to_max;
   switch (mode) {
     case Mode::rne:
-    case Mode::rna: return big;
+    case Mode::rna:
+      return big;
     case Mode::rtz:
-    case Mode::rto: return Overflow::to_max;
-    case Mode::rup: return neg ? Overflow::to_max : big;
-    case Mode::rdn: return neg ? big : Overflow::to_max;
+    case Mode::rto:
+      return Overflow::to_max;
+    case Mode::rup:
+      return neg ? Overflow::to_max : big;
+    case Mode::rdn:
+      return neg ? big : Overflow::to_max;
   }
   throw std::logic_error("fmtsim_oracle: bad mode");
 }
@@ -532,9 +586,12 @@ inline Result make_finite(const Table& t, bool neg, const cpp_int& v) {
 
 inline Result overflow(const Table& t, bool neg, Mode mode) {
   switch (overflow_kind(t.spec, t.has_inf, t.has_nan, neg, mode)) {
-    case Overflow::to_inf: return Result{Result::Kind::inf, neg, 0};
-    case Overflow::to_nan: return Result{Result::Kind::nan, neg, 0};
-    case Overflow::to_max: break;
+    case Overflow::to_inf:
+      return Result{Result::Kind::inf, neg, 0};
+    case Overflow::to_nan:
+      return Result{Result::Kind::nan, neg, 0};
+    case Overflow::to_max:
+      break;
   }
   return make_finite(t, neg, t.max[neg ? 1 : 0]);
 }
@@ -542,15 +599,15 @@ inline Result overflow(const Table& t, bool neg, Mode mode) {
 // Round a finite input of sign neg whose scaled magnitude a lies in [X, X+1): a == X if !frac,
 // else X < a < X+1.
 inline Result round_scaled(const Table& t, bool neg, const cpp_int& X, bool frac, Mode mode) {
-  if (neg && !t.side_used[1]) {  // unsigned formats (RULES.md item 4)
+  if (neg && !t.side_used[1]) {                              // unsigned formats (RULES.md item 4)
     if (t.is_fnu) return Result{Result::Kind::nan, neg, 0};  // fnu: negative inputs and -0 give NaN
-    return make_finite(t, false, 0);                          // `u`, uint: negative inputs and -0 give +0
+    return make_finite(t, false, 0);                         // `u`, uint: negative inputs and -0 give +0
   }
   const int sd = neg ? 1 : 0;
   const std::vector<cpp_int>& m = t.mag[sd];
   if (t.is_fnu) {
     if (X == 0 && !frac) return Result{Result::Kind::nan, neg, 0};  // fnu has no zero
-    if (X < m.front()) return make_finite(t, neg, m.front());      // below 2^-bias: the smallest value
+    if (X < m.front()) return make_finite(t, neg, m.front());       // below 2^-bias: the smallest value
   }
   if (X >= t.next[sd]) return overflow(t, neg, mode);  // a >= next: rounds to a grid point above max
   // bracketing neighbours lo <= a < hi in the table (hi = next above max)
@@ -564,16 +621,28 @@ inline Result round_scaled(const Table& t, bool neg, const cpp_int& X, bool frac
   if (hi - lo != q || lo % q != 0)
     throw std::logic_error("fmtsim_oracle: table neighbours disagree with the RULES.md grid in " + name(t.spec));
   const cpp_int n = lo / q;
-  const cpp_int mid = (lo + hi) / 2;  // exact: q is even at scale S
+  const cpp_int mid = (lo + hi) / 2;                           // exact: q is even at scale S
   const int cmp = X < mid ? -1 : (X == mid && !frac) ? 0 : 1;  // sign of (a - mid)
-  bool up = false;  // true: take the larger magnitude hi
+  bool up = false;                                             // true: take the larger magnitude hi
   switch (mode) {
-    case Mode::rne: up = cmp > 0 || (cmp == 0 && !is_even(n)); break;
-    case Mode::rna: up = cmp >= 0; break;
-    case Mode::rtz: up = false; break;
-    case Mode::rup: up = !neg; break;  // toward +inf: magnitude up for positive, down for negative
-    case Mode::rdn: up = neg; break;
-    case Mode::rto: up = is_even(n); break;  // the odd one of n, n+1
+    case Mode::rne:
+      up = cmp > 0 || (cmp == 0 && !is_even(n));
+      break;
+    case Mode::rna:
+      up = cmp >= 0;
+      break;
+    case Mode::rtz:
+      up = false;
+      break;
+    case Mode::rup:
+      up = !neg;
+      break;  // toward +inf: magnitude up for positive, down for negative
+    case Mode::rdn:
+      up = neg;
+      break;
+    case Mode::rto:
+      up = is_even(n);
+      break;  // the odd one of n, n+1
   }
   if (up && it == m.end()) return overflow(t, neg, mode);  // hi is the grid point above max
   return make_finite(t, neg, up ? hi : lo);
@@ -593,10 +662,12 @@ inline Result round_double(const Table& t, double x, Mode mode) {
 
 inline double result_to_double(const Table& t, const Result& r) {
   switch (r.kind) {
-    case Result::Kind::nan: return std::numeric_limits<double>::quiet_NaN();
+    case Result::Kind::nan:
+      return std::numeric_limits<double>::quiet_NaN();
     case Result::Kind::inf:
       return r.negative ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
-    case Result::Kind::finite: break;
+    case Result::Kind::finite:
+      break;
   }
   const auto v = scaled_to_double(r.magnitude, t.S);
   if (!v) throw std::logic_error("fmtsim_oracle: result is not an exact double");
@@ -606,11 +677,13 @@ inline double result_to_double(const Table& t, const Result& r) {
 inline std::optional<uint32_t> result_code(const Table& t, const Result& r) {
   const int sd = r.negative ? 1 : 0;
   switch (r.kind) {
-    case Result::Kind::nan: return t.nan_code[sd];
+    case Result::Kind::nan:
+      return t.nan_code[sd];
     case Result::Kind::inf:
       if (!t.inf_code[sd]) throw std::logic_error("fmtsim_oracle: inf result in a format without inf");
       return t.inf_code[sd];
-    case Result::Kind::finite: break;
+    case Result::Kind::finite:
+      break;
   }
   const auto& m = t.mag[sd];
   const auto it = std::lower_bound(m.begin(), m.end(), r.magnitude);
@@ -679,9 +752,12 @@ inline double round_rational(const Spec& s, double x, Mode mode) {
   };
   auto ovf = [&]() -> double {
     switch (overflow_kind(s, t.has_inf, t.has_nan, neg, mode)) {
-      case Overflow::to_inf: return neg ? -inf : inf;
-      case Overflow::to_nan: return nan;
-      case Overflow::to_max: break;
+      case Overflow::to_inf:
+        return neg ? -inf : inf;
+      case Overflow::to_nan:
+        return nan;
+      case Overflow::to_max:
+        break;
     }
     return finite(rt.max[neg ? 1 : 0]);
   };
@@ -704,12 +780,24 @@ inline double round_rational(const Spec& s, double x, Mode mode) {
     bool up = false;
     const cpp_rational half = q / 2;
     switch (mode) {
-      case Mode::rne: up = r > half || (r == half && !is_even(n)); break;
-      case Mode::rna: up = r >= half; break;
-      case Mode::rtz: up = false; break;
-      case Mode::rup: up = !neg; break;
-      case Mode::rdn: up = neg; break;
-      case Mode::rto: up = is_even(n); break;
+      case Mode::rne:
+        up = r > half || (r == half && !is_even(n));
+        break;
+      case Mode::rna:
+        up = r >= half;
+        break;
+      case Mode::rtz:
+        up = false;
+        break;
+      case Mode::rup:
+        up = !neg;
+        break;
+      case Mode::rdn:
+        up = neg;
+        break;
+      case Mode::rto:
+        up = is_even(n);
+        break;
     }
     v = cpp_rational(up ? n + 1 : n) * q;
   }
@@ -766,8 +854,8 @@ inline std::vector<double> hard_inputs(const Spec& s) {
     if (m.front() != 0) pts.push_back(0);  // fnu: the gap between 0 and the smallest value
     pts.insert(pts.end(), m.begin(), m.end());
     const cpp_int q_top = t.next[sd] - t.max[sd];
-    pts.push_back(t.next[sd]);           // the grid point above max
-    pts.push_back(t.next[sd] + q_top);   // and one more
+    pts.push_back(t.next[sd]);          // the grid point above max
+    pts.push_back(t.next[sd] + q_top);  // and one more
     for (size_t i = 0; i < pts.size(); ++i) {
       add(pts[i] << 1);  // every value (adds are at scale S+1 so that midpoints are integers)
       if (i + 1 < pts.size()) add(pts[i] + pts[i + 1]);
@@ -797,8 +885,8 @@ inline std::vector<double> hard_inputs(const Spec& s) {
   base.push_back(std::ldexp(1.0, -126));
   base.push_back(std::ldexp(1.0, -127));
   base.push_back(std::ldexp(1.0, -128));
-  for (uint32_t pat : {0x1u, 0x2u, 0x3u, 0x10u, 0x100u, 0x1000u, 0x10000u, 0x100000u, 0x200000u, 0x400000u,
-                       0x400001u, 0x7fffffu, 0x555555u, 0x2aaaaau, 0x123456u})
+  for (uint32_t pat : {0x1u, 0x2u, 0x3u, 0x10u, 0x100u, 0x1000u, 0x10000u, 0x100000u, 0x200000u, 0x400000u, 0x400001u,
+                       0x7fffffu, 0x555555u, 0x2aaaaau, 0x123456u})
     base.push_back(static_cast<double>(std::bit_cast<float>(pat)));
 
   std::vector<double> out;
@@ -818,7 +906,8 @@ inline std::vector<double> hard_inputs(const Spec& s) {
       out.push_back(static_cast<double>(std::nextafter(f, finf)));
     } else {  // p is not a float: the two floats around it
       out.push_back(static_cast<double>(f));
-      out.push_back(static_cast<double>(static_cast<double>(f) < p ? std::nextafter(f, finf) : std::nextafter(f, 0.0f)));
+      out.push_back(
+          static_cast<double>(static_cast<double>(f) < p ? std::nextafter(f, finf) : std::nextafter(f, 0.0f)));
     }
   }
   const size_t npos = out.size();
@@ -885,8 +974,8 @@ class Float32Table {
           S.mid.push_back(dbl(mid));
           S.below.push_back(res(pts[i], true));  // just above p_i
           S.at_mid.push_back(res(mid, false));
-          S.above.push_back(res(mid, true));     // just above the midpoint
-        } else {  // beyond the grid point above max: one value
+          S.above.push_back(res(mid, true));  // just above the midpoint
+        } else {                              // beyond the grid point above max: one value
           const float r = res(pts[i], true);
           S.mid.push_back(std::numeric_limits<double>::infinity());
           S.below.push_back(r);
@@ -896,8 +985,9 @@ class Float32Table {
       }
       S.pt.push_back(std::numeric_limits<double>::infinity());  // sentinel
       S.zero = to_float(t, detail::round_double(t, neg ? -0.0 : 0.0, mode));
-      S.inf = to_float(t, detail::round_double(t, neg ? -std::numeric_limits<double>::infinity()
-                                                      : std::numeric_limits<double>::infinity(), mode));
+      S.inf = to_float(
+          t, detail::round_double(
+                 t, neg ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity(), mode));
     }
   }
 
@@ -917,8 +1007,7 @@ class Float32Table {
   void walk(uint32_t first, uint32_t last, F&& cb) const {
     if (first > last) return;
     if (first <= 0x7fffffffu) walk_side(0, first, std::min<uint32_t>(last, 0x7fffffffu), cb);
-    if (last >= 0x80000000u)
-      walk_side(1, std::max<uint32_t>(first, 0x80000000u) & 0x7fffffffu, last & 0x7fffffffu, cb);
+    if (last >= 0x80000000u) walk_side(1, std::max<uint32_t>(first, 0x80000000u) & 0x7fffffffu, last & 0x7fffffffu, cb);
   }
 
  private:
@@ -946,8 +1035,7 @@ class Float32Table {
     if (!(t <= static_cast<double>(std::numeric_limits<float>::max()))) return 0x7f800000u;
     uint32_t p = std::bit_cast<uint32_t>(static_cast<float>(t));  // a neighbour of t, fixed up exactly:
     if (value(p) < t) ++p;
-    if (!(value(p) >= t) || (p > 1 && !(value(p - 1) < t)))
-      throw std::logic_error("fmtsim_oracle: first_ge failed");
+    if (!(value(p) >= t) || (p > 1 && !(value(p - 1) < t))) throw std::logic_error("fmtsim_oracle: first_ge failed");
     return p;
   }
 
@@ -956,7 +1044,8 @@ class Float32Table {
     if (std::isnan(d)) return std::numeric_limits<float>::quiet_NaN();
     const float f = static_cast<float>(d);
     if (static_cast<double>(f) != d)  // RULES.md item 5
-      throw std::runtime_error("fmtsim_oracle: a value of " + name(t.spec) + " is not exactly representable in float32");
+      throw std::runtime_error("fmtsim_oracle: a value of " + name(t.spec) +
+                               " is not exactly representable in float32");
     return f;
   }
 

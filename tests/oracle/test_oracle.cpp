@@ -80,15 +80,15 @@ std::vector<Spec> small_formats() {
           e2m3fin,
           e3m2fin,
           e2m1fin,
-          minifloat(5, 0, C::ieee),        // M = 0 with inf, no NaN
+          minifloat(5, 0, C::ieee),  // M = 0 with inf, no NaN
           minifloat(2, 0, C::ieee),
           minifloat(3, 0, C::fn),
           minifloat(1, 2, C::fin),
           minifloat(1, 1, C::fn),
-          minifloat(1, 3, C::ieee),        // no normal values at all: field 1 is inf/NaN
-          minifloat(3, 3, C::fin, -1),     // a negative bias override
-          minifloat(6, 3, C::ieee),        // 10 bits
-          minifloat(4, 4, C::fnu, 7),      // fnu with a mantissa
+          minifloat(1, 3, C::ieee),     // no normal values at all: field 1 is inf/NaN
+          minifloat(3, 3, C::fin, -1),  // a negative bias override
+          minifloat(6, 3, C::ieee),     // 10 bits
+          minifloat(4, 4, C::fnu, 7),   // fnu with a mantissa
           with_sat(e4m3fn),
           with_sat(e5m2),
           with_ftz(e4m3fn),
@@ -102,34 +102,37 @@ std::vector<Spec> small_formats() {
           uint8,
           integer(4, 0, true),
           integer(4, 0, false),
-          integer(8, 4, true),             // fix8.4
+          integer(8, 4, true),  // fix8.4
           integer(6, 3, false),
-          integer(1, 0, true),             // int1: {-1, 0}
+          integer(1, 0, true),  // int1: {-1, 0}
           integer(1, 0, false)};
 }
 
 }  // namespace
 
 TEST_CASE("max, min normal, min subnormal match the spec") {
-  struct Row { Spec s; double max, min_normal, min_sub; };
+  struct Row {
+    Spec s;
+    double max, min_normal, min_sub;
+  };
   // formats.md 1.1 table maxima; min normal 2^(1-bias), min subnormal 2^(1-bias-M) (hand computed).
   const Row rows[] = {
-      {e4m3fn, 448, p2(-6), p2(-9)},             // bias 7: 1.75 * 2^8
-      {e5m2, 57344, p2(-14), p2(-16)},           // bias 15: 1.75 * 2^15
-      {e4m3fnuz, 240, p2(-7), p2(-10)},          // bias 8: 1.875 * 2^7
-      {e5m2fnuz, 57344, p2(-15), p2(-17)},       // bias 16: 1.75 * 2^15
-      {e2m3fin, 7.5, 1, 0.125},                  // bias 1: 1.875 * 2^2
-      {e3m2fin, 28, 0.25, 0.0625},               // bias 3: 1.75 * 2^4
-      {e2m1fin, 6, 1, 0.5},                      // bias 1: 1.5 * 2^2
-      {e4m3, 240, p2(-6), p2(-9)},               // ieee: top field is inf/NaN, so field 14: 1.875 * 2^7
-      {e3m4, 15.5, 0.25, p2(-6)},                // bias 3: field 6: 1.9375 * 2^3
-      {e4m3b11fnuz, 30, p2(-10), p2(-13)},       // bias 11: 1.875 * 2^4
-      {e8m0fnu, p2(127), p2(-127), 0},           // fields 0..254 are 2^(f-127); 255 is NaN; no subnormals
-      {fp16, 65504, p2(-14), p2(-24)},           // IEEE binary16
+      {e4m3fn, 448, p2(-6), p2(-9)},        // bias 7: 1.75 * 2^8
+      {e5m2, 57344, p2(-14), p2(-16)},      // bias 15: 1.75 * 2^15
+      {e4m3fnuz, 240, p2(-7), p2(-10)},     // bias 8: 1.875 * 2^7
+      {e5m2fnuz, 57344, p2(-15), p2(-17)},  // bias 16: 1.75 * 2^15
+      {e2m3fin, 7.5, 1, 0.125},             // bias 1: 1.875 * 2^2
+      {e3m2fin, 28, 0.25, 0.0625},          // bias 3: 1.75 * 2^4
+      {e2m1fin, 6, 1, 0.5},                 // bias 1: 1.5 * 2^2
+      {e4m3, 240, p2(-6), p2(-9)},          // ieee: top field is inf/NaN, so field 14: 1.875 * 2^7
+      {e3m4, 15.5, 0.25, p2(-6)},           // bias 3: field 6: 1.9375 * 2^3
+      {e4m3b11fnuz, 30, p2(-10), p2(-13)},  // bias 11: 1.875 * 2^4
+      {e8m0fnu, p2(127), p2(-127), 0},      // fields 0..254 are 2^(f-127); 255 is NaN; no subnormals
+      {fp16, 65504, p2(-14), p2(-24)},      // IEEE binary16
       {bf16, (2 - p2(-7)) * p2(127), p2(-126), p2(-133)},
       {tf32, (2 - p2(-10)) * p2(127), p2(-126), p2(-136)},
-      {with_ftz(e4m3fn), 448, p2(-6), 0},        // ftz: no subnormals in the value set
-      {int8, 127, 1, 0},                         // integers: min_normal is the smallest nonzero magnitude
+      {with_ftz(e4m3fn), 448, p2(-6), 0},  // ftz: no subnormals in the value set
+      {int8, 127, 1, 0},                   // integers: min_normal is the smallest nonzero magnitude
       {uint8, 255, 1, 0},
       {integer(8, 4, true), 127.0 / 16, 1.0 / 16, 0},
   };
@@ -143,7 +146,11 @@ TEST_CASE("max, min normal, min subnormal match the spec") {
 }
 
 TEST_CASE("finite value counts and specials (hand counted)") {
-  struct Row { Spec s; uint64_t finite; bool has_inf, has_nan; };
+  struct Row {
+    Spec s;
+    uint64_t finite;
+    bool has_inf, has_nan;
+  };
   const Row rows[] = {
       // 256 codes; only S.1111.111 (2 codes) is NaN
       {e4m3fn, 254, false, true},
@@ -312,8 +319,8 @@ TEST_CASE("ties and overflow in round-to-nearest") {
   check_q(e5m2, std::nextafter(61440.0, 0.0), Mode::rne, 57344);
   check_q(e5m2, -61440, Mode::rne, -inf);
   // in-range ties: e4m3fn binade [1, 2) quantum 1/8
-  check_q(e4m3fn, 1.0625, Mode::rne, 1);       // n = 8 even
-  check_q(e4m3fn, 1.1875, Mode::rne, 1.25);    // n = 9 odd -> 10
+  check_q(e4m3fn, 1.0625, Mode::rne, 1);     // n = 8 even
+  check_q(e4m3fn, 1.1875, Mode::rne, 1.25);  // n = 9 odd -> 10
   check_q(e4m3fn, 1.0625, Mode::rna, 1.125);
   check_q(e4m3fn, -1.0625, Mode::rna, -1.125);
   // subnormal / normal boundary: 7/512 and 8/512 = 2^-6, tie at 7.5/512: n = 7 odd -> 8/512
@@ -373,7 +380,7 @@ TEST_CASE("fnuz has no negative zero") {
   check_q(e4m3fnuz, -p2(-20), Mode::rup, 0.0);
   check_q(e4m3fnuz, -p2(-20), Mode::rdn, -p2(-10));
   check_q(e4m3fnuz, 241, Mode::rne, 240);   // 240 = 15 * 16 (odd), tie at 248
-  check_q(e4m3fnuz, 248, Mode::rne, qnan);   // -> 256 > max -> NaN
+  check_q(e4m3fnuz, 248, Mode::rne, qnan);  // -> 256 > max -> NaN
   check_q(e4m3fnuz, inf, Mode::rne, qnan);
   check_q(e4m3b11fnuz, 31, Mode::rne, qnan);  // 30 = 15 * 2, tie at 31 -> 32 > max
   check_q(e4m3b11fnuz, 30.9, Mode::rne, 30);
@@ -406,25 +413,25 @@ TEST_CASE("integers and fixed point") {
   const Spec fix84 = integer(8, 4, true);
   check_q(fix84, 1.0 / 32, Mode::rne, 0);
   check_q(fix84, 3.0 / 32, Mode::rne, 0.125);
-  check_q(fix84, -8.03125, Mode::rne, -8);   // -8 - 1/32: tie between 128/16 (even) and 129/16
-  check_q(fix84, 7.96875, Mode::rne, 7.9375);  // 127.5/16: tie, 127 odd -> 128/16 > max -> max
+  check_q(fix84, -8.03125, Mode::rne, -8);          // -8 - 1/32: tie between 128/16 (even) and 129/16
+  check_q(fix84, 7.96875, Mode::rne, 7.9375);       // 127.5/16: tie, 127 odd -> 128/16 > max -> max
   check_q(integer(1, 0, true), 0.7, Mode::rne, 0);  // int1 = {-1, 0}: 1 > max 0 -> 0
   check_q(integer(1, 0, true), -0.7, Mode::rne, -1);
 }
 
 TEST_CASE("round to odd") {
   check_q(e4m3fn, 1.0, Mode::rto, 1.0);
-  check_q(e4m3fn, 1.01, Mode::rto, 1.125);   // between 1 (n = 8) and 1.125 (n = 9): the odd one
-  check_q(e4m3fn, 1.2, Mode::rto, 1.125);    // between 1.125 (n = 9) and 1.25 (n = 10)
-  check_q(e4m3fn, 1.25, Mode::rto, 1.25);    // exact: unchanged even though n = 10 is even
+  check_q(e4m3fn, 1.01, Mode::rto, 1.125);  // between 1 (n = 8) and 1.125 (n = 9): the odd one
+  check_q(e4m3fn, 1.2, Mode::rto, 1.125);   // between 1.125 (n = 9) and 1.25 (n = 10)
+  check_q(e4m3fn, 1.25, Mode::rto, 1.25);   // exact: unchanged even though n = 10 is even
   check_q(e4m3fn, 1.3, Mode::rto, 1.375);
   check_q(e4m3fn, -1.01, Mode::rto, -1.125);
   check_q(e4m3fn, p2(-20), Mode::rto, p2(-9));  // between 0 and the smallest subnormal (n = 1)
   check_q(e4m3fn, -p2(-20), Mode::rto, -p2(-9));
-  check_q(e4m3fn, 460, Mode::rto, 448);      // between 448 (n = 14) and 480 (n = 15) -> overflow -> max
+  check_q(e4m3fn, 460, Mode::rto, 448);  // between 448 (n = 14) and 480 (n = 15) -> overflow -> max
   check_q(e4m3fn, 1e10, Mode::rto, 448);
   check_q(e5m2, 1e10, Mode::rto, 57344);
-  check_q(e5m2, -inf, Mode::rto, -inf);      // inf input is representable
+  check_q(e5m2, -inf, Mode::rto, -inf);  // inf input is representable
   check_q(e4m3fn, inf, Mode::rto, 448);
   check_q(int8, 2.5, Mode::rto, 3);
   check_q(int8, 3.5, Mode::rto, 3);
@@ -434,13 +441,13 @@ TEST_CASE("round to odd") {
 
 TEST_CASE("ftz: the band below the smallest normal rounds to 0 or the smallest normal") {
   const Spec f = with_ftz(e4m3fn);
-  check_q(f, p2(-7), Mode::rne, 0);          // half the min normal: tie, n = 0 even
+  check_q(f, p2(-7), Mode::rne, 0);  // half the min normal: tie, n = 0 even
   check_q(f, std::nextafter(p2(-7), 1.0), Mode::rne, p2(-6));
   check_q(f, -p2(-7), Mode::rne, -0.0);
-  check_q(f, p2(-9), Mode::rne, 0);          // a subnormal of plain e4m3fn
+  check_q(f, p2(-9), Mode::rne, 0);  // a subnormal of plain e4m3fn
   check_q(f, 3 * p2(-8), Mode::rne, p2(-6));
   check_q(f, p2(-20), Mode::rup, p2(-6));
-  check_q(f, p2(-20), Mode::rto, p2(-6));    // odd of n = 0, 1
+  check_q(f, p2(-20), Mode::rto, p2(-6));  // odd of n = 0, 1
   check_q(f, std::nextafter(p2(-6), 0.0), Mode::rtz, 0);
   check_q(f, p2(-6), Mode::rtz, p2(-6));
   check_q(f, p2(-7), Mode::rna, p2(-6));
@@ -517,8 +524,8 @@ TEST_CASE("argument validation") {
   CHECK_THROWS_AS(integer(8, -1, true), std::invalid_argument);
   CHECK_THROWS_AS(props(with_ftz(int8)), std::invalid_argument);
   CHECK_THROWS_AS(props(with_unsigned(int8)), std::invalid_argument);
-  CHECK_THROWS_AS(props(minifloat(1, 0, C::ieee)), std::invalid_argument);  // only zeros and inf
-  CHECK_THROWS_AS(props(minifloat(8, 7, C::ieee, 1100)), std::invalid_argument);  // values below 2^-1074
+  CHECK_THROWS_AS(props(minifloat(1, 0, C::ieee)), std::invalid_argument);                      // only zeros and inf
+  CHECK_THROWS_AS(props(minifloat(8, 7, C::ieee, 1100)), std::invalid_argument);                // values below 2^-1074
   CHECK_THROWS_AS(Float32Table(minifloat(8, 3, C::ieee, 150), Mode::rne), std::runtime_error);  // 2^-152
   CHECK_NOTHROW(props(tf32));
   CHECK_NOTHROW(props(minifloat(8, 11, C::ieee)));  // 20 bits
@@ -545,8 +552,10 @@ ValueList value_list(const Spec& s) {
     const auto d = detail::exact_double(k.value);
     REQUIRE(d.has_value());
     if (*d == 0 && k.negative && out.code.count(0.0)) continue;
-    if (*d == 0 && !k.negative) out.code[0.0] = k.code;
-    else if (!out.code.count(*d)) out.code[*d] = k.code;
+    if (*d == 0 && !k.negative)
+      out.code[0.0] = k.code;
+    else if (!out.code.count(*d))
+      out.code[*d] = k.code;
   }
   for (auto& [d, c] : out.code) out.v.push_back(d);
   return out;
@@ -586,10 +595,15 @@ TEST_CASE("rounding properties over the hard inputs of many formats") {
           const Code& k = cs[*code];
           CHECK_FALSE(k.unused);
           CHECK(k.negative == std::signbit(got));
-          if (std::isinf(got)) CHECK(k.is_inf);
-          else CHECK((!k.is_inf && !k.is_nan && detail::exact_double(k.value) == got));
+          if (std::isinf(got))
+            CHECK(k.is_inf);
+          else
+            CHECK((!k.is_inf && !k.is_nan && detail::exact_double(k.value) == got));
         }
-        if (std::isnan(x)) { CHECK(std::isnan(got)); continue; }
+        if (std::isnan(x)) {
+          CHECK(std::isnan(got));
+          continue;
+        }
         // 2. monotone in x over the finite inputs (NaN results excluded; -0 == +0)
         if (std::isfinite(x) && !std::isnan(got)) {
           CHECK(got >= prev);
@@ -597,14 +611,22 @@ TEST_CASE("rounding properties over the hard inputs of many formats") {
         }
         // 3. unsigned formats
         if (unsigned_fmt && std::signbit(x)) {
-          if (s.convention == C::fnu && !is_int(s)) CHECK(std::isnan(got));
-          else CHECK(same(got, 0.0));
+          if (s.convention == C::fnu && !is_int(s))
+            CHECK(std::isnan(got));
+          else
+            CHECK(same(got, 0.0));
           continue;
         }
         if (std::isinf(x)) continue;  // pinned by the hand cases
         if (!is_int(s) && s.convention == C::fnu) {
-          if (x == 0) { CHECK(std::isnan(got)); continue; }
-          if (x < min_v) { CHECK(got == min_v); continue; }
+          if (x == 0) {
+            CHECK(std::isnan(got));
+            continue;
+          }
+          if (x < min_v) {
+            CHECK(got == min_v);
+            continue;
+          }
         }
         // 4. the result is one of the two neighbours of x in the value set
         const auto hi_it = std::lower_bound(vl.v.begin(), vl.v.end(), x);  // first value >= x
@@ -637,23 +659,38 @@ TEST_CASE("rounding properties over the hard inputs of many formats") {
         const bool code_parity = band ? false : (is_int(s) || s.mantissa_bits >= 1);
         const uint32_t code_got = vl.code.at(got);
         switch (m) {
-          case Mode::rup: CHECK(toward_hi); break;
-          case Mode::rdn: CHECK_FALSE(toward_hi); break;
-          case Mode::rtz: CHECK_FALSE(bigger_mag); break;
+          case Mode::rup:
+            CHECK(toward_hi);
+            break;
+          case Mode::rdn:
+            CHECK_FALSE(toward_hi);
+            break;
+          case Mode::rtz:
+            CHECK_FALSE(bigger_mag);
+            break;
           case Mode::rna:
-            if (tie) CHECK(bigger_mag);
-            else CHECK(toward_hi == (dhi < dlo));
+            if (tie)
+              CHECK(bigger_mag);
+            else
+              CHECK(toward_hi == (dhi < dlo));
             break;
           case Mode::rne:
-            if (!tie) CHECK(toward_hi == (dhi < dlo));
-            else if (band) CHECK_FALSE(bigger_mag);          // n = 0 is even
-            else if (code_parity) CHECK(code_got % 2 == 0);  // M >= 1: even code
-            else CHECK(bigger_mag);                          // M = 0: n = 1 is odd, ties go up
+            if (!tie)
+              CHECK(toward_hi == (dhi < dlo));
+            else if (band)
+              CHECK_FALSE(bigger_mag);  // n = 0 is even
+            else if (code_parity)
+              CHECK(code_got % 2 == 0);  // M >= 1: even code
+            else
+              CHECK(bigger_mag);  // M = 0: n = 1 is odd, ties go up
             break;
           case Mode::rto:
-            if (band) CHECK(bigger_mag);                     // n + 1 = 1 is the odd one
-            else if (code_parity) CHECK(code_got % 2 == 1);
-            else CHECK_FALSE(bigger_mag);                    // M = 0: n = 1
+            if (band)
+              CHECK(bigger_mag);  // n + 1 = 1 is the odd one
+            else if (code_parity)
+              CHECK(code_got % 2 == 1);
+            else
+              CHECK_FALSE(bigger_mag);  // M = 0: n = 1
             break;
         }
         // 5. zero sign: a negative input rounded to zero is -0 where the format has -0
@@ -719,7 +756,8 @@ TEST_CASE("bfloat16 rne agrees with the standard float32 bit trick") {
     if (!same(got, want) && ++bad <= 5) FAIL_CHECK("bits=" << b << " got=" << got << " want=" << want);
   };
   for (double x : hard_inputs(bf16))
-    if (static_cast<double>(static_cast<float>(x)) == x || std::isinf(x)) check_bits(std::bit_cast<uint32_t>(static_cast<float>(x)));
+    if (static_cast<double>(static_cast<float>(x)) == x || std::isinf(x))
+      check_bits(std::bit_cast<uint32_t>(static_cast<float>(x)));
   for (int i = 0; i < 200000; ++i) check_bits(rng());
   CHECK(bad == 0);
 }

@@ -73,17 +73,17 @@ void check_stats(const SweepStats& st) {
 }  // namespace
 
 TEST_CASE("full float32 sweeps agree with expected() and the rational path on samples") {
-  struct Run { Spec s; Mode m; int sample_log2; };
+  struct Run {
+    Spec s;
+    Mode m;
+    int sample_log2;
+  };
   const Run runs[] = {
       {minifloat(4, 3, C::fn), Mode::rne, 10},  // ~4M samples against expected()
-      {minifloat(5, 2, C::ieee), Mode::rne, 10},
-      {minifloat(4, 3, C::fn), Mode::rtz, 12},  // ~1M samples
-      {minifloat(4, 3, C::fn), Mode::rup, 12},
-      {minifloat(4, 3, C::fn), Mode::rto, 12},
-      {minifloat(5, 2, C::ieee), Mode::rdn, 12},
-      {minifloat(4, 3, C::fnuz), Mode::rne, 12},
-      {minifloat(8, 0, C::fnu), Mode::rne, 12},
-      {minifloat(2, 1, C::fin), Mode::rne, 12},
+      {minifloat(5, 2, C::ieee), Mode::rne, 10}, {minifloat(4, 3, C::fn), Mode::rtz, 12},  // ~1M samples
+      {minifloat(4, 3, C::fn), Mode::rup, 12},   {minifloat(4, 3, C::fn), Mode::rto, 12},
+      {minifloat(5, 2, C::ieee), Mode::rdn, 12}, {minifloat(4, 3, C::fnuz), Mode::rne, 12},
+      {minifloat(8, 0, C::fnu), Mode::rne, 12},  {minifloat(2, 1, C::fin), Mode::rne, 12},
       {integer(8, 0, true), Mode::rne, 12},
   };
   for (const Run& r : runs) {

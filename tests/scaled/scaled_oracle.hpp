@@ -86,8 +86,11 @@ inline std::vector<std::vector<int64_t>> group_keys(const std::vector<int64_t>& 
   for (int64_t i = 0; i < n; ++i) {
     std::vector<int64_t> key;
     switch (g.kind) {
-      case GroupKind::tensor: break;
-      case GroupKind::channel: key = {idx[static_cast<size_t>(g.axis)]}; break;
+      case GroupKind::tensor:
+        break;
+      case GroupKind::channel:
+        key = {idx[static_cast<size_t>(g.axis)]};
+        break;
       case GroupKind::block:
         key = idx;
         key[static_cast<size_t>(g.axis)] = idx[static_cast<size_t>(g.axis)] / g.block;
@@ -165,12 +168,24 @@ inline cpp_rational round_on(const std::vector<cpp_rational>& vals, const cpp_ra
       const cpp_rational mid = (lo + hi) / 2;
       bool up = false;
       switch (mode) {
-        case Mode::rne: up = a > mid || (a == mid && !is_even(n)); break;
-        case Mode::rna: up = a >= mid; break;
-        case Mode::rtz: up = false; break;
-        case Mode::rup: up = !neg; break;
-        case Mode::rdn: up = neg; break;
-        case Mode::rto: up = is_even(n); break;
+        case Mode::rne:
+          up = a > mid || (a == mid && !is_even(n));
+          break;
+        case Mode::rna:
+          up = a >= mid;
+          break;
+        case Mode::rtz:
+          up = false;
+          break;
+        case Mode::rup:
+          up = !neg;
+          break;
+        case Mode::rdn:
+          up = neg;
+          break;
+        case Mode::rto:
+          up = is_even(n);
+          break;
       }
       if (log_domain && lo > 0 && hi == 2 * lo && (mode == Mode::rne || mode == Mode::rna)) {
         up = a * a >= 2 * lo * lo;  // |x| >= lo * sqrt(2)
@@ -201,12 +216,24 @@ inline double round_on(const std::vector<double>& vals, double x, Mode mode, boo
       const double mid = (lo + hi) / 2;
       bool up = false;
       switch (mode) {
-        case Mode::rne: up = a > mid || (a == mid && !n_even); break;
-        case Mode::rna: up = a >= mid; break;
-        case Mode::rtz: up = false; break;
-        case Mode::rup: up = !neg; break;
-        case Mode::rdn: up = neg; break;
-        case Mode::rto: up = n_even; break;
+        case Mode::rne:
+          up = a > mid || (a == mid && !n_even);
+          break;
+        case Mode::rna:
+          up = a >= mid;
+          break;
+        case Mode::rtz:
+          up = false;
+          break;
+        case Mode::rup:
+          up = !neg;
+          break;
+        case Mode::rdn:
+          up = neg;
+          break;
+        case Mode::rto:
+          up = n_even;
+          break;
       }
       if (log_domain && lo > 0 && hi == 2 * lo && (mode == Mode::rne || mode == Mode::rna)) up = a * a >= 2 * lo * lo;
       r = up ? hi : lo;
@@ -232,9 +259,7 @@ inline double element_scaled(const fmtsim_oracle::Spec& spec, double x, int s, M
 }
 
 // Exponent of the largest finite element value (floor(log2 max)).
-inline int element_emax(const fmtsim_oracle::Spec& spec) {
-  return floor_log2(rat(fmtsim_oracle::props(spec).max));
-}
+inline int element_emax(const fmtsim_oracle::Spec& spec) { return floor_log2(rat(fmtsim_oracle::props(spec).max)); }
 
 // The element rounding of an exact rational t (not necessarily a double), returned as an exact rational
 // (nullopt for inf/NaN results).

@@ -192,7 +192,8 @@ TEST_CASE("SmaQ: z-score codes, outliers clamped and counted, decode, memory acc
       zhat = cpp_rational(code) / 15;
     } else {
       ++outliers;
-      code = round_even((z > 0 ? cpp_rational(z - 1) : cpp_rational(z + 1)) * 63 / cpp_rational(3, 2));  // bo = 8: Ko = 63
+      code =
+          round_even((z > 0 ? cpp_rational(z - 1) : cpp_rational(z + 1)) * 63 / cpp_rational(3, 2));  // bo = 8: Ko = 63
       if (code > 63 || code < -63) {
         ++clamped;
         code = code > 0 ? 63 : -63;
@@ -253,14 +254,18 @@ TEST_CASE("S2FP8: alpha/beta from log2 statistics of the non-zero elements, e5m2
   const fo::Spec e5m2 = fo::minifloat(5, 2, fo::Convention::ieee);
   int checked = 0;
   for (std::size_t i = 2; i < x.size(); ++i) {
-    const long double yt = std::copysign(std::pow(2.0L, (long double)p.beta) * std::pow(std::fabs((long double)x[i]), (long double)p.alpha), (long double)x[i]);
+    const long double yt = std::copysign(
+        std::pow(2.0L, (long double)p.beta) * std::pow(std::fabs((long double)x[i]), (long double)p.alpha),
+        (long double)x[i]);
     const double q = fo::expected(e5m2, static_cast<double>(yt), fo::Mode::rne);
     // skip values within 1e-9 (relative) of an e5m2 rounding boundary: the power is not claimed exact
     const double qa = fo::expected(e5m2, static_cast<double>(yt * (1 + 1e-9L)), fo::Mode::rne);
     const double qb = fo::expected(e5m2, static_cast<double>(yt * (1 - 1e-9L)), fo::Mode::rne);
     if (qa != qb) continue;
     ++checked;
-    const long double back = std::copysign(std::pow(std::fabs((long double)q) / std::pow(2.0L, (long double)p.beta), 1 / (long double)p.alpha), (long double)q);
+    const long double back = std::copysign(
+        std::pow(std::fabs((long double)q) / std::pow(2.0L, (long double)p.beta), 1 / (long double)p.alpha),
+        (long double)q);
     CHECK(double(y[i]) == doctest::Approx(double(back)).epsilon(1e-6));
   }
   CHECK(checked > 250);

@@ -23,7 +23,9 @@ std::vector<float> randv(std::mt19937_64& rng, std::size_t n) {
   return v;
 }
 
-bool same(float a, float b) { return (std::isnan(a) && std::isnan(b)) || std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b); }
+bool same(float a, float b) {
+  return (std::isnan(a) && std::isnan(b)) || std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b);
+}
 
 void fix_crc(std::vector<std::byte>& b) {
   // recompute the trailing CRC-32 (IEEE, reflected) after a deliberate header edit
@@ -33,7 +35,8 @@ void fix_crc(std::vector<std::byte>& b) {
     for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
   }
   c ^= 0xFFFFFFFFu;
-  for (int k = 0; k < 4; ++k) b[b.size() - 4 + static_cast<std::size_t>(k)] = static_cast<std::byte>((c >> (8 * k)) & 0xFFu);
+  for (int k = 0; k < 4; ++k)
+    b[b.size() - 4 + static_cast<std::size_t>(k)] = static_cast<std::byte>((c >> (8 * k)) & 0xFFu);
 }
 
 std::string error_of(const std::vector<std::byte>& b) {

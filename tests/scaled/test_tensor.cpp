@@ -28,12 +28,18 @@ constexpr Mode all_modes[] = {Mode::rne, Mode::rna, Mode::rtz, Mode::rup, Mode::
 
 round_mode to_mode(Mode m) {
   switch (m) {
-    case Mode::rne: return {rounding::rne, 0};
-    case Mode::rna: return {rounding::rna, 0};
-    case Mode::rtz: return {rounding::rtz, 0};
-    case Mode::rup: return {rounding::rup, 0};
-    case Mode::rdn: return {rounding::rdn, 0};
-    case Mode::rto: return {rounding::rto, 0};
+    case Mode::rne:
+      return {rounding::rne, 0};
+    case Mode::rna:
+      return {rounding::rna, 0};
+    case Mode::rtz:
+      return {rounding::rtz, 0};
+    case Mode::rup:
+      return {rounding::rup, 0};
+    case Mode::rdn:
+      return {rounding::rdn, 0};
+    case Mode::rto:
+      return {rounding::rto, 0};
   }
   return {};
 }
@@ -52,8 +58,10 @@ std::vector<T> random_values(std::mt19937_64& rng, std::size_t n, int emin, int 
   std::vector<T> v(n);
   for (auto& x : v) {
     const int k = static_cast<int>(rng() % 16);
-    if (k == 0) x = T(0);
-    else x = static_cast<T>(std::ldexp(u(rng), e(rng)) * ((rng() & 1) ? -1 : 1));
+    if (k == 0)
+      x = T(0);
+    else
+      x = static_cast<T>(std::ldexp(u(rng), e(rng)) * ((rng() & 1) ? -1 : 1));
   }
   return v;
 }
@@ -61,10 +69,18 @@ std::vector<T> random_values(std::mt19937_64& rng, std::size_t n, int emin, int 
 so::Groups oracle_groups(const scale_groups& g, std::size_t nd) {
   so::Groups o;
   switch (g.kind) {
-    case group_kind::tensor: o.kind = so::GroupKind::tensor; break;
-    case group_kind::channel: o.kind = so::GroupKind::channel; break;
-    case group_kind::block: o.kind = so::GroupKind::block; break;
-    case group_kind::tile: o.kind = so::GroupKind::tile; break;
+    case group_kind::tensor:
+      o.kind = so::GroupKind::tensor;
+      break;
+    case group_kind::channel:
+      o.kind = so::GroupKind::channel;
+      break;
+    case group_kind::block:
+      o.kind = so::GroupKind::block;
+      break;
+    case group_kind::tile:
+      o.kind = so::GroupKind::tile;
+      break;
   }
   o.axis = g.axis < 0 ? g.axis + static_cast<int>(nd) : g.axis;
   o.block = g.block;
@@ -97,7 +113,8 @@ std::vector<T> oracle_pow2(const fo::Spec& spec, const std::vector<T>& x, const 
 }
 
 template <class T>
-void check_equal(const std::vector<T>& got, const std::vector<T>& want, const std::vector<T>& in, const std::string& what) {
+void check_equal(const std::vector<T>& got, const std::vector<T>& want, const std::vector<T>& in,
+                 const std::string& what) {
   REQUIRE(got.size() == want.size());
   std::size_t bad = 0;
   for (std::size_t i = 0; i < got.size(); ++i) {
@@ -181,8 +198,10 @@ TEST_CASE("MX presets match the OCP rule bit for bit, incl. block maxima just be
         CHECK(st.clipped == clipped);
         REQUIRE(q.last_scales().size() == scales.size());
         for (std::size_t g = 0; g < scales.size(); ++g)
-          if (scales[g] != std::numeric_limits<int>::min() && q.last_scales()[g].scale_exp != scales[g]) FAIL_CHECK("scale of group " << g);
-        if (n) CHECK(st.bits_per_element() == doctest::Approx((double(n) * code_bits(tf.element) + 8.0 * st.groups) / n));
+          if (scales[g] != std::numeric_limits<int>::min() && q.last_scales()[g].scale_exp != scales[g])
+            FAIL_CHECK("scale of group " << g);
+        if (n)
+          CHECK(st.bits_per_element() == doctest::Approx((double(n) * code_bits(tf.element) + 8.0 * st.groups) / n));
       }
     }
   }
@@ -271,7 +290,8 @@ TEST_CASE("binade profiles: the whole lee22 catalog, rooms 0/1/3, every determin
           }
         }
         for (int i = 0; i < 40; ++i) {
-          const double v = std::ldexp(std::uniform_real_distribution<double>(1, 2)(rng), s - static_cast<int>(rng() % (L + 3)));
+          const double v =
+              std::ldexp(std::uniform_real_distribution<double>(1, 2)(rng), s - static_cast<int>(rng() % (L + 3)));
           if (v <= amax) x.push_back(static_cast<float>((rng() & 1) ? -v : v));
         }
         x.push_back(0.0f);
@@ -280,7 +300,8 @@ TEST_CASE("binade profiles: the whole lee22 catalog, rooms 0/1/3, every determin
         const auto vals = so::to_doubles(rvals);
         if (profiles % 50 == 1) {  // cross-check the exact-double oracle against the rational one
           for (Mode mode : all_modes)
-            for (float v : x) REQUIRE(so::round_on(vals, double(v), mode) == so::to_double(so::round_on(rvals, so::rat(v), mode)));
+            for (float v : x)
+              REQUIRE(so::round_on(vals, double(v), mode) == so::to_double(so::round_on(rvals, so::rat(v), mode)));
         }
         for (Mode mode : all_modes) {
           quantize_options opt;
@@ -291,7 +312,8 @@ TEST_CASE("binade profiles: the whole lee22 catalog, rooms 0/1/3, every determin
           q.quantize<float>(x, y, shape);
           CHECK(q.last_scales()[0].scale_exp == s);
           std::vector<float> want(x.size());
-          for (std::size_t i = 0; i < x.size(); ++i) want[i] = static_cast<float>(so::round_on(vals, double(x[i]), mode));
+          for (std::size_t i = 0; i < x.size(); ++i)
+            want[i] = static_cast<float>(so::round_on(vals, double(x[i]), mode));
           check_equal(y, want, x, std::string(e.id) + " room " + std::to_string(room) + " " + fo::mode_name(mode));
         }
       }
@@ -353,8 +375,9 @@ TEST_CASE("power-of-two scaled two's complement (int8/int4 with room) and the ce
       tensor_quantizer q(tf);
       q.quantize<float>(x, y, shape);
       const int emax = bits - 2;  // 2^(N-1) - 1 lies in [2^(N-2), 2^(N-1))
-      const auto want = oracle_pow2<float>(spec, x, shape, so::Groups{so::GroupKind::channel, 1}, Mode::rne,
-                                           [&](const so::cpp_rational& a) { return a == 0 ? room - emax : so::floor_log2(a) + room - emax; });
+      const auto want = oracle_pow2<float>(
+          spec, x, shape, so::Groups{so::GroupKind::channel, 1}, Mode::rne,
+          [&](const so::cpp_rational& a) { return a == 0 ? room - emax : so::floor_log2(a) + room - emax; });
       check_equal(y, want, x, "int" + std::to_string(bits) + " room " + std::to_string(room));
     }
   }
@@ -369,10 +392,10 @@ TEST_CASE("power-of-two scaled two's complement (int8/int4 with room) and the ce
     tensor_quantizer q(tf);
     const auto st = q.quantize<float>(x, y, shape);
     CHECK(st.clipped == 0);
-    const fo::Spec spec = std::string(el) == "int8" ? fo::integer(8, 0, true)
+    const fo::Spec spec = std::string(el) == "int8"     ? fo::integer(8, 0, true)
                           : std::string(el) == "e4m3fn" ? fo::minifloat(4, 3, fo::Convention::fn)
-                          : std::string(el) == "e5m2" ? fo::minifloat(5, 2, fo::Convention::ieee)
-                                                      : fo::minifloat(2, 1, fo::Convention::fin);
+                          : std::string(el) == "e5m2"   ? fo::minifloat(5, 2, fo::Convention::ieee)
+                                                        : fo::minifloat(2, 1, fo::Convention::fin);
     const so::cpp_rational mx = so::rat(fo::props(spec).max);
     const auto want = oracle_pow2<float>(spec, x, shape, so::Groups{so::GroupKind::block, 0, 7}, Mode::rne,
                                          [&](const so::cpp_rational& a) {
@@ -392,12 +415,10 @@ TEST_CASE("fp32 real scale: S = amax/max rounded once to float32, x/S rounded ex
     const char* el;
     fo::Spec spec;
   };
-  const fc cases[] = {{"e4m3fn", fo::minifloat(4, 3, C::fn)},
-                      {"e4m3fn:sat", fo::with_sat(fo::minifloat(4, 3, C::fn))},
-                      {"e5m2", fo::minifloat(5, 2, C::ieee)},
-                      {"int8", fo::integer(8, 0, true)},
-                      {"e2m1fin", fo::minifloat(2, 1, C::fin)},
-                      {"int4", fo::integer(4, 0, true)}};
+  const fc cases[] = {
+      {"e4m3fn", fo::minifloat(4, 3, C::fn)},   {"e4m3fn:sat", fo::with_sat(fo::minifloat(4, 3, C::fn))},
+      {"e5m2", fo::minifloat(5, 2, C::ieee)},   {"int8", fo::integer(8, 0, true)},
+      {"e2m1fin", fo::minifloat(2, 1, C::fin)}, {"int4", fo::integer(4, 0, true)}};
   for (const auto& c : cases) {
     tensor_format tf = parse_tensor_format(c.el);
     tf.rule = scale_rule::fp32;
@@ -430,7 +451,9 @@ TEST_CASE("fp32 real scale: S = amax/max rounded once to float32, x/S rounded ex
                 continue;
               }
               const so::cpp_rational out = *y * S;
-              const so::cpp_rational r = is_float ? (out < 0 ? so::cpp_rational(-so::round_to_float32(-out)) : so::round_to_float32(out)) : out;
+              const so::cpp_rational r =
+                  is_float ? (out < 0 ? so::cpp_rational(-so::round_to_float32(-out)) : so::round_to_float32(out))
+                           : out;
               want[i] = static_cast<T>(so::to_double(r));
               if (r == 0 && x[i] < 0 && std::string(c.el).find("int") == std::string::npos) want[i] = -T(0);
             }
@@ -470,8 +493,10 @@ TEST_CASE("fp32 real scale: stochastic rounding is unbiased (exact fraction)") {
       const std::vector<int64_t> shape{2};
       tensor_quantizer(tf, opt).quantize<float>(x, y, shape);
       const so::cpp_rational yr = so::rat(y[1]);
-      if (yr == so::round_to_float32(160 * S)) ++ups;
-      else REQUIRE(yr == so::round_to_float32(144 * S));
+      if (yr == so::round_to_float32(160 * S))
+        ++ups;
+      else
+        REQUIRE(yr == so::round_to_float32(144 * S));
     }
     const double sigma = std::sqrt(N * p * (1 - p));
     CHECK(std::fabs(ups - N * p) < 5 * sigma + 1);
@@ -485,8 +510,10 @@ TEST_CASE("real-scale helpers are exact") {
     const double den = std::ldexp(static_cast<double>(rng() % (1u << 20) + 1), static_cast<int>(rng() % 20) - 10);
     const float got = divide_to_float(a, den);
     CHECK(so::rat(got) == so::round_to_float32(so::rat(a) / so::rat(den)));
-    const double b = std::ldexp(static_cast<double>(rng() >> 11), static_cast<int>(rng() % 200) - 100) * ((rng() & 1) ? 1 : -1);
-    const double c = std::ldexp(static_cast<double>(rng() >> 11), static_cast<int>(rng() % 200) - 100) * ((rng() & 1) ? 1 : -1);
+    const double b =
+        std::ldexp(static_cast<double>(rng() >> 11), static_cast<int>(rng() % 200) - 100) * ((rng() & 1) ? 1 : -1);
+    const double c =
+        std::ldexp(static_cast<double>(rng() >> 11), static_cast<int>(rng() % 200) - 100) * ((rng() & 1) ? 1 : -1);
     const double x = (rng() & 1) ? b + c : std::nextafter(b + c, 0.0);
     const so::cpp_rational diff = so::rat(x) - (so::rat(b) + so::rat(c));
     CHECK(exact_compare_sum(x, b, c) == (diff > 0 ? 1 : (diff < 0 ? -1 : 0)));
@@ -519,7 +546,8 @@ TEST_CASE("strided layouts give the same result as the materialised tensor") {
       tensor_quantizer(tf, opt).quantize<float>(a, in_l, out, out_l);
       std::vector<float> got(240);
       for (int r = 0; r < 40; ++r)
-        for (int c = 0; c < 6; ++c) got[static_cast<std::size_t>(r * 6 + c)] = out[static_cast<std::size_t>(c * 40 + r)];
+        for (int c = 0; c < 6; ++c)
+          got[static_cast<std::size_t>(r * 6 + c)] = out[static_cast<std::size_t>(c * 40 + r)];
       check_equal(got, want, t, std::string(spec) + " " + groups);
     }
   }
@@ -558,7 +586,8 @@ TEST_CASE("statistics: flushed to zero, clipped, zero groups, bits per element")
   const std::vector<float> x{1.0f, 1.99f, std::ldexp(1.0f, -20), 0.0f, -std::ldexp(1.0f, -13)};
   std::vector<float> y(5);
   const auto st = tensor_quantizer(tf).quantize<float>(x, y, std::vector<int64_t>{5});
-  // s = 0: max = 2 - 2^-4 = 1.9375 < 1.99 (clipped); lowest binade d = 11 has m = 0: values below 2^-10 round to 0 or 2^-10
+  // s = 0: max = 2 - 2^-4 = 1.9375 < 1.99 (clipped); lowest binade d = 11 has m = 0: values below 2^-10 round to 0 or
+  // 2^-10
   CHECK(st.clipped == 1);
   CHECK(y[1] == 1.9375f);
   CHECK(st.flushed_to_zero == 2);
@@ -583,14 +612,14 @@ TEST_CASE("scale tracking moves s by at most one binade per call; state saves an
   };
   // hand-derived from formats.md 3: target = floor(log2 amax) + room; first call s = target, then s moves
   // one binade toward the target
-  CHECK(call(1.0f) == 1);    // target 1
-  CHECK(call(8.0f) == 2);    // target 4: up one (8 lands above the top `room` binades of s = 1)
+  CHECK(call(1.0f) == 1);  // target 1
+  CHECK(call(8.0f) == 2);  // target 4: up one (8 lands above the top `room` binades of s = 1)
   const std::string saved = save_state(q.state());
   CHECK(call(8.0f) == 3);
   CHECK(call(8.0f) == 4);
-  CHECK(call(8.0f) == 4);    // on target
-  CHECK(call(0.25f) == 3);   // target -1: down one
-  CHECK(call(0.0f) == 3);    // all zeros: unchanged
+  CHECK(call(8.0f) == 4);   // on target
+  CHECK(call(0.25f) == 3);  // target -1: down one
+  CHECK(call(0.0f) == 3);   // all zeros: unchanged
   CHECK(call(1.0f) == 2);
   // the output uses the tracked s: with s = 2 the value 1/3 rounds on binade d = 4 ([2^-2, 2^-1), m = 5)
   CHECK(y[1] == std::ldexp(1.0f + 5.0f / 16, -2));
@@ -619,10 +648,10 @@ TEST_CASE("hysteresis: the quantized weight moves only when w crosses the next g
     q.quantize<float>(x, y, shape);
     return y[0];
   };
-  CHECK(step(0.4f) == 0.0f);   // first call: nearest
-  CHECK(step(0.6f) == 0.0f);   // w >= q: floor
-  CHECK(step(1.2f) == 1.0f);   // crossed 1
-  CHECK(step(0.9f) == 1.0f);   // w < q: ceil
+  CHECK(step(0.4f) == 0.0f);  // first call: nearest
+  CHECK(step(0.6f) == 0.0f);  // w >= q: floor
+  CHECK(step(1.2f) == 1.0f);  // crossed 1
+  CHECK(step(0.9f) == 1.0f);  // w < q: ceil
   CHECK(step(0.1f) == 1.0f);
   CHECK(step(-0.1f) == 0.0f);  // crossed 0 downward: ceil(-0.1) = 0
   CHECK(!std::signbit(y[0]));
@@ -639,7 +668,7 @@ TEST_CASE("hysteresis: the quantized weight moves only when w crosses the next g
   lq.quantize<float>(std::vector<float>{1.0f, 0.5f}, ly, s2);
   CHECK(ly[1] == 0.5f);
   lq.quantize<float>(std::vector<float>{1.0f, 0.26f}, ly, s2);
-  CHECK(ly[1] == 0.5f);   // w < q: ceil
+  CHECK(ly[1] == 0.5f);  // w < q: ceil
 }
 
 TEST_CASE("bad input is rejected with clear errors") {
@@ -654,7 +683,8 @@ TEST_CASE("bad input is rejected with clear errors") {
   CHECK_THROWS_AS(tensor_quantizer(tf).quantize<float>(x, y, std::vector<int64_t>{8}), std::invalid_argument);
   CHECK_THROWS_AS(tensor_quantizer(tf).quantize<float>(x, y, std::vector<int64_t>{9}), std::invalid_argument);
   const tensor_layout big{{4, 4}, {4, 1}};
-  CHECK_THROWS_AS(tensor_quantizer(parse_tensor_format("fp134")).quantize<float>(x, big, y, big), std::invalid_argument);
+  CHECK_THROWS_AS(tensor_quantizer(parse_tensor_format("fp134")).quantize<float>(x, big, y, big),
+                  std::invalid_argument);
   tensor_format t2 = parse_tensor_format("e4m3fn");
   t2.tracking = true;
   CHECK_THROWS_AS(tensor_quantizer{t2}, std::invalid_argument);

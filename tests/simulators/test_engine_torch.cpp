@@ -60,7 +60,9 @@ void run_case(const std::string& dir, const std::string& name) {
   const io::st_tensor* in = expected.find("input");
   REQUIRE(in != nullptr);
   model_config cfg{in->shape[1], in->shape[2], in->shape[3], std::stoi(expected.metadata.at("classes"))};
-  auto net = arch == "zoo" ? make_zoo(cfg, 0.3f) : arch == "zoo_nodrop" ? make_zoo(cfg, 0.0f) : make_model(arch, cfg, 0);
+  auto net = arch == "zoo"          ? make_zoo(cfg, 0.3f)
+             : arch == "zoo_nodrop" ? make_zoo(cfg, 0.0f)
+                                    : make_model(arch, cfg, 0);
   net->load(dir + "/" + name + ".weights.safetensors");
 
   tensor x(in->shape);
@@ -98,7 +100,8 @@ void run_case(const std::string& dir, const std::string& name) {
       // Zero in exact arithmetic (e.g. a conv bias followed by train-mode BatchNorm): both sides
       // hold rounding noise, so the error is taken relative to the case's largest gradient.
       double diff = 0;
-      for (std::size_t i = 0; i < ref.size(); ++i) diff = std::max(diff, std::abs(static_cast<double>(got[i]) - ref[i]));
+      for (std::size_t i = 0; i < ref.size(); ++i)
+        diff = std::max(diff, std::abs(static_cast<double>(got[i]) - ref[i]));
       e = diff / grad_scale;
     }
     worst = std::max(worst, e);
@@ -117,8 +120,9 @@ void run_case(const std::string& dir, const std::string& name) {
       if (b.values != nullptr) check("after step " + b.name, b.values->data, "after." + b.name);
     }
   }
-  MESSAGE(name << " (" << std::string(arch) << std::string(train ? ", train mode" : ", eval mode") << "): max relative error " << worst
-               << "\n" << report.str());
+  MESSAGE(name << " (" << std::string(arch) << std::string(train ? ", train mode" : ", eval mode")
+               << "): max relative error " << worst << "\n"
+               << report.str());
 }
 
 }  // namespace

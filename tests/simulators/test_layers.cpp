@@ -72,7 +72,7 @@ struct coarse_hook final : quant_hook {
 
 TEST_CASE("conv2d forward and input gradient match direct loops for stride, padding, dilation, groups") {
   const conv2d_options cases[] = {
-      {3, 4, 3, 3, 1, 1, 1, 1, false}, {4, 6, 3, 3, 2, 1, 1, 2, true}, {6, 6, 3, 3, 1, 2, 2, 6, false},
+      {3, 4, 3, 3, 1, 1, 1, 1, false}, {4, 6, 3, 3, 2, 1, 1, 2, true},  {6, 6, 3, 3, 1, 2, 2, 6, false},
       {2, 3, 1, 1, 2, 0, 1, 1, true},  {3, 2, 2, 3, 3, 1, 1, 1, false},
   };
   for (const auto& o : cases) {

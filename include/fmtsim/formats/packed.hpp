@@ -25,9 +25,9 @@ enum class packed_kind : std::uint8_t { scaled, smaq };
 
 struct packed_tensor {
   packed_kind kind = packed_kind::scaled;
-  tensor_format format;               // kind scaled
-  smaq_config smaq;                   // kind smaq (main_bits, outlier_bits)
-  float mu = 0, sigma = 0;            // kind smaq
+  tensor_format format;     // kind scaled
+  smaq_config smaq;         // kind smaq (main_bits, outlier_bits)
+  float mu = 0, sigma = 0;  // kind smaq
   std::vector<std::int64_t> shape;
   bool float64 = false;               // dtype of the original tensor (and of unpack's default output)
   std::vector<group_scale> scales;    // kind scaled: one per group (none for rule none)

@@ -27,10 +27,10 @@ struct tensor_layout {
   std::vector<std::int64_t> strides;
 
   static tensor_layout contiguous(std::vector<std::int64_t> shape);
-  std::size_t size() const;                       // number of elements
+  std::size_t size() const;                             // number of elements
   std::vector<std::int64_t> effective_strides() const;  // strides, or the C-order strides when empty
-  bool is_contiguous() const;                     // C order, no gaps
-  std::size_t span_needed() const;                // 1 + largest memory offset (0 for an empty tensor)
+  bool is_contiguous() const;                           // C order, no gaps
+  std::size_t span_needed() const;                      // 1 + largest memory offset (0 for an empty tensor)
 };
 
 // ---- groups ------------------------------------------------------------------------------------
@@ -44,7 +44,7 @@ enum class group_kind : std::uint8_t {
 
 struct scale_groups {
   group_kind kind = group_kind::tensor;
-  int axis = 0;                 // channel / block axis; negative counts from the end
+  int axis = 0;  // channel / block axis; negative counts from the end
   std::int64_t block = 32;
   std::int64_t tile_rows = 48;
   std::int64_t tile_cols = 48;
@@ -121,17 +121,17 @@ int element_emax(const element_format& f);
 struct quantize_stats {
   std::uint64_t elements = 0;
   std::uint64_t groups = 0;
-  std::uint64_t zero_groups = 0;      // amax == 0
-  std::uint64_t nan_groups = 0;       // groups turned to NaN by non-finite input (policy nan_group)
-  std::uint64_t nonfinite = 0;        // NaN or inf input elements
-  std::uint64_t clipped = 0;          // finite |x| above the group's largest magnitude (saturated / overflowed)
-  std::uint64_t flushed_to_zero = 0;  // finite x != 0 that became 0
-  std::uint64_t outliers = 0;         // SmaQ: elements coded as outliers
-  std::uint64_t outliers_clamped = 0; // SmaQ: outliers beyond the outlier code range
-  std::uint64_t scale_clamped = 0;    // groups whose scale exponent hit the stored range
+  std::uint64_t zero_groups = 0;             // amax == 0
+  std::uint64_t nan_groups = 0;              // groups turned to NaN by non-finite input (policy nan_group)
+  std::uint64_t nonfinite = 0;               // NaN or inf input elements
+  std::uint64_t clipped = 0;                 // finite |x| above the group's largest magnitude (saturated / overflowed)
+  std::uint64_t flushed_to_zero = 0;         // finite x != 0 that became 0
+  std::uint64_t outliers = 0;                // SmaQ: elements coded as outliers
+  std::uint64_t outliers_clamped = 0;        // SmaQ: outliers beyond the outlier code range
+  std::uint64_t scale_clamped = 0;           // groups whose scale exponent hit the stored range
   int scale_exp_min = 0, scale_exp_max = 0;  // over the finite, non-zero groups
-  double payload_bits = 0;            // element code bits in total
-  double scale_bits = 0;              // scale / statistics bits in total
+  double payload_bits = 0;                   // element code bits in total
+  double scale_bits = 0;                     // scale / statistics bits in total
   double bits_per_element() const { return elements ? (payload_bits + scale_bits) / double(elements) : 0.0; }
   void merge(const quantize_stats& o);
 };
@@ -139,21 +139,21 @@ std::string stats_json(const quantize_stats& s, int indent = 2);
 
 // Per-group result of the last call (for packing and inspection).
 struct group_scale {
-  int scale_exp = 0;      // power-of-two rules: the element format's scale_exp
-  float real_scale = 1;   // fp32 rule
-  bool nan = false;       // the group was turned to NaN
+  int scale_exp = 0;     // power-of-two rules: the element format's scale_exp
+  float real_scale = 1;  // fp32 rule
+  bool nan = false;      // the group was turned to NaN
   bool clamped = false;
 };
 
 // The state of a stateful quantizer (tracking and/or hysteresis).
 struct quantizer_state {
-  std::string format;                // tensor_format_name of the quantizer that wrote it
+  std::string format;  // tensor_format_name of the quantizer that wrote it
   std::vector<std::int64_t> shape;
-  std::vector<int> scale_exp;        // tracking: s per group (empty before the first call)
-  std::vector<double> previous;      // hysteresis: the previous quantized tensor, C order
+  std::vector<int> scale_exp;    // tracking: s per group (empty before the first call)
+  std::vector<double> previous;  // hysteresis: the previous quantized tensor, C order
   std::uint64_t calls = 0;
 };
-std::string save_state(const quantizer_state& s);      // a small JSON document (version 1)
+std::string save_state(const quantizer_state& s);  // a small JSON document (version 1)
 quantizer_state load_state(std::string_view json_text, const std::string& what = "state");
 
 // ---- the quantizer -----------------------------------------------------------------------------

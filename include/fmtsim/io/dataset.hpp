@@ -24,9 +24,9 @@ struct dataset {
   std::string source;  // e.g. "idx:/usr/share/datasets/fashion-mnist (train)"
   std::int64_t count = 0, channels = 0, height = 0, width = 0;
   std::int32_t num_classes = 0;
-  std::vector<float> images;          // count * channels * height * width, NCHW, normalised
-  std::vector<std::int32_t> labels;   // count, each in [0, num_classes)
-  normalisation norm;                 // what was applied
+  std::vector<float> images;         // count * channels * height * width, NCHW, normalised
+  std::vector<std::int32_t> labels;  // count, each in [0, num_classes)
+  normalisation norm;                // what was applied
 
   std::int64_t image_elems() const noexcept { return channels * height * width; }
 };
@@ -61,7 +61,6 @@ std::int64_t batch_count(std::int64_t count, std::int64_t batch_size, bool drop_
 // Copies batch `b` (samples order[b*batch_size ...]) into images (n*C*H*W) and labels (n);
 // returns n (batch_size, or less for the last partial batch).
 std::int64_t gather_batch(const dataset& data, std::span<const std::int64_t> order, std::int64_t b,
-                          std::int64_t batch_size, std::vector<float>& images,
-                          std::vector<std::int32_t>& labels);
+                          std::int64_t batch_size, std::vector<float>& images, std::vector<std::int32_t>& labels);
 
 }  // namespace fmtsim::io

@@ -31,8 +31,8 @@ struct st_tensor {
 };
 
 struct safetensors_file {
-  std::vector<st_tensor> tensors;                 // in the order of their data offsets
-  std::map<std::string, std::string> metadata;    // the optional "__metadata__" object
+  std::vector<st_tensor> tensors;               // in the order of their data offsets
+  std::map<std::string, std::string> metadata;  // the optional "__metadata__" object
 
   const st_tensor* find(std::string_view name) const noexcept;
 };
@@ -51,10 +51,8 @@ safetensors_file parse_safetensors(std::span<const std::byte> bytes, std::string
 safetensors_file read_safetensors(const std::filesystem::path& path);
 
 // Builds a tensor from float32 values (shape product must equal values.size()).
-st_tensor make_f32_tensor(std::string name, std::vector<std::int64_t> shape,
-                          std::span<const float> values);
-st_tensor make_i64_tensor(std::string name, std::vector<std::int64_t> shape,
-                          std::span<const std::int64_t> values);
+st_tensor make_f32_tensor(std::string name, std::vector<std::int64_t> shape, std::span<const float> values);
+st_tensor make_i64_tensor(std::string name, std::vector<std::int64_t> shape, std::span<const std::int64_t> values);
 
 // Converts F32, F64, F16 and BF16 tensors to float32 (F64 rounds to nearest, ties to even);
 // other dtypes throw format_error naming the tensor.

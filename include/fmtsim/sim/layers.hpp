@@ -23,7 +23,7 @@ struct run_context {
 
 // A learnable tensor with its gradient (set by the last backward pass).
 struct parameter {
-  std::string name;          // state_dict name, e.g. "layer1.0.conv1.weight"
+  std::string name;  // state_dict name, e.g. "layer1.0.conv1.weight"
   tensor value;
   tensor grad;
   bool quantizable = false;  // Conv2d/Linear weights: the W and G quantization points
@@ -85,8 +85,8 @@ class conv2d final : public module {
 
  private:
   conv2d_options opt_;
-  tensor input_;       // cached forward input
-  tensor used_weight_; // quantized weight of the last forward (empty when no hook)
+  tensor input_;        // cached forward input
+  tensor used_weight_;  // quantized weight of the last forward (empty when no hook)
   std::int64_t out_h_ = 0, out_w_ = 0;
 };
 
@@ -125,9 +125,9 @@ class batch_norm2d final : public module {
  private:
   std::int64_t channels_;
   float eps_, momentum_;
-  tensor xhat_;               // normalised input of the last forward
-  std::vector<float> invstd_; // per channel, of the statistics used
-  bool batch_stats_ = false;  // whether the last forward used batch statistics
+  tensor xhat_;                // normalised input of the last forward
+  std::vector<float> invstd_;  // per channel, of the statistics used
+  bool batch_stats_ = false;   // whether the last forward used batch statistics
 };
 
 class relu final : public module {
@@ -231,8 +231,7 @@ class sequential final : public module {
 // the quantization point path + ".add" (A in forward, E on its gradient in backward).
 class residual final : public module {
  public:
-  residual(std::string path, std::unique_ptr<sequential> main, std::unique_ptr<sequential> shortcut,
-           bool relu_after);
+  residual(std::string path, std::unique_ptr<sequential> main, std::unique_ptr<sequential> shortcut, bool relu_after);
   tensor forward(tensor x, run_context& ctx) override;
   tensor backward(const tensor& dy, run_context& ctx, bool need_input_grad) override;
   void collect(std::vector<parameter*>& params, std::vector<buffer_ref>& buffers) override;

@@ -16,10 +16,14 @@ enum class quant_kind { activation, error, weight, weight_gradient };
 
 constexpr std::string_view to_string(quant_kind k) noexcept {
   switch (k) {
-    case quant_kind::activation: return "A";
-    case quant_kind::error: return "E";
-    case quant_kind::weight: return "W";
-    case quant_kind::weight_gradient: return "G";
+    case quant_kind::activation:
+      return "A";
+    case quant_kind::error:
+      return "E";
+    case quant_kind::weight:
+      return "W";
+    case quant_kind::weight_gradient:
+      return "G";
   }
   return "?";
 }

@@ -25,18 +25,18 @@ struct train_options {
   lr_schedule schedule = lr_schedule::cosine;  // cosine: per iteration, from lr to 0
   int step_size = 30;                          // step: lr * gamma^(epoch / step_size)
   double gamma = 0.1;
-  std::uint64_t seed = 0;       // shuffling, augmentation and dropout masks
-  int crop_padding = 0;         // > 0: random crop with this zero padding (per sample)
-  bool flip = false;            // random horizontal flip
-  quant_hook* hook = nullptr;   // quantizers at A/E/W/G for low-precision runs; null = FP32
-  std::int64_t max_batches = 0; // > 0: stop each epoch after this many batches
+  std::uint64_t seed = 0;        // shuffling, augmentation and dropout masks
+  int crop_padding = 0;          // > 0: random crop with this zero padding (per sample)
+  bool flip = false;             // random horizontal flip
+  quant_hook* hook = nullptr;    // quantizers at A/E/W/G for low-precision runs; null = FP32
+  std::int64_t max_batches = 0;  // > 0: stop each epoch after this many batches
   std::int64_t eval_batch_size = 256;
 };
 
 struct batch_progress {
   int epoch = 0, epochs = 0;  // epoch counts from 1
   std::int64_t batch = 0, batches = 0;
-  double lr = 0, mean_loss = 0, accuracy = 0;  // running over the epoch so far
+  double lr = 0, mean_loss = 0, accuracy = 0;   // running over the epoch so far
   double elapsed_seconds = 0, eta_seconds = 0;  // whole run
 };
 

@@ -32,6 +32,7 @@ struct inflater {
 };
 
 constexpr uInt chunk_limit = std::numeric_limits<uInt>::max() / 2;
+constexpr std::uint64_t max_inflate_ratio = 1032;
 
 }  // namespace
 
@@ -78,6 +79,13 @@ std::vector<std::byte> inflate_raw(std::span<const std::byte> bytes, std::uint64
                                    std::string_view source) {
   if (bytes.size() > chunk_limit || expected_size > chunk_limit) {
     fail(source, "compressed entry too large");
+  }
+  // Deflate cannot expand beyond 1032:1 (a 258-byte match per code of at least two bits), so a
+  // declared size above that bound is a lie; checking it first keeps a hostile header from making
+  // us allocate gigabytes for a few bytes of input.
+  if (expected_size > max_inflate_ratio * bytes.size() + max_inflate_ratio) {
+    fail(source, "declared size " + std::to_string(expected_size) + " is impossible for " +
+                     std::to_string(bytes.size()) + " bytes of deflate data");
   }
   std::vector<std::byte> out(expected_size);
   inflater inf(-MAX_WBITS, source);

@@ -228,6 +228,16 @@ TEST_CASE("zip and npz: stored and deflate members, truncation, corruption") {
           parse_zip(make_zip({{"a.npy", img}, {"a.npy", img}}, false), "m");
         }).find("duplicate") != std::string::npos);
   CHECK(error_of([&] { parse_zip(bytes_of({1, 2, 3}), "m"); }).find("too short") != std::string::npos);
+  // A deflate member declaring ~1.5 GB of output for a few dozen bytes: rejected before any
+  // allocation (the fuzzer found this as an out-of-memory).
+  auto liar = make_zip({{"a.npy", img}}, true);
+  const std::size_t eocd = liar.size() - 22;
+  std::size_t cd = 0;
+  for (int k = 0; k < 4; ++k) cd |= static_cast<std::size_t>(liar[eocd + 16 + k]) << (8 * k);
+  for (const std::size_t at : {std::size_t{22}, cd + 24}) {
+    for (int k = 0; k < 4; ++k) liar[at + k] = static_cast<std::byte>((1500000000u >> (8 * k)) & 0xFF);
+  }
+  CHECK(error_of([&] { parse_zip(liar, "m"); }).find("impossible") != std::string::npos);
 }
 
 TEST_CASE("npz dataset file, normalisation and batch order") {

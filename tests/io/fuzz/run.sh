@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Builds the libFuzzer targets (clang++, -fsanitize=fuzzer,address,undefined) for the safetensors,
-# IDX and .npy/.npz readers and runs each for SECONDS/3 seconds (default 60 in total).
+# IDX and .npy/.npz readers and runs each for SECONDS/3 seconds (default 60 in total). Inputs are at
+# most 4 KiB, so any single allocation above 512 MiB is reported as a finding (hostile size fields).
 # Usage: tests/io/fuzz/run.sh [SECONDS] [BUILD_DIR]   (needs clang++ and zlib1g-dev)
 set -eu
 seconds=${1:-60}
@@ -30,7 +31,7 @@ for t in safetensors idx npy; do
   $cxx $flags "$here/fuzz_$t.cpp" $objs -lz -o "$out/fuzz_$t"
   mkdir -p "$out/corpus_$t"
   echo "fuzz_$t: ${per}s"
-  if ! "$out/fuzz_$t" -max_total_time="$per" -max_len=4096 -rss_limit_mb=2048 -print_final_stats=1 \
+  if ! "$out/fuzz_$t" -max_total_time="$per" -max_len=4096 -rss_limit_mb=2048 -malloc_limit_mb=512 -print_final_stats=1 \
       -artifact_prefix="$out/crash_${t}_" "$out/corpus_$t" "$out/seeds/$t" 2>"$out/fuzz_$t.log"; then
     echo "fuzz_$t FAILED: see $out/fuzz_$t.log"; tail -40 "$out/fuzz_$t.log"; status=1
   else

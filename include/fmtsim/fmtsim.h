@@ -111,7 +111,12 @@ typedef struct fmtsim_stats {
 
 /* Tensor quantizer configuration (formats.md section 3). Initialise with fmtsim_quantizer_config_init. */
 typedef struct fmtsim_quantizer_config {
-  const char* spec;   /* element spec, MX name (mxfp8_e4m3, ...) or block minifloat preset (bm8, bm8:bwd, ...) */
+  const char* spec;   /* element spec, MX name (mxfp8_e4m3, ...), block minifloat preset (bm8, bm8:bwd, ...) or a
+                         real-scaled family: "asym<B>" (FracTrain min/max, B = 1..16, groups apply), "scq<B>:dx" /
+                         "scq<B>:dw" (SCQ per-sample / per-channel copy of a 2-d dY), "sign" (1-bit sign * mean|x|),
+                         "sbin" (stochastic binary), "agp<B>[:det]" (activation gradient pruning, samples on axis 0),
+                         "smaq[:M,O[:sample=S[@SEED]]]", "s2fp8". Families take rounding rne or sr[<R>] and a seed;
+                         rule, room, tracking, nonfinite and saturate are for element and scaled specs only. */
   const char* groups; /* NULL = the spec's default; "tensor", "channel[:AXIS]", "block:SIZE[:AXIS]", "tile:AxB" */
   const char* rule;   /* NULL = the spec's default; "none", "floor", "ceil", "room", "fp32" */
   int room;           /* used when has_room is non-zero (implies rule "room" when rule is NULL) */
@@ -170,6 +175,32 @@ FMTSIM_API fmtsim_status fmtsim_quantizer_save_state(const fmtsim_quantizer* qua
                                                      size_t* needed);
 FMTSIM_API fmtsim_status fmtsim_quantizer_load_state(fmtsim_quantizer* quantizer, const char* state);
 FMTSIM_API fmtsim_status fmtsim_quantizer_reset(fmtsim_quantizer* quantizer);
+/* Family quantizers: what the last call chose. alpha, beta: S2FP8's shift and squeeze (1, 0 for the other
+ * families); kept: AGP's per-sample keep decisions (*count receives the number of samples, 0 for the other
+ * families; at most `capacity` are written). Any output pointer may be NULL. Not a family: INVALID_ARGUMENT. */
+FMTSIM_API fmtsim_status fmtsim_quantizer_family_params(const fmtsim_quantizer* quantizer, double* alpha,
+                                                        double* beta, uint8_t* kept, size_t capacity, size_t* count);
+
+/* ---- packing (docs/packed.md) --------------------------------------------------------------------- */
+/* Bit-pack codes (UINT8/UINT16/UINT32, any shape and strides, C order) of `bits` bits each (1..32) into buf:
+ * one little-endian bit stream, code i at bits i*bits .. i*bits+bits-1, the last byte zero-padded.
+ * *needed (if not NULL) receives the byte count; buf = NULL with size 0 asks for it. A code wider than
+ * `bits` is an ELEMENT error naming the element. */
+FMTSIM_API fmtsim_status fmtsim_pack_codes(const fmtsim_tensor* codes, int bits, uint8_t* buf, size_t size,
+                                           size_t* needed);
+/* Inverse: fills every element of codes (its shape gives the count) from buf. */
+FMTSIM_API fmtsim_status fmtsim_unpack_codes(const uint8_t* buf, size_t size, int bits, const fmtsim_tensor* codes);
+/* Quantize in with the quantizer's format, options and seed and write the packed tensor container (version 1:
+ * bit-packed element codes, group scales, shape, format) into buf; element and scaled specs and smaq only.
+ * *needed receives the container size; buf = NULL with size 0 asks for it. */
+FMTSIM_API fmtsim_status fmtsim_quantizer_pack(fmtsim_quantizer* quantizer, const fmtsim_tensor* in, uint8_t* buf,
+                                               size_t size, size_t* needed);
+/* Shape (at most `capacity` extents written, *ndim the rank) and original dtype of a packed container. */
+FMTSIM_API fmtsim_status fmtsim_packed_info(const uint8_t* buf, size_t size, int* ndim, int64_t* shape, int capacity,
+                                            int* float64);
+/* Values of a packed container into out (FLOAT32/FLOAT64, the container's shape, any strides). Malformed,
+ * truncated or corrupted data: INVALID_ARGUMENT with the reason. */
+FMTSIM_API fmtsim_status fmtsim_unpack_tensor(const uint8_t* buf, size_t size, const fmtsim_tensor* out);
 
 #ifdef __cplusplus
 }

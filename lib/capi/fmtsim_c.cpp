@@ -6,10 +6,11 @@
 #include <fmtsim/core/quantize.hpp>
 #include <fmtsim/core/rounding.hpp>
 #include <fmtsim/core/spec.hpp>
+#include <fmtsim/formats/family_spec.hpp>
+#include <fmtsim/formats/packed.hpp>
 #include <fmtsim/formats/tensor.hpp>
 #include <fmtsim/kernels/elementwise.hpp>
-
-#include "strided.hpp"
+#include <fmtsim/kernels/strided.hpp>
 
 #include <cmath>
 #include <cstring>
@@ -24,14 +25,18 @@ struct fmtsim_format {
   fmtsim::element_format f;
 };
 
+// A tensor quantizer (element / scaled specs) or a real-scaled family (asym<B>, sign, sbin, agp<B>, smaq, s2fp8).
 struct fmtsim_quantizer {
-  fmtsim::tensor_quantizer q;
+  std::optional<fmtsim::tensor_quantizer> q;
+  std::optional<fmtsim::real_family_spec> family;
+  fmtsim::quantize_options family_options;
+  fmtsim::real_family_result last_family;
 };
 
 namespace {
 
 using namespace fmtsim;
-using namespace fmtsim::detail::strided;
+using namespace fmtsim::strided;
 
 thread_local std::string last_error;
 
@@ -63,6 +68,9 @@ fmtsim_status guarded(F&& body) {
     last_error = "out of memory";
     return FMTSIM_ERROR_OUT_OF_MEMORY;
   } catch (const std::invalid_argument& e) {
+    last_error = e.what();
+    return FMTSIM_ERROR_INVALID_ARGUMENT;
+  } catch (const packed_error& e) {
     last_error = e.what();
     return FMTSIM_ERROR_INVALID_ARGUMENT;
   } catch (const std::exception& e) {
@@ -162,100 +170,10 @@ element_format with_options(element_format f, const fmtsim_options* o) {
   return f;
 }
 
-template <class T>
-struct input_buffer {
-  std::vector<T> copy;
-  const T* ptr = nullptr;
-  void init(const strided_view& v, bool must_copy) {
-    if (v.c_contiguous() && !must_copy) {
-      ptr = reinterpret_cast<const T*>(v.data);
-    } else {
-      copy.resize(v.size());
-      gather(v, copy.data());
-      ptr = copy.data();
-    }
-  }
-};
+real_type real_of(fmtsim_dtype d) { return d == FMTSIM_FLOAT32 ? real_type::f32 : real_type::f64; }
 
-template <class T>
-void quantize_typed(const element_format& f, const strided_view& in, const strided_view& out,
-                    const std::optional<strided_view>& prev, const quantize_options& opt, kernels::backend b) {
-  const std::size_t n = in.size();
-  const bool same = in.data == out.data && in.strides == out.strides;
-  input_buffer<T> xin, pin;
-  xin.init(in, !same && overlaps(in, out));
-  if (prev) pin.init(*prev, overlaps(*prev, out));
-  std::vector<T> tmp;
-  T* dst = reinterpret_cast<T*>(out.data);
-  const bool direct = out.c_contiguous();
-  if (!direct) {
-    tmp.resize(n);
-    dst = tmp.data();
-  }
-  kernels::quantize<T>(b, f, std::span<const T>(xin.ptr, n), std::span<T>(dst, n), opt,
-                       prev ? std::span<const T>(pin.ptr, n) : std::span<const T>());
-  if (!direct) scatter(tmp.data(), out);
-}
-
-template <class T, class C>
-void encode_typed(const element_format& f, const strided_view& in, const strided_view& codes,
-                  const std::optional<strided_view>& prev, const quantize_options& opt) {
-  const std::size_t n = in.size();
-  input_buffer<T> xin, pin;
-  xin.init(in, false);
-  if (prev) pin.init(*prev, false);
-  std::vector<C> tmp;
-  C* dst = reinterpret_cast<C*>(codes.data);
-  const bool direct = codes.c_contiguous() && !overlaps(in, codes);
-  if (!direct) {
-    tmp.resize(n);
-    dst = tmp.data();
-  }
-  encode_array<T, C>(f, std::span<const T>(xin.ptr, n), std::span<C>(dst, n), opt,
-                     prev ? std::span<const T>(pin.ptr, n) : std::span<const T>());
-  if (!direct) scatter(tmp.data(), codes);
-}
-
-template <class T>
-void encode_codes(const element_format& f, const strided_view& in, const strided_view& cv, fmtsim_dtype cd,
-                  const std::optional<strided_view>& pv, const quantize_options& opt) {
-  if (cd == FMTSIM_UINT8)
-    encode_typed<T, std::uint8_t>(f, in, cv, pv, opt);
-  else if (cd == FMTSIM_UINT16)
-    encode_typed<T, std::uint16_t>(f, in, cv, pv, opt);
-  else
-    encode_typed<T, std::uint32_t>(f, in, cv, pv, opt);
-}
-
-template <class C, class T>
-void decode_typed(const element_format& f, const strided_view& codes, const strided_view& out) {
-  const std::size_t n = codes.size();
-  input_buffer<C> cin;
-  cin.init(codes, overlaps(codes, out));
-  std::vector<T> tmp;
-  T* dst = reinterpret_cast<T*>(out.data);
-  const bool direct = out.c_contiguous();
-  if (!direct) {
-    tmp.resize(n);
-    dst = tmp.data();
-  }
-  decode_array<T, C>(f, std::span<const C>(cin.ptr, n), std::span<T>(dst, n));
-  if (!direct) scatter(tmp.data(), out);
-}
-
-template <class T>
-void decode_codes(const element_format& f, const strided_view& cv, fmtsim_dtype cd, const strided_view& ov) {
-  if (cd == FMTSIM_UINT8)
-    decode_typed<std::uint8_t, T>(f, cv, ov);
-  else if (cd == FMTSIM_UINT16)
-    decode_typed<std::uint16_t, T>(f, cv, ov);
-  else
-    decode_typed<std::uint32_t, T>(f, cv, ov);
-}
-
-void same_shape(const strided_view& a, const strided_view& b, const char* what) {
-  if (a.shape != b.shape)
-    fail(std::string(what) + " has shape " + shape_text(b.shape) + ", the input has shape " + shape_text(a.shape));
+code_type code_of(fmtsim_dtype d) {
+  return d == FMTSIM_UINT8 ? code_type::u8 : d == FMTSIM_UINT16 ? code_type::u16 : code_type::u32;
 }
 
 void copy_string(const std::string& s, char* buf, std::size_t size, std::size_t* needed) {
@@ -366,24 +284,18 @@ fmtsim_status fmtsim_quantize(const fmtsim_format* format, const fmtsim_tensor* 
     const strided_view iv = view_of(in, "input"), ov = view_of(out, "output");
     if (!is_real(in->dtype)) fail(std::string("quantize takes float32 or float64 data, got ") + dtype_name(in->dtype));
     if (out->dtype != in->dtype) fail("the output must have the input's dtype");
-    same_shape(iv, ov, "the output");
+    check_same_shape(iv, ov, "the output");
     std::optional<strided_view> pv;
     if (previous) {
       pv = view_of(previous, "previous");
       if (previous->dtype != in->dtype) fail("the previous values must have the input's dtype");
-      same_shape(iv, *pv, "the previous values");
+      check_same_shape(iv, *pv, "the previous values");
     }
     const element_format f = with_options(format->f, options);
     const quantize_options opt = options_of(options);
     if (opt.mode.kind == rounding::hys && !pv) fail("hysteresis rounding (hys) needs the previous quantized values");
     const kernels::backend b = backend_of(options);
-    if (in->dtype == FMTSIM_FLOAT32) {
-      check_array_call<float>(f, opt, iv.size(), pv ? iv.size() : 0);
-      quantize_typed<float>(f, iv, ov, pv, opt, b);
-    } else {
-      check_array_call<double>(f, opt, iv.size(), pv ? iv.size() : 0);
-      quantize_typed<double>(f, iv, ov, pv, opt, b);
-    }
+    strided::quantize(f, iv, ov, pv ? &*pv : nullptr, opt, b, real_of(in->dtype));
   });
 }
 
@@ -394,7 +306,7 @@ fmtsim_status fmtsim_encode(const fmtsim_format* format, const fmtsim_tensor* in
     const strided_view iv = view_of(in, "input"), cv = view_of(codes, "codes");
     if (!is_real(in->dtype)) fail(std::string("encode takes float32 or float64 data, got ") + dtype_name(in->dtype));
     if (is_real(codes->dtype)) fail("codes must be uint8, uint16 or uint32");
-    same_shape(iv, cv, "the codes");
+    check_same_shape(iv, cv, "the codes");
     const element_format f = with_options(format->f, options);
     if (static_cast<std::size_t>(code_bits(f)) > 8 * cv.itemsize)
       fail("codes of " + format_name(f) + " need " + std::to_string(code_bits(f)) + " bits, wider than " +
@@ -403,14 +315,11 @@ fmtsim_status fmtsim_encode(const fmtsim_format* format, const fmtsim_tensor* in
     if (previous) {
       pv = view_of(previous, "previous");
       if (previous->dtype != in->dtype) fail("the previous values must have the input's dtype");
-      same_shape(iv, *pv, "the previous values");
+      check_same_shape(iv, *pv, "the previous values");
     }
     const quantize_options opt = options_of(options);
     if (opt.mode.kind == rounding::hys && !pv) fail("hysteresis rounding (hys) needs the previous quantized values");
-    if (in->dtype == FMTSIM_FLOAT32)
-      encode_codes<float>(f, iv, cv, codes->dtype, pv, opt);
-    else
-      encode_codes<double>(f, iv, cv, codes->dtype, pv, opt);
+    strided::encode(f, iv, cv, code_of(codes->dtype), pv ? &*pv : nullptr, opt, real_of(in->dtype));
   });
 }
 
@@ -420,11 +329,8 @@ fmtsim_status fmtsim_decode(const fmtsim_format* format, const fmtsim_tensor* co
     const strided_view cv = view_of(codes, "codes"), ov = view_of(out, "output");
     if (is_real(codes->dtype)) fail("codes must be uint8, uint16 or uint32");
     if (!is_real(out->dtype)) fail(std::string("decode writes float32 or float64, got ") + dtype_name(out->dtype));
-    same_shape(cv, ov, "the output");
-    if (out->dtype == FMTSIM_FLOAT32)
-      decode_codes<float>(format->f, cv, codes->dtype, ov);
-    else
-      decode_codes<double>(format->f, cv, codes->dtype, ov);
+    check_same_shape(cv, ov, "the output");
+    strided::decode(format->f, cv, code_of(codes->dtype), ov, real_of(out->dtype));
   });
 }
 
@@ -446,6 +352,27 @@ fmtsim_status fmtsim_quantizer_create(const fmtsim_quantizer_config* config, con
     *out = nullptr;
     need(config, "config");
     need(config->spec, "config->spec");
+    if (auto fam = parse_real_family(config->spec)) {
+      // a real-scaled family: groups for asym/sign/sbin; no scale rule, room, tracking or non-finite policy
+      if (config->groups) {
+        if (!real_family_takes_groups(*fam))
+          fail(std::string("the family ") + fam->spelling + " takes no scale groups");
+        fam->groups = parse_groups(config->groups);
+      }
+      if (config->rule || config->has_room || config->tracking || config->nonfinite)
+        fail(std::string("the family ") + fam->spelling +
+             " has its own scaling: rule, room, tracking and nonfinite apply to element and scaled specs");
+      if (options && options->saturate) fail(std::string("the family ") + fam->spelling + " does not saturate");
+      const quantize_options opt = options_of(options);
+      if (opt.mode.kind == rounding::hys)
+        fail(std::string("hysteresis rounding (hys) applies to element and scaled specs, not ") + fam->spelling);
+      backend_of(options);
+      auto* h = new fmtsim_quantizer{};
+      h->family = *fam;
+      h->family_options = opt;
+      *out = h;
+      return;
+    }
     tensor_format t = parse_tensor_format(config->spec);
     if (config->groups) t.groups = parse_groups(config->groups);
     if (config->rule) {
@@ -466,7 +393,9 @@ fmtsim_status fmtsim_quantizer_create(const fmtsim_quantizer_config* config, con
       t.nonfinite = *p;
     }
     if (options && options->saturate) t.element.saturate = true;
-    *out = new fmtsim_quantizer{tensor_quantizer(std::move(t), options_of(options), backend_of(options))};
+    auto* h = new fmtsim_quantizer{};
+    h->q.emplace(std::move(t), options_of(options), backend_of(options));
+    *out = h;
   });
 }
 
@@ -479,45 +408,15 @@ fmtsim_status fmtsim_quantizer_quantize(fmtsim_quantizer* quantizer, const fmtsi
     const strided_view iv = view_of(in, "input"), ov = view_of(out, "output");
     if (!is_real(in->dtype)) fail(std::string("quantize takes float32 or float64 data, got ") + dtype_name(in->dtype));
     if (out->dtype != in->dtype) fail("the output must have the input's dtype");
-    same_shape(iv, ov, "the output");
-    // the tensor quantizer takes non-negative strides: other layouts go through C-order copies
-    auto nonneg = [](const strided_view& v) {
-      for (auto s : v.strides)
-        if (s < 0) return false;
-      return true;
-    };
-    const bool same = iv.data == ov.data && iv.strides == ov.strides;
+    check_same_shape(iv, ov, "the output");
     quantize_stats st;
-    auto run = [&](auto tag) {
-      using T = decltype(tag);
-      const std::size_t n = iv.size();
-      tensor_layout il{iv.shape, {}}, ol{ov.shape, {}};
-      std::vector<T> in_copy, out_copy;
-      const T* src = reinterpret_cast<const T*>(iv.data);
-      std::size_t in_span = n, out_span = n;
-      if (nonneg(iv) && (same || !overlaps(iv, ov))) {
-        il.strides = iv.strides;
-        in_span = il.span_needed();
-      } else {
-        in_copy.resize(n);
-        gather(iv, in_copy.data());
-        src = in_copy.data();
-      }
-      T* dst = reinterpret_cast<T*>(ov.data);
-      if (nonneg(ov)) {
-        ol.strides = ov.strides;
-        out_span = ol.span_needed();
-      } else {
-        out_copy.resize(n);
-        dst = out_copy.data();
-      }
-      st = quantizer->q.quantize<T>(std::span<const T>(src, in_span), il, std::span<T>(dst, out_span), ol);
-      if (!out_copy.empty()) scatter(out_copy.data(), ov);
-    };
-    if (in->dtype == FMTSIM_FLOAT32)
-      run(float{});
-    else
-      run(double{});
+    if (quantizer->family) {
+      quantizer->last_family =
+          strided::quantize(*quantizer->family, iv, ov, quantizer->family_options, real_of(in->dtype));
+      st = quantizer->last_family.stats;
+    } else {
+      st = strided::quantize(*quantizer->q, iv, ov, real_of(in->dtype));
+    }
     if (stats) {
       fmtsim_stats s{};
       s.elements = st.elements;
@@ -540,16 +439,21 @@ fmtsim_status fmtsim_quantizer_quantize(fmtsim_quantizer* quantizer, const fmtsi
 fmtsim_status fmtsim_quantizer_set_seed(fmtsim_quantizer* quantizer, uint64_t seed) {
   return guarded([&] {
     need(quantizer, "quantizer");
-    quantize_options o = quantizer->q.options();
+    if (quantizer->family) {
+      quantizer->family_options.seed = seed;
+      return;
+    }
+    quantize_options o = quantizer->q->options();
     o.seed = seed;
-    quantizer->q.set_options(o);
+    quantizer->q->set_options(o);
   });
 }
 
 fmtsim_status fmtsim_quantizer_describe(const fmtsim_quantizer* quantizer, char* buf, size_t size, size_t* needed) {
   return guarded([&] {
     need(quantizer, "quantizer");
-    copy_string(tensor_format_name(quantizer->q.format()), buf, size, needed);
+    copy_string(quantizer->family ? real_family_name(*quantizer->family) : tensor_format_name(quantizer->q->format()),
+                buf, size, needed);
   });
 }
 
@@ -557,17 +461,36 @@ fmtsim_status fmtsim_quantizer_scales(const fmtsim_quantizer* quantizer, int32_t
                                       size_t* count) {
   return guarded([&] {
     need(quantizer, "quantizer");
-    const auto& s = quantizer->q.last_scales();
+    if (quantizer->family) {  // real-valued scales: see fmtsim_quantizer_family_params
+      if (count) *count = 0;
+      return;
+    }
+    const auto& s = quantizer->q->last_scales();
     if (count) *count = s.size();
     if (capacity > 0) need(scale_exp, "scale_exp");
     for (std::size_t i = 0; i < s.size() && i < capacity; ++i) scale_exp[i] = s[i].scale_exp;
   });
 }
 
+fmtsim_status fmtsim_quantizer_family_params(const fmtsim_quantizer* quantizer, double* alpha, double* beta,
+                                             uint8_t* kept, size_t capacity, size_t* count) {
+  return guarded([&] {
+    need(quantizer, "quantizer");
+    if (!quantizer->family) fail("the quantizer is not a family quantizer (asym, sign, sbin, agp, smaq, s2fp8)");
+    const real_family_result& r = quantizer->last_family;
+    if (alpha) *alpha = r.alpha;
+    if (beta) *beta = r.beta;
+    if (count) *count = r.kept.size();
+    if (capacity > 0) need(kept, "kept");
+    for (std::size_t i = 0; i < r.kept.size() && i < capacity; ++i) kept[i] = r.kept[i];
+  });
+}
+
 fmtsim_status fmtsim_quantizer_save_state(const fmtsim_quantizer* quantizer, char* buf, size_t size, size_t* needed) {
   return guarded([&] {
     need(quantizer, "quantizer");
-    copy_string(save_state(quantizer->q.state()), buf, size, needed);
+    if (quantizer->family) fail("the family " + quantizer->family->spelling + " keeps no state between calls");
+    copy_string(save_state(quantizer->q->state()), buf, size, needed);
   });
 }
 
@@ -575,14 +498,160 @@ fmtsim_status fmtsim_quantizer_load_state(fmtsim_quantizer* quantizer, const cha
   return guarded([&] {
     need(quantizer, "quantizer");
     need(state, "state");
-    quantizer->q.set_state(load_state(state));
+    if (quantizer->family) fail("the family " + quantizer->family->spelling + " keeps no state between calls");
+    quantizer->q->set_state(load_state(state));
   });
 }
 
 fmtsim_status fmtsim_quantizer_reset(fmtsim_quantizer* quantizer) {
   return guarded([&] {
     need(quantizer, "quantizer");
-    quantizer->q.reset();
+    if (quantizer->q) quantizer->q->reset();
+    quantizer->last_family = {};
+  });
+}
+
+/* ---- packing ---- */
+
+fmtsim_status fmtsim_pack_codes(const fmtsim_tensor* codes, int bits, uint8_t* buf, size_t size, size_t* needed) {
+  return guarded([&] {
+    const strided_view cv = view_of(codes, "codes");
+    if (is_real(codes->dtype)) fail("codes must be uint8, uint16 or uint32");
+    if (bits < 1 || bits > 32) fail("pack: code width must be 1..32 bits, got " + std::to_string(bits));
+    const std::size_t n = cv.size();
+    const std::size_t bytes = (n * static_cast<std::size_t>(bits) + 7) / 8;
+    if (needed) *needed = bytes;
+    if (!buf) {
+      if (size != 0) throw null_pointer("buf is NULL");
+      if (!needed) throw null_pointer("buf and needed are both NULL");
+      return;
+    }
+    if (size < bytes)
+      throw too_small("the packed codes need " + std::to_string(bytes) + " bytes, the buffer has " +
+                      std::to_string(size));
+    std::vector<std::uint32_t> c(n);
+    const std::uint64_t limit = bits == 32 ? 0xFFFFFFFFull : (std::uint64_t{1} << bits) - 1;
+    auto take = [&](auto tag) {
+      using I = decltype(tag);
+      const I* base = reinterpret_cast<const I*>(cv.data);
+      for_each_offset(cv, [&](std::size_t i, std::int64_t off) {
+        if (static_cast<std::uint64_t>(base[off]) > limit)
+          throw element_error("element " + std::to_string(i) + ": code " + std::to_string(base[off]) +
+                                  " does not fit in " + std::to_string(bits) + " bits",
+                              i);
+        c[i] = static_cast<std::uint32_t>(base[off]);
+      });
+    };
+    if (codes->dtype == FMTSIM_UINT8)
+      take(std::uint8_t{});
+    else if (codes->dtype == FMTSIM_UINT16)
+      take(std::uint16_t{});
+    else
+      take(std::uint32_t{});
+    const std::vector<std::byte> b = bit_pack(std::span<const std::uint32_t>(c), bits);
+    if (!b.empty()) std::memcpy(buf, b.data(), b.size());
+  });
+}
+
+fmtsim_status fmtsim_unpack_codes(const uint8_t* buf, size_t size, int bits, const fmtsim_tensor* codes) {
+  return guarded([&] {
+    const strided_view cv = view_of(codes, "codes");
+    if (is_real(codes->dtype)) fail("codes must be uint8, uint16 or uint32");
+    if (bits < 1 || bits > 32) fail("unpack: code width must be 1..32 bits, got " + std::to_string(bits));
+    if (static_cast<std::size_t>(bits) > 8 * cv.itemsize)
+      fail("codes of " + std::to_string(bits) + " bits do not fit " + dtype_name(codes->dtype));
+    const std::size_t n = cv.size();
+    const std::size_t bytes = (n * static_cast<std::size_t>(bits) + 7) / 8;
+    if (size < bytes)
+      fail("unpack: " + std::to_string(n) + " codes of " + std::to_string(bits) + " bits need " +
+           std::to_string(bytes) + " bytes, got " + std::to_string(size));
+    if (bytes > 0) need(buf, "buf");
+    const std::vector<std::uint32_t> c =
+        bit_unpack(std::span<const std::byte>(reinterpret_cast<const std::byte*>(buf), bytes), bits, n);
+    auto put = [&](auto tag) {
+      using I = decltype(tag);
+      std::vector<I> t(c.begin(), c.end());
+      scatter(t.data(), cv);
+    };
+    if (codes->dtype == FMTSIM_UINT8)
+      put(std::uint8_t{});
+    else if (codes->dtype == FMTSIM_UINT16)
+      put(std::uint16_t{});
+    else
+      put(std::uint32_t{});
+  });
+}
+
+fmtsim_status fmtsim_quantizer_pack(fmtsim_quantizer* quantizer, const fmtsim_tensor* in, uint8_t* buf, size_t size,
+                                    size_t* needed) {
+  return guarded([&] {
+    need(quantizer, "quantizer");
+    const strided_view iv = view_of(in, "input");
+    if (!is_real(in->dtype)) fail(std::string("pack takes float32 or float64 data, got ") + dtype_name(in->dtype));
+    packed_tensor p;
+    auto run = [&](auto tag) {
+      using T = decltype(tag);
+      const std::vector<T> x = c_order_copy<T>(iv);
+      if (quantizer->family) {
+        if (quantizer->family->kind != real_family::smaq)
+          fail("the family " + quantizer->family->spelling +
+               " has no packed container (element specs, MX, bm and smaq do)");
+        smaq_config c = quantizer->family->smaq;
+        c.mode = quantizer->family_options.mode;
+        c.seed = quantizer->family_options.seed;
+        p = pack_smaq<T>(std::span<const T>(x), iv.shape, c);
+      } else {
+        if (quantizer->q->format().tracking) fail("a tracking quantizer cannot be packed (the scale depends on state)");
+        p = pack_tensor<T>(quantizer->q->format(), std::span<const T>(x), iv.shape, quantizer->q->options());
+      }
+    };
+    if (in->dtype == FMTSIM_FLOAT32)
+      run(float{});
+    else
+      run(double{});
+    const std::vector<std::byte> b = serialize_packed(p);
+    if (needed) *needed = b.size();
+    if (!buf) {
+      if (size != 0) throw null_pointer("buf is NULL");
+      if (!needed) throw null_pointer("buf and needed are both NULL");
+      return;
+    }
+    if (size < b.size())
+      throw too_small("the packed tensor needs " + std::to_string(b.size()) + " bytes, the buffer has " +
+                      std::to_string(size));
+    std::memcpy(buf, b.data(), b.size());
+  });
+}
+
+fmtsim_status fmtsim_packed_info(const uint8_t* buf, size_t size, int* ndim, int64_t* shape, int capacity,
+                                 int* float64) {
+  return guarded([&] {
+    need(buf, "buf");
+    const packed_tensor p =
+        parse_packed(std::span<const std::byte>(reinterpret_cast<const std::byte*>(buf), size), "packed buffer");
+    if (ndim) *ndim = static_cast<int>(p.shape.size());
+    if (float64) *float64 = p.float64 ? 1 : 0;
+    if (capacity > 0) need(shape, "shape");
+    for (std::size_t k = 0; k < p.shape.size() && static_cast<int>(k) < capacity; ++k) shape[k] = p.shape[k];
+  });
+}
+
+fmtsim_status fmtsim_unpack_tensor(const uint8_t* buf, size_t size, const fmtsim_tensor* out) {
+  return guarded([&] {
+    need(buf, "buf");
+    const strided_view ov = view_of(out, "output");
+    if (!is_real(out->dtype)) fail(std::string("unpack writes float32 or float64, got ") + dtype_name(out->dtype));
+    const packed_tensor p =
+        parse_packed(std::span<const std::byte>(reinterpret_cast<const std::byte*>(buf), size), "packed buffer");
+    if (p.shape != ov.shape)
+      fail("the output has shape " + shape_text(ov.shape) + ", the packed tensor has shape " + shape_text(p.shape));
+    if (out->dtype == FMTSIM_FLOAT32) {
+      const std::vector<float> v = unpack_values<float>(p);
+      scatter(v.data(), ov);
+    } else {
+      const std::vector<double> v = unpack_values<double>(p);
+      scatter(v.data(), ov);
+    }
   });
 }
 

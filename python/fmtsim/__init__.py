@@ -31,6 +31,7 @@ __all__ = [
     "unpack_tensor",
     "SmaQ",
     "s2fp8",
+    "is_family_spec",
     "catalog",
     "catalogs",
     "formats",
@@ -237,8 +238,15 @@ def _scale_options_given(kw: Dict[str, Any]) -> bool:
 _TENSOR_SPECS = ("mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e2m3", "mxfp6_e3m2", "mxfp4_e2m1", "mxint8")
 
 
+def is_family_spec(spec) -> bool:
+    """True for a real-scaled family spec: ``asym<B>``, ``scq<B>:dx``/``scq<B>:dw``, ``sign``, ``sbin``,
+    ``agp<B>[:det]``, ``smaq[:M,O[:sample=S[@SEED]]]``, ``s2fp8`` (docs/python.md, "Families")."""
+    return isinstance(spec, str) and _fmtsim.is_family_spec(spec)
+
+
 def _is_tensor_spec(spec) -> bool:
-    return isinstance(spec, str) and (spec in _TENSOR_SPECS or spec.split(":")[0] in ("bm8", "bm6", "bm5", "bm4"))
+    return isinstance(spec, str) and (spec in _TENSOR_SPECS or spec.split(":")[0] in ("bm8", "bm6", "bm5", "bm4")
+                                      or _fmtsim.is_family_spec(spec))
 
 
 def quantize(
@@ -268,6 +276,8 @@ def quantize(
     out: write into this array (same shape and dtype; may be x itself).
     groups / rule / room / nonfinite: scaled quantization (see TensorQuantizer); MX
     (``mxfp8_e4m3`` ...) and block minifloat (``bm8`` ...) specs are scaled by default.
+    Family specs (``asym8``, ``scq4:dx``, ``sign``, ``sbin``, ``agp4``, ``smaq``, ``s2fp8``) go through
+    a TensorQuantizer too (groups= applies to asym/sign/sbin; rounding rne or sr).
     The GIL is released while the kernels run.
     """
     if _is_tensor_spec(spec) or _scale_options_given({"groups": groups, "rule": rule, "room": room}):
@@ -411,24 +421,28 @@ class SmaQ:
     """SmaQ (methods.md 4): per-tensor z-scores, main codes for |z| <= 1 (main_bits, 1 flag + data) and
     outlier codes beyond (outlier_bits), stochastic rounding by default; outliers beyond the code range
     are clamped and counted. Calling it returns the decoded (fake-quantized) tensor; ``stats`` holds the
-    per-call statistics (outliers, outliers_clamped, bits_per_element)."""
+    per-call statistics (outliers, outliers_clamped, bits_per_element). The same as
+    ``TensorQuantizer("smaq:M,O")`` (``:sample=S@SEED`` when sampled)."""
 
     def __init__(self, main_bits: int = 6, outlier_bits: int = 8, *, sampled: bool = False,
                  sample_size: int = 1024, sample_seed: int = 0, rounding: str = "sr", seed: Optional[int] = None):
-        _fmtsim.check_rounding(rounding)
         self.main_bits, self.outlier_bits = int(main_bits), int(outlier_bits)
         self.sampled, self.sample_size, self.sample_seed = bool(sampled), int(sample_size), int(sample_seed)
         self.rounding, self.seed = rounding, seed
+        spec = f"smaq:{self.main_bits},{self.outlier_bits}"
+        if self.sampled:
+            spec += f":sample={self.sample_size}@{self.sample_seed}"
+        self._q = TensorQuantizer(spec, rounding=rounding, seed=seed)
         self.stats: Dict[str, Any] = {}
 
+    @property
+    def spec(self) -> str:
+        return self._q.description
+
     def __call__(self, x, out: Optional[np.ndarray] = None) -> np.ndarray:
-        a, scalar = _as_real_array(x)
-        if out is None:
-            out = np.empty(a.shape, dtype=a.dtype)
-        seed = _fresh_seed() if self.seed is None else int(self.seed)
-        self.stats = _fmtsim.smaq_into(a, out, self.main_bits, self.outlier_bits, self.sampled, self.sample_size,
-                                      self.sample_seed, self.rounding, seed)
-        return out[()] if scalar else out
+        r = self._q(x, out=out)
+        self.stats = self._q.stats
+        return r
 
     def __repr__(self) -> str:
         return f"fmtsim.SmaQ(main_bits={self.main_bits}, outlier_bits={self.outlier_bits}, rounding={self.rounding!r})"
@@ -436,13 +450,12 @@ class SmaQ:
 
 def s2fp8(x, rounding: str = "rne", seed: Optional[int] = None) -> Tuple[np.ndarray, float, float]:
     """S2FP8 (methods.md 5): returns (decoded tensor, alpha, beta) of the per-tensor log-domain shift and
-    squeeze over e5m2."""
+    squeeze over e5m2. The same as ``TensorQuantizer("s2fp8")`` plus its ``family_params()``."""
+    q = TensorQuantizer("s2fp8", rounding=rounding, seed=seed)
     a, _ = _as_real_array(x)
-    out = np.empty(a.shape, dtype=a.dtype)
-    if seed is None:
-        seed = _fresh_seed() if rounding.startswith("sr") else 0
-    alpha, beta = _fmtsim.s2fp8_into(a, out, rounding, int(seed))
-    return out, alpha, beta
+    out = q(a)
+    p = q.family_params()
+    return out, p["alpha"], p["beta"]
 
 
 # ---- catalogs and named formats ---------------------------------------------------------------
@@ -496,6 +509,13 @@ class TensorQuantizer:
     rounding ``hys``: hysteresis against the previous call's output (the first call rounds rne).
     seed: stochastic rounding key used by every call; None draws a fresh seed per call.
     nonfinite: what a group holding NaN/inf does: ``nan`` (default), ``error``, ``pass``.
+
+    spec may also be a real-scaled family (``is_family_spec``): ``asym<B>`` (FracTrain min/max, B bits,
+    groups= applies), ``scq<B>:dx`` / ``scq<B>:dw`` (SCQ's per-sample / per-channel copy of a 2-d dY),
+    ``sign`` (1-bit sign * mean|x|, groups= applies), ``sbin`` (stochastic binary, groups= applies),
+    ``agp<B>`` / ``agp<B>:det`` (activation gradient pruning, samples on axis 0), ``smaq[:M,O]``,
+    ``s2fp8``. Families take rounding ``rne`` or ``sr[<R>]`` and no rule/room/tracking/nonfinite/saturate;
+    ``family_params()`` returns what the last call chose.
     """
 
     def __init__(
@@ -573,6 +593,19 @@ class TensorQuantizer:
         codes, self.stats = self._q.encode(a)
         dt = self.element.code_dtype()
         return np.asarray(codes, dtype=np.uint32).astype(dt).reshape(a.shape), self.scales()
+
+    @property
+    def is_family(self) -> bool:
+        """True for a real-scaled family spec (asym, scq, sign, sbin, agp, smaq, s2fp8)."""
+        return self._q.is_family
+
+    def family_params(self) -> Dict[str, Any]:
+        """Family quantizers: what the last call chose: ``alpha``, ``beta`` (S2FP8's squeeze and shift;
+        1, 0 otherwise), ``keep_probability`` and ``kept`` (AGP, per sample; empty otherwise)."""
+        d = dict(self._q.family_params())
+        d["keep_probability"] = np.asarray(d["keep_probability"], dtype=np.float64)
+        d["kept"] = np.asarray(d["kept"], dtype=bool)
+        return d
 
     def scales(self) -> Dict[str, np.ndarray]:
         """Per-group scales of the last call: scale_exp (power-of-two rules), real_scale (fp32 rule),

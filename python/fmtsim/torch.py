@@ -48,16 +48,49 @@ def _torch_seed() -> int:
     return int(torch.randint(0, 2**62, (1,), dtype=torch.int64).item())
 
 
-def _check_device(t: torch.Tensor) -> None:
-    if t.device.type != "cpu":
+def _check_device(t: torch.Tensor, what: str = "this quantizer") -> None:
+    """CPU tensors pass; CUDA tensors pass only to element quantization of a CUDA build (``_cuda_quantize``)."""
+    if t.device.type == "cpu":
+        return
+    if t.device.type == "cuda" and _fmtsim.cuda_built():
         raise ValueError(
-            f"fmtsim.torch: tensor on {t.device}: this build quantizes CPU tensors only (the CUDA kernels of "
-            "cuda/ are used when fmtsim is built with -Dcuda=enabled; move the tensor to the CPU otherwise)")
+            f"fmtsim.torch: tensor on {t.device}: {what} runs on the CPU only (the CUDA kernels cover element "
+            "formats); move the tensor to the CPU with tensor.cpu()")
+    if t.device.type == "cuda":
+        raise ValueError(
+            f"fmtsim.torch: tensor on {t.device}: this fmtsim build has no CUDA kernels (build it with "
+            "-Dcuda=enabled where nvcc is installed), so it quantizes CPU tensors only; move the tensor to the "
+            "CPU with tensor.cpu()")
+    raise ValueError(
+        f"fmtsim.torch: tensor on {t.device}: fmtsim quantizes CPU tensors (and CUDA tensors in a build with "
+        "the CUDA kernels); move the tensor to the CPU with tensor.cpu()")
+
+
+def _cuda_quantize(src: torch.Tensor, fmt: "fmtsim.Format", rounding: str, seed: int,
+                   previous: Optional[torch.Tensor]) -> torch.Tensor:
+    """Element quantization of a CUDA tensor by the cuda/ kernels (float32 in device memory)."""
+    x = src.contiguous().float()
+    dst = torch.empty_like(x)
+    prev = None if previous is None else previous.detach().to(device=x.device, dtype=torch.float32).contiguous()
+    with torch.cuda.device(x.device):
+        torch.cuda.current_stream().synchronize()  # the kernels run on the default stream
+        _fmtsim.quantize_cuda_into(fmt._f, x.data_ptr(), dst.data_ptr(), x.numel(), rounding, int(seed), 0,
+                                   0 if prev is None else prev.data_ptr())
+        torch.cuda.synchronize(x.device)
+    return dst if dst.dtype == src.dtype else dst.to(src.dtype)
 
 
 def _element_quantize(t: torch.Tensor, fmt: "fmtsim.Format", rounding: str, seed: Optional[int],
                       previous: Optional[torch.Tensor] = None, out: Optional[torch.Tensor] = None) -> torch.Tensor:
-    _check_device(t)
+    if t.device.type == "cuda" and _fmtsim.cuda_built():
+        if seed is None:
+            seed = _torch_seed() if rounding.startswith("sr") else 0
+        r = _cuda_quantize(t.detach(), fmt, rounding, seed, previous)
+        if out is not None:
+            out.detach().copy_(r)
+            return out
+        return r
+    _check_device(t, "element quantization")
     src = t.detach()
     cast_back = None
     if src.dtype not in (torch.float32, torch.float64):
@@ -96,7 +129,7 @@ class _Q:
         self.rounding = rounding
         self.seed = seed
         if self.smaq is not None:
-            pass
+            self.tensor_quantizer = self.smaq._q  # SmaQ is the family quantizer "smaq:M,O"
         elif isinstance(spec, fmtsim.TensorQuantizer):
             self.tensor_quantizer = spec
         elif isinstance(spec, str) and fmtsim._is_tensor_spec(spec):
@@ -109,20 +142,8 @@ class _Q:
                             "or a factory returning one)")
 
     def __call__(self, t: torch.Tensor, previous: Optional[torch.Tensor] = None) -> torch.Tensor:
-        if self.smaq is not None:
-            _check_device(t)
-            src = t.detach()
-            dt = src.dtype
-            if dt not in (torch.float32, torch.float64):
-                src = src.float()
-            out = torch.empty(src.shape, dtype=src.dtype)
-            s = self.smaq
-            seed = _torch_seed() if s.seed is None else int(s.seed)
-            s.stats = _fmtsim.smaq_into(src, out, s.main_bits, s.outlier_bits, s.sampled, s.sample_size,
-                                        s.sample_seed, s.rounding, seed)
-            return out if dt == out.dtype else out.to(dt)
         if self.tensor_quantizer is not None:
-            _check_device(t)
+            _check_device(t, f"the tensor quantizer {self.tensor_quantizer.description!r}")
             src = t.detach()
             dt = src.dtype
             if dt not in (torch.float32, torch.float64):
@@ -131,6 +152,8 @@ class _Q:
             tq = self.tensor_quantizer
             tq._prepare()
             tq.stats = tq._q.quantize_into(src, out)
+            if self.smaq is not None:
+                self.smaq.stats = tq.stats
             return out if dt == out.dtype else out.to(dt)
         return _element_quantize(t, self.format, self.rounding, self.seed, previous)
 

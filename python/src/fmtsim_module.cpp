@@ -16,11 +16,15 @@
 #include <fmtsim/core/spec.hpp>
 #include <fmtsim/formats/catalog.hpp>
 #include <fmtsim/formats/families.hpp>
+#include <fmtsim/formats/family_spec.hpp>
 #include <fmtsim/formats/packed.hpp>
 #include <fmtsim/formats/tensor.hpp>
 #include <fmtsim/kernels/elementwise.hpp>
+#include <fmtsim/kernels/strided.hpp>
 
-#include "strided.hpp"  // lib/capi/strided.hpp
+#ifdef FMTSIM_PY_CUDA
+#include <fmtsim_cuda.hpp>  // cuda/: device kernels (the module is built with them)
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -39,7 +43,7 @@ using namespace nb::literals;
 namespace fmtsim::python {
 namespace {
 
-using namespace fmtsim::detail::strided;
+using namespace fmtsim::strided;
 
 using ro_array = nb::ndarray<nb::ro, nb::device::cpu>;
 using rw_array = nb::ndarray<nb::device::cpu>;
@@ -117,50 +121,7 @@ kernels::backend backend_of(const std::string& name) {
 
 double to_double(dyadic d) { return std::ldexp(static_cast<double>(d.significand), d.exponent); }
 
-// A contiguous C-order buffer for a view: the view's own memory when it is contiguous and may be used
-// directly, else a gathered copy.
-template <class T>
-struct input_buffer {
-  std::vector<T> copy;
-  const T* ptr = nullptr;
-  void init(const strided_view& v, bool must_copy) {
-    if (v.c_contiguous() && !must_copy) {
-      ptr = reinterpret_cast<const T*>(v.data);
-    } else {
-      copy.resize(v.size());
-      gather(v, copy.data());
-      ptr = copy.data();
-    }
-  }
-};
-
-// ---- quantize -----------------------------------------------------------------------------------
-
-template <class T>
-void quantize_typed(const element_format& f, const strided_view& in, const strided_view& out,
-                    const std::optional<strided_view>& prev, const quantize_options& opt, kernels::backend b) {
-  const std::size_t n = in.size();
-  // The input may be used in place only if it is the same memory as the output or does not overlap it.
-  const bool same = in.data == out.data && in.strides == out.strides;
-  input_buffer<T> xin, pin;
-  xin.init(in, !same && overlaps(in, out));
-  if (prev) pin.init(*prev, overlaps(*prev, out));
-  const bool direct_out = out.c_contiguous();
-  std::vector<T> tmp;
-  T* dst = reinterpret_cast<T*>(out.data);
-  if (!direct_out) {
-    tmp.resize(n);
-    dst = tmp.data();
-  }
-  kernels::quantize<T>(b, f, std::span<const T>(xin.ptr, n), std::span<T>(dst, n), opt,
-                       prev ? std::span<const T>(pin.ptr, n) : std::span<const T>());
-  if (!direct_out) scatter(tmp.data(), out);
-}
-
-void check_same_shape(const strided_view& a, const strided_view& b, const char* what) {
-  if (a.shape != b.shape)
-    fail(std::string(what) + " has shape " + shape_text(b.shape) + ", the input has shape " + shape_text(a.shape));
-}
+real_type real_type_of(real_kind k) { return k == real_kind::f32 ? real_type::f32 : real_type::f64; }
 
 void py_quantize(const element_format& f, ro_array x, rw_array out, const std::string& rounding, std::uint64_t seed,
                  std::uint64_t index_offset, std::optional<ro_array> previous, const std::string& backend) {
@@ -187,43 +148,10 @@ void py_quantize(const element_format& f, ro_array x, rw_array out, const std::s
   else
     check_array_call<double>(f, opt, in.size(), pv ? in.size() : 0);
   nb::gil_scoped_release release;
-  if (k == real_kind::f32)
-    quantize_typed<float>(f, in, ov, pv, opt, b);
-  else
-    quantize_typed<double>(f, in, ov, pv, opt, b);
+  strided::quantize(f, in, ov, pv ? &*pv : nullptr, opt, b, real_type_of(k));
 }
 
 // ---- encode -------------------------------------------------------------------------------------
-
-template <class T, class C>
-void encode_typed(const element_format& f, const strided_view& in, const strided_view& codes,
-                  const std::optional<strided_view>& prev, const quantize_options& opt) {
-  const std::size_t n = in.size();
-  input_buffer<T> xin, pin;
-  xin.init(in, false);
-  if (prev) pin.init(*prev, false);
-  const bool direct = codes.c_contiguous() && !overlaps(in, codes);
-  std::vector<C> tmp;
-  C* dst = reinterpret_cast<C*>(codes.data);
-  if (!direct) {
-    tmp.resize(n);
-    dst = tmp.data();
-  }
-  encode_array<T, C>(f, std::span<const T>(xin.ptr, n), std::span<C>(dst, n), opt,
-                     prev ? std::span<const T>(pin.ptr, n) : std::span<const T>());
-  if (!direct) scatter(tmp.data(), codes);
-}
-
-template <class T>
-void encode_dispatch(const element_format& f, const strided_view& in, const strided_view& cv, int code_width,
-                     const std::optional<strided_view>& pv, const quantize_options& opt) {
-  if (code_width == 8)
-    encode_typed<T, std::uint8_t>(f, in, cv, pv, opt);
-  else if (code_width == 16)
-    encode_typed<T, std::uint16_t>(f, in, cv, pv, opt);
-  else
-    encode_typed<T, std::uint32_t>(f, in, cv, pv, opt);
-}
 
 void py_encode(const element_format& f, ro_array x, rw_array codes, const std::string& rounding, std::uint64_t seed,
                std::uint64_t index_offset, std::optional<ro_array> previous) {
@@ -251,42 +179,14 @@ void py_encode(const element_format& f, ro_array x, rw_array codes, const std::s
   if (opt.mode.kind == rounding::hys && !pv)
     fail("hysteresis rounding (hys) needs the previous quantized values: pass previous=...");
   nb::gil_scoped_release release;
-  if (k == real_kind::f32)
-    encode_dispatch<float>(f, in, cv, cd.bits, pv, opt);
-  else
-    encode_dispatch<double>(f, in, cv, cd.bits, pv, opt);
+  strided::encode(f, in, cv,
+                  cd.bits == 8    ? code_type::u8
+                  : cd.bits == 16 ? code_type::u16
+                                  : code_type::u32,
+                  pv ? &*pv : nullptr, opt, real_type_of(k));
 }
 
 // ---- decode -------------------------------------------------------------------------------------
-
-template <class I>
-void gather_codes(const strided_view& v, std::vector<std::uint32_t>& dst) {
-  const I* base = reinterpret_cast<const I*>(v.data);
-  for_each_offset(v, [&](std::size_t i, std::int64_t off) {
-    const I c = base[off];
-    if constexpr (std::is_signed_v<I>) {
-      if (c < 0)
-        throw element_error("element " + std::to_string(i) + ": code " + std::to_string(c) + " is negative", i);
-    }
-    if (static_cast<std::uint64_t>(c) > 0xFFFFFFFFull)
-      throw element_error("element " + std::to_string(i) + ": code " + std::to_string(c) + " is wider than 32 bits", i);
-    dst[i] = static_cast<std::uint32_t>(c);
-  });
-}
-
-template <class T>
-void decode_typed(const element_format& f, const std::vector<std::uint32_t>& codes, const strided_view& out) {
-  const std::size_t n = codes.size();
-  const bool direct = out.c_contiguous();
-  std::vector<T> tmp;
-  T* dst = reinterpret_cast<T*>(out.data);
-  if (!direct) {
-    tmp.resize(n);
-    dst = tmp.data();
-  }
-  decode_array<T, std::uint32_t>(f, std::span<const std::uint32_t>(codes.data(), n), std::span<T>(dst, n));
-  if (!direct) scatter(tmp.data(), out);
-}
 
 void py_decode(const element_format& f, ro_array codes, rw_array out) {
   const real_kind k = real_of(out);
@@ -302,26 +202,16 @@ void py_decode(const element_format& f, ro_array codes, rw_array out) {
     check_array_call<float>(f, quantize_options{}, 0, 0);
   else
     check_array_call<double>(f, quantize_options{}, 0, 0);
+  const code_type ct = is_int ? (cd.bits == 8    ? code_type::i8
+                                 : cd.bits == 16 ? code_type::i16
+                                 : cd.bits == 32 ? code_type::i32
+                                                 : code_type::i64)
+                              : (cd.bits == 8    ? code_type::u8
+                                 : cd.bits == 16 ? code_type::u16
+                                 : cd.bits == 32 ? code_type::u32
+                                                 : code_type::u64);
   nb::gil_scoped_release release;
-  std::vector<std::uint32_t> c(cv.size());
-  switch (cd.bits) {
-    case 8:
-      is_int ? gather_codes<std::int8_t>(cv, c) : gather_codes<std::uint8_t>(cv, c);
-      break;
-    case 16:
-      is_int ? gather_codes<std::int16_t>(cv, c) : gather_codes<std::uint16_t>(cv, c);
-      break;
-    case 32:
-      is_int ? gather_codes<std::int32_t>(cv, c) : gather_codes<std::uint32_t>(cv, c);
-      break;
-    default:
-      is_int ? gather_codes<std::int64_t>(cv, c) : gather_codes<std::uint64_t>(cv, c);
-      break;
-  }
-  if (k == real_kind::f32)
-    decode_typed<float>(f, c, ov);
-  else
-    decode_typed<double>(f, c, ov);
+  strided::decode(f, cv, ct, ov, real_type_of(k));
 }
 
 // ---- format description -------------------------------------------------------------------------
@@ -376,42 +266,13 @@ nb::dict stats_dict(const quantize_stats& s) {
   return d;
 }
 
+// A tensor quantizer (element / scaled specs) or a real-scaled family (asym<B>, sign, sbin, agp<B>, smaq, s2fp8).
 struct py_tensor_quantizer {
-  tensor_quantizer q;
+  std::optional<tensor_quantizer> q;
+  std::optional<real_family_spec> family;
+  quantize_options family_options;
+  real_family_result last_family;
   quantize_stats last{};
-
-  template <class T>
-  void run(const strided_view& in, const strided_view& out) {
-    const std::size_t n = in.size();
-    auto nonneg = [](const strided_view& v) {
-      for (auto s : v.strides)
-        if (s < 0) return false;
-      return true;
-    };
-    const bool same = in.data == out.data && in.strides == out.strides;
-    input_buffer<T> xin;
-    tensor_layout il{in.shape, {}}, ol{out.shape, {}};
-    std::size_t in_span = n;
-    if (nonneg(in) && (same || !overlaps(in, out))) {
-      xin.ptr = reinterpret_cast<const T*>(in.data);
-      il.strides = in.strides;
-      in_span = il.span_needed();
-    } else {
-      xin.init(in, true);
-    }
-    std::vector<T> tmp;
-    T* dst = reinterpret_cast<T*>(out.data);
-    std::size_t out_span = n;
-    if (nonneg(out)) {
-      ol.strides = out.strides;
-      out_span = ol.span_needed();
-    } else {
-      tmp.resize(n);
-      dst = tmp.data();
-    }
-    last = q.quantize<T>(std::span<const T>(xin.ptr, in_span), il, std::span<T>(dst, out_span), ol);
-    if (!tmp.empty()) scatter(tmp.data(), out);
-  }
 
   nb::dict call(ro_array x, rw_array out) {
     const real_kind k = real_of(x);
@@ -421,10 +282,12 @@ struct py_tensor_quantizer {
     check_same_shape(in, ov, "the output array");
     {
       nb::gil_scoped_release release;
-      if (k == real_kind::f32)
-        run<float>(in, ov);
-      else
-        run<double>(in, ov);
+      if (family) {
+        last_family = strided::quantize(*family, in, ov, family_options, real_type_of(k));
+        last = last_family.stats;
+      } else {
+        last = strided::quantize(*q, in, ov, real_type_of(k));
+      }
     }
     return stats_dict(last);
   }
@@ -433,21 +296,23 @@ struct py_tensor_quantizer {
   std::pair<std::vector<std::uint32_t>, nb::dict> encode(ro_array x) {
     const real_kind k = real_of(x);
     if (k == real_kind::other) fail("encode takes float32 or float64 data, got " + dtype_text(x.dtype()));
+    if (family) fail("encode: the family " + family->spelling + " has no element codes here (use quantize)");
     const strided_view in = view_of(x);
     std::vector<std::uint32_t> codes;
     {
       nb::gil_scoped_release release;
-      if (k == real_kind::f32) {
-        input_buffer<float> b;
-        b.init(in, false);
-        last = q.encode<float>(std::span<const float>(b.ptr, in.size()), in.shape, codes);
-      } else {
-        input_buffer<double> b;
-        b.init(in, false);
-        last = q.encode<double>(std::span<const double>(b.ptr, in.size()), in.shape, codes);
-      }
+      last = strided::encode(*q, in, codes, real_type_of(k));
     }
     return {std::move(codes), stats_dict(last)};
+  }
+
+  tensor_quantizer& tq(const char* what) {
+    if (!q) fail(std::string(what) + ": the family " + family->spelling + " keeps no scales or state");
+    return *q;
+  }
+  const tensor_quantizer& tq(const char* what) const {
+    if (!q) fail(std::string(what) + ": the family " + family->spelling + " keeps no scales or state");
+    return *q;
   }
 };
 
@@ -477,23 +342,6 @@ tensor_format make_tensor_format(const std::string& spec, std::optional<std::str
   return t;
 }
 
-// ---- families with real-valued statistics: SmaQ, S2FP8 ----------------------------------------------
-
-template <class T>
-std::vector<T> contiguous_copy(const strided_view& v) {
-  std::vector<T> buf(v.size());
-  gather(v, buf.data());
-  return buf;
-}
-
-template <class T>
-void write_out(const std::vector<T>& buf, const strided_view& out) {
-  if (out.c_contiguous())
-    std::memcpy(out.data, buf.data(), buf.size() * sizeof(T));
-  else
-    scatter(buf.data(), out);
-}
-
 smaq_config smaq_of(int main_bits, int outlier_bits, bool sampled, std::size_t sample_size, std::uint64_t sample_seed,
                     const std::string& rounding, std::uint64_t seed) {
   smaq_config c;
@@ -505,59 +353,6 @@ smaq_config smaq_of(int main_bits, int outlier_bits, bool sampled, std::size_t s
   c.mode = rounding_of(rounding);
   c.seed = seed;
   return c;
-}
-
-nb::dict py_smaq(ro_array x, rw_array out, int main_bits, int outlier_bits, bool sampled, std::size_t sample_size,
-                 std::uint64_t sample_seed, const std::string& rounding, std::uint64_t seed) {
-  const real_kind k = real_of(x);
-  if (k == real_kind::other) fail("smaq takes float32 or float64 data, got " + dtype_text(x.dtype()));
-  if (real_of(out) != k) fail("the output array must have the input's dtype");
-  const strided_view in = view_of(x), ov = view_of(out);
-  check_same_shape(in, ov, "the output array");
-  const smaq_config cfg = smaq_of(main_bits, outlier_bits, sampled, sample_size, sample_seed, rounding, seed);
-  quantize_stats st;
-  {
-    nb::gil_scoped_release release;
-    auto run = [&](auto tag) {
-      using T = decltype(tag);
-      std::vector<T> buf = contiguous_copy<T>(in);
-      std::vector<T> res(buf.size());
-      st = smaq_quantize<T>(std::span<const T>(buf), std::span<T>(res), cfg);
-      write_out(res, ov);
-    };
-    if (k == real_kind::f32)
-      run(float{});
-    else
-      run(double{});
-  }
-  return stats_dict(st);
-}
-
-std::pair<float, float> py_s2fp8(ro_array x, rw_array out, const std::string& rounding, std::uint64_t seed) {
-  const real_kind k = real_of(x);
-  if (k == real_kind::other) fail("s2fp8 takes float32 or float64 data, got " + dtype_text(x.dtype()));
-  if (real_of(out) != k) fail("the output array must have the input's dtype");
-  const strided_view in = view_of(x), ov = view_of(out);
-  check_same_shape(in, ov, "the output array");
-  quantize_options opt;
-  opt.mode = rounding_of(rounding);
-  opt.seed = seed;
-  s2fp8_params p;
-  {
-    nb::gil_scoped_release release;
-    auto run = [&](auto tag) {
-      using T = decltype(tag);
-      std::vector<T> buf = contiguous_copy<T>(in);
-      std::vector<T> res(buf.size());
-      p = s2fp8_quantize<T>(std::span<const T>(buf), std::span<T>(res), opt);
-      write_out(res, ov);
-    };
-    if (k == real_kind::f32)
-      run(float{});
-    else
-      run(double{});
-  }
-  return {p.alpha, p.beta};
 }
 
 // ---- packed containers and bit packing ------------------------------------------------------------
@@ -576,10 +371,10 @@ nb::bytes py_pack_tensor(ro_array x, const std::string& spec, std::optional<std:
   {
     nb::gil_scoped_release release;
     if (k == real_kind::f32) {
-      std::vector<float> buf = contiguous_copy<float>(in);
+      std::vector<float> buf = c_order_copy<float>(in);
       bytes = serialize_packed(pack_tensor<float>(f, std::span<const float>(buf), in.shape, opt));
     } else {
-      std::vector<double> buf = contiguous_copy<double>(in);
+      std::vector<double> buf = c_order_copy<double>(in);
       bytes = serialize_packed(pack_tensor<double>(f, std::span<const double>(buf), in.shape, opt));
     }
   }
@@ -596,10 +391,10 @@ nb::bytes py_pack_smaq(ro_array x, int main_bits, int outlier_bits, bool sampled
   {
     nb::gil_scoped_release release;
     if (k == real_kind::f32) {
-      std::vector<float> buf = contiguous_copy<float>(in);
+      std::vector<float> buf = c_order_copy<float>(in);
       bytes = serialize_packed(pack_smaq<float>(std::span<const float>(buf), in.shape, cfg));
     } else {
-      std::vector<double> buf = contiguous_copy<double>(in);
+      std::vector<double> buf = c_order_copy<double>(in);
       bytes = serialize_packed(pack_smaq<double>(std::span<const double>(buf), in.shape, cfg));
     }
   }
@@ -623,6 +418,38 @@ nb::bytes py_bit_pack(const std::vector<std::uint32_t>& codes, int bits) {
 std::vector<std::uint32_t> py_bit_unpack(nb::bytes data, int bits, std::size_t count) {
   const auto* p = reinterpret_cast<const std::byte*>(data.c_str());
   return bit_unpack(std::span<const std::byte>(p, data.size()), bits, count);
+}
+
+// ---- CUDA tensors (device pointers from torch) --------------------------------------------------
+
+constexpr bool cuda_built =
+#ifdef FMTSIM_PY_CUDA
+    true;
+#else
+    false;
+#endif
+
+// Elementwise fake quantization of n contiguous float32 values in device memory (the caller synchronizes
+// its stream first); bit-identical to the CPU kernels.
+void py_quantize_cuda(const element_format& f, std::uintptr_t in, std::uintptr_t out, std::size_t n,
+                      const std::string& rounding, std::uint64_t seed, std::uint64_t index_offset,
+                      std::uintptr_t previous) {
+  quantize_options opt;
+  opt.mode = rounding_of(rounding);
+  opt.seed = seed;
+  opt.index_offset = index_offset;
+  if (opt.mode.kind == rounding::hys && previous == 0)
+    fail("hysteresis rounding (hys) needs the previous quantized values: pass previous=...");
+#ifdef FMTSIM_PY_CUDA
+  nb::gil_scoped_release release;
+  cuda::quantize(f, reinterpret_cast<const float*>(in), reinterpret_cast<float*>(out), n, opt,
+                 previous ? reinterpret_cast<const float*>(previous) : nullptr);
+#else
+  (void)f, (void)in, (void)out, (void)n;
+  fail(
+      "this fmtsim build has no CUDA kernels (configure with -Dcuda=enabled where nvcc is installed); "
+      "move the tensor to the CPU with tensor.cpu()");
+#endif
 }
 
 }  // namespace
@@ -721,9 +548,7 @@ NB_MODULE(_fmtsim, m) {
     return out;
   });
 
-  m.def("smaq_into", &py_smaq, "x"_a, "out"_a, "main_bits"_a, "outlier_bits"_a, "sampled"_a, "sample_size"_a,
-        "sample_seed"_a, "rounding"_a, "seed"_a);
-  m.def("s2fp8_into", &py_s2fp8, "x"_a, "out"_a, "rounding"_a, "seed"_a);
+  m.def("is_family_spec", [](const std::string& spec) { return parse_real_family(spec).has_value(); });
   m.def("pack_tensor", &py_pack_tensor, "x"_a, "spec"_a, "groups"_a.none(), "rule"_a.none(), "room"_a.none(),
         "saturate"_a, "rounding"_a, "seed"_a);
   m.def("pack_smaq", &py_pack_smaq, "x"_a, "main_bits"_a, "outlier_bits"_a, "sampled"_a, "sample_size"_a,
@@ -739,6 +564,17 @@ NB_MODULE(_fmtsim, m) {
     }
   });
 
+  m.def("cuda_built", [] { return cuda_built; });
+  m.def("cuda_available", [] {
+#ifdef FMTSIM_PY_CUDA
+    return cuda::device_available();
+#else
+    return false;
+#endif
+  });
+  m.def("quantize_cuda_into", &py_quantize_cuda, "fmt"_a, "in_ptr"_a, "out_ptr"_a, "n"_a, "rounding"_a, "seed"_a,
+        "index_offset"_a, "previous_ptr"_a);
+
   m.def("set_thread_count", &kernels::set_thread_count, "threads"_a);
   m.def("thread_count", &kernels::thread_count);
   m.def("simd_isa", [] { return std::string(kernels::simd_isa()); });
@@ -753,50 +589,99 @@ NB_MODULE(_fmtsim, m) {
             quantize_options opt;
             opt.mode = rounding_of(rounding);
             opt.seed = seed;
-            new (self) py_tensor_quantizer{
-                tensor_quantizer(make_tensor_format(spec, groups, rule, room, tracking, saturate, nonfinite), opt,
-                                 backend_of(backend)),
-                {}};
+            const kernels::backend b = backend_of(backend);
+            if (auto fam = parse_real_family(spec)) {
+              if (groups) {
+                if (!real_family_takes_groups(*fam)) fail("the family " + fam->spelling + " takes no scale groups");
+                fam->groups = parse_groups(*groups);
+              }
+              if (rule || room || tracking || nonfinite)
+                fail("the family " + fam->spelling +
+                     " has its own scaling: rule, room, tracking and nonfinite apply to element and scaled specs");
+              if (saturate) fail("the family " + fam->spelling + " does not saturate");
+              if (opt.mode.kind == rounding::hys)
+                fail("hysteresis rounding (hys) applies to element and scaled specs, not " + fam->spelling);
+              new (self) py_tensor_quantizer{};
+              self->family = *fam;
+              self->family_options = opt;
+              return;
+            }
+            new (self) py_tensor_quantizer{};
+            self->q.emplace(make_tensor_format(spec, groups, rule, room, tracking, saturate, nonfinite), opt, b);
           },
           "spec"_a, "groups"_a.none(), "rule"_a.none(), "room"_a.none(), "tracking"_a, "saturate"_a,
           "nonfinite"_a.none(), "rounding"_a, "seed"_a, "backend"_a)
       .def("quantize_into", &py_tensor_quantizer::call, "x"_a, "out"_a)
       .def("encode", &py_tensor_quantizer::encode, "x"_a)
-      .def_prop_ro("description", [](const py_tensor_quantizer& t) { return tensor_format_name(t.q.format()); })
+      .def_prop_ro("is_family", [](const py_tensor_quantizer& t) { return t.family.has_value(); })
+      .def_prop_ro("description",
+                   [](const py_tensor_quantizer& t) {
+                     return t.family ? real_family_name(*t.family) : tensor_format_name(t.q->format());
+                   })
       .def_prop_ro("element",
                    [](const py_tensor_quantizer& t) {
-                     element_format e = t.q.format().element;
+                     element_format e = t.tq("element").format().element;
                      e.scale_exp = 0;
                      return e;
                    })
-      .def_prop_ro("groups", [](const py_tensor_quantizer& t) { return groups_name(t.q.format().groups); })
-      .def_prop_ro("rule", [](const py_tensor_quantizer& t) { return std::string(scale_rule_name(t.q.format().rule)); })
-      .def_prop_ro("room", [](const py_tensor_quantizer& t) { return t.q.format().room; })
-      .def_prop_ro("tracking", [](const py_tensor_quantizer& t) { return t.q.format().tracking; })
-      .def_prop_ro("scale_bits", [](const py_tensor_quantizer& t) { return t.q.format().scale_bits; })
-      .def_prop_ro("stored_offset", [](const py_tensor_quantizer& t) { return t.q.format().stored_offset; })
-      .def_prop_ro("rounding", [](const py_tensor_quantizer& t) { return rounding_name(t.q.options().mode); })
+      .def_prop_ro("groups",
+                   [](const py_tensor_quantizer& t) {
+                     if (t.family) return groups_name(t.family->groups);
+                     return groups_name(t.q->format().groups);
+                   })
+      .def_prop_ro("rule",
+                   [](const py_tensor_quantizer& t) {
+                     return t.family ? std::string("family") : std::string(scale_rule_name(t.q->format().rule));
+                   })
+      .def_prop_ro("room", [](const py_tensor_quantizer& t) { return t.family ? 0 : t.q->format().room; })
+      .def_prop_ro("tracking", [](const py_tensor_quantizer& t) { return t.family ? false : t.q->format().tracking; })
+      .def_prop_ro("scale_bits", [](const py_tensor_quantizer& t) { return t.tq("scale_bits").format().scale_bits; })
+      .def_prop_ro("stored_offset",
+                   [](const py_tensor_quantizer& t) { return t.tq("stored_offset").format().stored_offset; })
+      .def_prop_ro("rounding",
+                   [](const py_tensor_quantizer& t) {
+                     return rounding_name(t.family ? t.family_options.mode : t.q->options().mode);
+                   })
       .def("set_seed",
            [](py_tensor_quantizer& t, std::uint64_t seed) {
-             quantize_options o = t.q.options();
+             if (t.family) {
+               t.family_options.seed = seed;
+               return;
+             }
+             quantize_options o = t.q->options();
              o.seed = seed;
-             t.q.set_options(o);
+             t.q->set_options(o);
            })
       .def("last_scales",
            [](const py_tensor_quantizer& t) {
              std::vector<int> e;
              std::vector<float> r;
              std::vector<bool> nan, cl;
-             for (const group_scale& g : t.q.last_scales()) {
-               e.push_back(g.scale_exp);
-               r.push_back(g.real_scale);
-               nan.push_back(g.nan);
-               cl.push_back(g.clamped);
-             }
+             if (t.q)
+               for (const group_scale& g : t.q->last_scales()) {
+                 e.push_back(g.scale_exp);
+                 r.push_back(g.real_scale);
+                 nan.push_back(g.nan);
+                 cl.push_back(g.clamped);
+               }
              return std::make_tuple(e, r, nan, cl);
            })
-      .def("save_state", [](const py_tensor_quantizer& t) { return save_state(t.q.state()); })
-      .def("load_state", [](py_tensor_quantizer& t, const std::string& s) { t.q.set_state(load_state(s)); })
-      .def("state_calls", [](const py_tensor_quantizer& t) { return t.q.state().calls; })
-      .def("reset", [](py_tensor_quantizer& t) { t.q.reset(); });
+      .def("family_params",
+           [](const py_tensor_quantizer& t) {
+             if (!t.family) fail("family_params: not a family quantizer (asym, scq, sign, sbin, agp, smaq, s2fp8)");
+             nb::dict d;
+             d["alpha"] = t.last_family.alpha;
+             d["beta"] = t.last_family.beta;
+             d["keep_probability"] = t.last_family.keep_probability;
+             d["kept"] = std::vector<int>(t.last_family.kept.begin(), t.last_family.kept.end());
+             return d;
+           })
+      .def("save_state", [](const py_tensor_quantizer& t) { return save_state(t.tq("save_state").state()); })
+      .def("load_state",
+           [](py_tensor_quantizer& t, const std::string& s) { t.tq("load_state").set_state(load_state(s)); })
+      .def("state_calls", [](const py_tensor_quantizer& t) { return t.q ? t.q->state().calls : std::uint64_t{0}; })
+      .def("reset", [](py_tensor_quantizer& t) {
+        if (t.q) t.q->reset();
+        t.last_family = {};
+      });
 }

@@ -1,6 +1,13 @@
 // SPDX-License-Identifier: MIT
-// Strided N-d views (C API, Python module): contiguity, overlap, C-order gather and scatter.
+// Strided N-d views shared by the C API and the Python module: layout checks, gather/scatter, and the
+// element-format, tensor-quantizer and family calls on views of any strides (copies only where needed).
 #pragma once
+
+#include <fmtsim/core/format.hpp>
+#include <fmtsim/core/rounding.hpp>
+#include <fmtsim/formats/family_spec.hpp>
+#include <fmtsim/formats/tensor.hpp>
+#include <fmtsim/kernels/elementwise.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -8,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace fmtsim::detail::strided {
+namespace fmtsim::strided {
 
 // An N-d view: element strides (may be negative or zero), C-order logical indexing.
 struct strided_view {
@@ -103,4 +110,40 @@ inline std::string shape_text(const std::vector<std::int64_t>& s) {
   return t + ")";
 }
 
-}  // namespace fmtsim::detail::strided
+// A C-order copy of the view's elements.
+template <class T>
+std::vector<T> c_order_copy(const strided_view& v) {
+  std::vector<T> buf(v.size());
+  gather(v, buf.data());
+  return buf;
+}
+
+// Throws std::invalid_argument "<what> has shape (..), the input has shape (..)" unless the shapes agree.
+void check_same_shape(const strided_view& input, const strided_view& other, const std::string& what);
+
+enum class real_type : std::uint8_t { f32, f64 };
+// Code element types; encode writes u8, u16 or u32; decode reads any (negative or > 32-bit codes are an
+// element_error naming the element).
+enum class code_type : std::uint8_t { u8, u16, u32, u64, i8, i16, i32, i64 };
+int code_type_bits(code_type c);
+
+// Element format on views: out = quantize(in) (out may be in, or overlap it: the input is copied then),
+// prev = the previous quantized values for hysteresis (nullptr otherwise). Validates the call
+// (check_array_call) before touching memory.
+void quantize(const element_format& f, const strided_view& in, const strided_view& out, const strided_view* prev,
+              const quantize_options& opt, kernels::backend b, real_type t);
+void encode(const element_format& f, const strided_view& in, const strided_view& codes, code_type c,
+            const strided_view* prev, const quantize_options& opt, real_type t);
+void decode(const element_format& f, const strided_view& codes, code_type c, const strided_view& out, real_type t);
+
+// Tensor quantizer on views: non-negative strides are passed through, other layouts go through C-order
+// copies.
+quantize_stats quantize(tensor_quantizer& q, const strided_view& in, const strided_view& out, real_type t);
+// Codes (C order) of the tensor quantizer.
+quantize_stats encode(tensor_quantizer& q, const strided_view& in, std::vector<std::uint32_t>& codes, real_type t);
+
+// Real-scaled family on views (the families work on C-order buffers: strided views are gathered/scattered).
+real_family_result quantize(const real_family_spec& f, const strided_view& in, const strided_view& out,
+                            const quantize_options& opt, real_type t);
+
+}  // namespace fmtsim::strided

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Installs the build into a temporary DESTDIR, compiles capi_program.c with pkg-config's flags for fmtsim
-# and runs it against the installed libfmtsim.so.
+# Installs the build into a temporary DESTDIR, compiles each C program given (capi_program.c,
+# capi_families.c) with pkg-config's flags for fmtsim and runs it against the installed libfmtsim.so.
 import json
 import os
 import shlex
@@ -24,7 +24,7 @@ def sanitize_flags(build):
 
 
 def main() -> int:
-    build, program = sys.argv[1], sys.argv[2]
+    build, programs = sys.argv[1], sys.argv[2:]
     for tool in ("meson", "pkg-config", "cc"):
         if shutil.which(tool) is None:
             print(f"{tool} not found: skipped")
@@ -44,14 +44,18 @@ def main() -> int:
         if not headers:
             print("fmtsim/fmtsim.h was not installed")
             return 1
-        exe = os.path.join(tmp, "capi_program")
-        run(["cc", "-std=c99", "-Wall", "-Wextra", "-Werror", *sanitize_flags(build), program, "-o", exe,
-             *shlex.split(flags), "-lm"])
         libdirs = [f[2:] for f in shlex.split(flags) if f.startswith("-L")]
         renv = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join(libdirs))
-        r = subprocess.run([exe], env=renv)
-        return r.returncode
-
+        failed = 0
+        for program in programs:
+            exe = os.path.join(tmp, os.path.splitext(os.path.basename(program))[0])
+            run(["cc", "-std=c99", "-Wall", "-Wextra", "-Werror", *sanitize_flags(build), program, "-o", exe,
+                 *shlex.split(flags), "-lm"])
+            r = subprocess.run([exe], env=renv)
+            if r.returncode != 0:
+                print(f"{os.path.basename(program)}: exit {r.returncode}")
+                failed = 1
+        return failed
 
 if __name__ == "__main__":
     sys.exit(main())

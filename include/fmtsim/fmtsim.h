@@ -178,8 +178,8 @@ FMTSIM_API fmtsim_status fmtsim_quantizer_reset(fmtsim_quantizer* quantizer);
 /* Family quantizers: what the last call chose. alpha, beta: S2FP8's shift and squeeze (1, 0 for the other
  * families); kept: AGP's per-sample keep decisions (*count receives the number of samples, 0 for the other
  * families; at most `capacity` are written). Any output pointer may be NULL. Not a family: INVALID_ARGUMENT. */
-FMTSIM_API fmtsim_status fmtsim_quantizer_family_params(const fmtsim_quantizer* quantizer, double* alpha,
-                                                        double* beta, uint8_t* kept, size_t capacity, size_t* count);
+FMTSIM_API fmtsim_status fmtsim_quantizer_family_params(const fmtsim_quantizer* quantizer, double* alpha, double* beta,
+                                                        uint8_t* kept, size_t capacity, size_t* count);
 
 /* ---- packing (docs/packed.md) --------------------------------------------------------------------- */
 /* Bit-pack codes (UINT8/UINT16/UINT32, any shape and strides, C order) of `bits` bits each (1..32) into buf:

@@ -112,6 +112,20 @@ tensor_format indicator_format(const tensor_format& f, const indicator_scale& sc
   return t;
 }
 
+indicator_scale parse_indicator_scale(std::string_view rule, std::string_view groups, int room) {
+  indicator_scale s;
+  const auto r = parse_scale_rule(rule);
+  if (!r) throw std::invalid_argument("rule must be room, floor, ceil, fp32 or none, not '" + std::string(rule) + "'");
+  s.rule = *r;
+  s.room = room;
+  try {
+    s.groups = parse_groups(groups);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(std::string("groups: ") + e.what());
+  }
+  return s;
+}
+
 // ---------------------------------------------------------------- hook
 indicator_hook::indicator_hook(run_context& ctx, std::vector<std::string> wanted_layer_paths)
     : ctx_(ctx), wanted_(std::move(wanted_layer_paths)) {}

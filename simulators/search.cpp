@@ -318,25 +318,30 @@ std::vector<search_candidate> catalog_candidates(std::string_view catalog_name) 
   return out;
 }
 
+search_candidate spec_candidate(std::string_view spec) {
+  search_candidate c;
+  if (const catalog_entry* e = find_catalog_entry(spec)) {
+    c.id = std::string(e->id);
+    c.name = std::string(e->name);
+    c.bits = e->bits;
+    c.format = parse_tensor_format(e->id);
+  } else {
+    try {
+      c.format = parse_tensor_format(spec);
+    } catch (const std::exception& ex) {
+      throw std::invalid_argument("format '" + std::string(spec) + "': " + ex.what());
+    }
+    c.id = std::string(spec);
+    c.bits = code_bits(c.format.element);
+  }
+  return c;
+}
+
 std::vector<search_candidate> spec_candidates(std::span<const std::string> specs) {
   std::vector<search_candidate> out;
   std::set<std::string> seen;
   for (const std::string& spec : specs) {
-    search_candidate c;
-    if (const catalog_entry* e = find_catalog_entry(spec)) {
-      c.id = std::string(e->id);
-      c.name = std::string(e->name);
-      c.bits = e->bits;
-      c.format = parse_tensor_format(e->id);
-    } else {
-      try {
-        c.format = parse_tensor_format(spec);
-      } catch (const std::exception& ex) {
-        throw std::invalid_argument("format '" + spec + "': " + ex.what());
-      }
-      c.id = spec;
-      c.bits = code_bits(c.format.element);
-    }
+    search_candidate c = spec_candidate(spec);
     if (!seen.insert(c.id).second)
       throw std::invalid_argument("format '" + spec + "' is listed twice (as " + c.id + ")");
     out.push_back(std::move(c));

@@ -135,17 +135,12 @@ std::vector<std::string> expand_format_list(const std::vector<std::string>& item
 }
 
 sim::indicator_scale parse_scale(const std::string& rule, const std::string& groups, int room, const char* what) {
-  sim::indicator_scale s;
-  const auto r = parse_scale_rule(rule);
-  if (!r) throw failure(std::string("--") + what + "-rule must be room, floor, ceil, fp32 or none, not '" + rule + "'");
-  s.rule = *r;
-  s.room = room;
   try {
-    s.groups = parse_groups(groups);
-  } catch (const std::exception& e) {
-    throw failure(std::string("--") + what + "-groups: " + e.what());
+    return sim::parse_indicator_scale(rule, groups, room);
+  } catch (const std::invalid_argument& e) {
+    // "--error-rule must be ..." / "--error-groups: ..."
+    throw failure(std::string("--") + what + "-" + e.what());
   }
-  return s;
 }
 
 void write_outputs(const sim::search_summary& s, const std::string& out, const std::string& csv,

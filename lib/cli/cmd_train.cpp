@@ -1,13 +1,20 @@
 // SPDX-License-Identifier: MIT
-// `fmtsim train`: FP32 training of a named architecture on an image dataset, atomic checkpoints.
+// `fmtsim train` (FP32 or with quantizers at A/E/W/G) and `fmtsim eval` (test loss and accuracy of a checkpoint).
 #include "common.hpp"
 #include "registry.hpp"
 
 #include <fmtsim/io/dataset.hpp>
 #include <fmtsim/sim/model.hpp>
+#include <fmtsim/sim/onnx.hpp>
 #include <fmtsim/sim/parallel.hpp>
+#include <fmtsim/sim/quantizer_hook.hpp>
+#include <fmtsim/sim/search.hpp>
 #include <fmtsim/sim/train.hpp>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -16,6 +23,97 @@
 
 namespace fmtsim::cli {
 namespace {
+
+// Quantizer options of one kind; the names follow `fmtsim search` (--error-rule, --error-room, ...).
+struct kind_options {
+  sim::quant_kind kind;
+  const char* spec_option;  // "activations", "errors", "weight-format", "grad-format"
+  const char* prefix;       // "activation", "error", "weight", "grad"
+  std::string spec, rule = "room", groups = "tensor", rounding;
+  int room = 3;
+};
+
+// --activations/--errors/--weight-format/--grad-format SPEC with per-kind scale rule, room, groups and
+// rounding. Defaults as the search: A room 1, E room 3 (a fresh per-tensor power-of-two scale per call);
+// W and G room 3.
+struct quant_options {
+  std::array<kind_options, 4> kinds{
+      {{sim::quant_kind::activation, "activations", "activation", {}, "room", "tensor", {}, 1},
+       {sim::quant_kind::error, "errors", "error", {}, "room", "tensor", {}, 3},
+       {sim::quant_kind::weight, "weight-format", "weight", {}, "room", "tensor", {}, 3},
+       {sim::quant_kind::weight_gradient, "grad-format", "grad", {}, "room", "tensor", {}, 3}}};
+  std::string rounding = "rne";
+
+  void add_to(CLI::App& cmd) {
+    const char* what[4] = {"activations (forward outputs of Conv/Linear/BatchNorm and residual sums)",
+                           "errors (gradients at the same points in the backward pass)",
+                           "weights of Conv/Linear as used by forward and backward", "weight gradients of Conv/Linear"};
+    for (std::size_t i = 0; i < kinds.size(); ++i) {
+      kind_options& k = kinds[i];
+      const std::string p = std::string("--") + k.prefix;
+      cmd.add_option(std::string("--") + k.spec_option, k.spec,
+                     std::string("quantize the ") + what[i] +
+                         " to this format (a spec or catalog name: e4m3fn, e5m2, fp134, int8, mxfp8_e4m3, ...); "
+                         "default FP32");
+      cmd.add_option(p + "-rule", k.rule, std::string("scale rule for ") + k.prefix + ": room, floor, ceil, fp32, none")
+          ->capture_default_str();
+      cmd.add_option(p + "-room", k.room, std::string("room r: top binade at floor(log2 amax) + r (") + k.prefix + ")")
+          ->capture_default_str();
+      cmd.add_option(p + "-groups", k.groups,
+                     std::string("scale groups for ") + k.prefix + ": tensor, channel:AXIS, block:N[:AXIS], tile:AxB")
+          ->capture_default_str();
+      cmd.add_option(p + "-rounding", k.rounding,
+                     std::string("rounding for ") + k.prefix + " (default: --rounding)" +
+                         (k.kind == sim::quant_kind::weight || k.kind == sim::quant_kind::weight_gradient
+                              ? "; hys keeps each parameter's previous quantized values"
+                              : ""));
+    }
+    cmd.add_option("--rounding", rounding,
+                   "rounding of every quantized kind without its own --KIND-rounding (rne, rna, rtz, rup, rdn, rto, "
+                   "sr, srR, hys for W/G); sr streams are keyed by --seed and a per-call counter")
+        ->capture_default_str();
+  }
+
+  // The hook, or null when every kind stays FP32. Errors as one-line failures naming the option.
+  std::unique_ptr<sim::quantizer_hook> build(std::uint64_t seed) const {
+    auto hook = std::make_unique<sim::quantizer_hook>(seed);
+    for (const kind_options& k : kinds) {
+      const std::string p = std::string("--") + k.prefix;
+      if (k.spec.empty()) {
+        if (!k.rounding.empty()) throw failure(p + "-rounding needs --" + k.spec_option);
+        continue;
+      }
+      sim::indicator_scale scale;
+      try {
+        scale = sim::parse_indicator_scale(k.rule, k.groups, k.room);
+      } catch (const std::invalid_argument& e) {
+        throw failure(p + "-" + e.what());
+      }
+      sim::point_quantizer q;
+      try {
+        q.format = sim::point_format(k.spec, scale);
+      } catch (const std::invalid_argument& e) {
+        throw failure(std::string("--") + k.spec_option + ": " + e.what());
+      }
+      const std::string& r = k.rounding.empty() ? rounding : k.rounding;
+      const auto mode = parse_rounding(r);
+      if (!mode)
+        throw failure((k.rounding.empty() ? std::string("--rounding") : p + "-rounding") + ": unknown mode '" + r +
+                      "' (" + std::string(rounding_names_help()) + ")");
+      q.rounding = *mode;
+      if (q.rounding.kind == rounding::hys && k.rounding.empty() &&
+          (k.kind == sim::quant_kind::activation || k.kind == sim::quant_kind::error))
+        throw failure("--rounding hys applies to weights and weight gradients only: use --weight-rounding hys");
+      try {
+        hook->set(k.kind, q);
+      } catch (const std::invalid_argument& e) {
+        throw failure(e.what());
+      }
+    }
+    if (!hook->any()) return nullptr;
+    return hook;
+  }
+};
 
 struct train_args {
   std::string arch = "resnet20";
@@ -26,8 +124,28 @@ struct train_args {
   int threads = 0;
   bool quiet = false;
   std::int64_t eval_batches = 0;
+  quant_options quant;
   sim::train_options opt;
 };
+
+struct eval_args {
+  std::string arch, weights, onnx;
+  std::string data = io::default_data_dir.string();
+  std::string json;
+  std::int64_t batch_size = 256, max_batches = 0;
+  std::uint64_t seed = 0;
+  int threads = 0;
+  quant_options quant;
+};
+
+void check_arch(const std::string& arch) {
+  const auto names = sim::model_names();
+  if (std::find(names.begin(), names.end(), arch) == names.end()) {
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    throw failure("unknown architecture '" + arch + "' (known: " + known + ")");
+  }
+}
 
 std::string format_duration(double s) {
   const long t = static_cast<long>(s + 0.5);
@@ -50,6 +168,9 @@ std::string join_floats(const std::vector<float>& v) {
 void run_train(const train_args& a) {
   if (a.threads > 0) sim::set_num_threads(a.threads);
   sim::train_options opt = a.opt;
+  check_arch(a.arch);
+  const std::unique_ptr<sim::quantizer_hook> hook = a.quant.build(opt.seed);
+  opt.hook = hook.get();
   if (a.schedule == "cosine") {
     opt.schedule = sim::lr_schedule::cosine;
   } else if (a.schedule == "step") {
@@ -68,18 +189,25 @@ void run_train(const train_args& a) {
   } catch (const std::invalid_argument& e) {
     throw failure(e.what());
   }
-  if (!a.init.empty()) net->load(a.init);
+  if (!a.init.empty()) {
+    try {
+      net->load(a.init);
+    } catch (const std::exception& e) {
+      throw failure(std::string("--init: ") + e.what());
+    }
+  }
   std::cerr << "fmtsim train: " << a.arch << " (" << net->parameter_count() << " parameters) on " << train_set.source
             << ", " << train_set.count << " images " << train_set.channels << "x" << train_set.height << "x"
             << train_set.width << ", " << train_set.num_classes << " classes; test " << test_set.count << " images; "
             << sim::num_threads() << " threads\n"
+            << "quantizers: " << (hook ? sim::describe(*hook) : std::string("FP32")) << '\n'
             << "normalisation mean " << join_floats(train_set.norm.mean) << " std "
             << join_floats(train_set.norm.stddev) << '\n';
   std::ostringstream settings;
   settings << "arch=" << a.arch << " epochs=" << opt.epochs << " batch_size=" << opt.batch_size << " lr=" << opt.lr
            << " momentum=" << opt.momentum << " weight_decay=" << opt.weight_decay << " schedule=" << a.schedule
            << " seed=" << opt.seed << " crop_padding=" << opt.crop_padding << " flip=" << opt.flip
-           << (a.init.empty() ? "" : " init=" + a.init);
+           << (a.init.empty() ? "" : " init=" + a.init) << (hook ? " quantizers=" + sim::describe(*hook) : "");
   auto on_batch = [&](const sim::batch_progress& p) {
     if (a.quiet) return;
     std::fprintf(stderr, "\repoch %d/%d batch %lld/%lld  loss %.4f  acc %.2f%%  lr %.5f  ETA %s   ", p.epoch, p.epochs,
@@ -111,11 +239,97 @@ void run_train(const train_args& a) {
   if (!a.out.empty()) std::printf("saved %s\n", a.out.c_str());
 }
 
+void run_eval(const eval_args& a) {
+  if (a.threads > 0) sim::set_num_threads(a.threads);
+  if (!a.onnx.empty() && !a.arch.empty()) throw failure("give either --arch with --weights or --onnx, not both");
+  if (a.onnx.empty() && a.arch.empty())
+    throw failure("no model: give --arch NAME --weights FILE.safetensors or --onnx FILE.onnx");
+  if (!a.arch.empty() && a.weights.empty()) throw failure("--weights FILE.safetensors is required with --arch");
+  if (!a.onnx.empty() && !a.weights.empty())
+    throw failure("--weights is not used with --onnx (the weights are in the ONNX file)");
+  if (!a.arch.empty()) check_arch(a.arch);
+  if (a.batch_size <= 0) throw failure("--batch-size must be positive");
+  if (a.max_batches < 0) throw failure("--max-batches must be >= 0");
+  const std::unique_ptr<sim::quantizer_hook> hook = a.quant.build(a.seed);
+  // The test split normalised with the training split's statistics, as `fmtsim train` evaluates it.
+  const io::dataset train_set = io::load_dataset(a.data, io::split::train);
+  const io::dataset test_set = io::load_dataset(a.data, io::split::test, train_set.norm);
+  std::unique_ptr<sim::network> net;
+  try {
+    if (!a.arch.empty()) {
+      net = sim::make_model(
+          a.arch, sim::model_config{test_set.channels, test_set.height, test_set.width, test_set.num_classes});
+      net->load(a.weights);
+    } else {
+      net = sim::load_onnx(a.onnx);
+    }
+  } catch (const failure&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw failure((a.arch.empty() ? std::string("--onnx: ") : std::string("--weights: ")) + e.what());
+  }
+  sim::eval_result r;
+  try {
+    r = sim::evaluate(*net, test_set, a.batch_size, hook.get(), a.max_batches);
+  } catch (const std::invalid_argument& e) {
+    throw failure(e.what());
+  }
+  const std::string quantizers = hook ? sim::describe(*hook) : std::string("FP32");
+  std::printf("%s on %s: test loss %.4f acc %.2f%% (%lld images; quantizers: %s)\n",
+              a.arch.empty() ? net->arch().c_str() : a.arch.c_str(), test_set.source.c_str(), r.loss,
+              100.0 * r.accuracy, static_cast<long long>(r.count), quantizers.c_str());
+  std::fflush(stdout);
+  if (!a.json.empty()) {
+    nlohmann::ordered_json j;
+    j["model"] = a.arch.empty() ? "onnx" : "arch";
+    j["arch"] = a.arch.empty() ? net->arch() : a.arch;
+    j["path"] = a.arch.empty() ? a.onnx : a.weights;
+    j["data"] = test_set.source;
+    j["batch_size"] = a.batch_size;
+    j["max_batches"] = a.max_batches;
+    j["quantizers"] = quantizers;
+    j["seed"] = a.seed;
+    j["count"] = r.count;
+    j["loss"] = r.loss;
+    j["accuracy"] = r.accuracy;
+    try {
+      sim::write_file_atomic(a.json, j.dump(2) + "\n");
+    } catch (const std::exception& e) {
+      throw failure("--json " + a.json + ": " + e.what());
+    }
+  }
+}
+
+const registrar reg_eval{
+    "eval", [](CLI::App& app) {
+      auto args = std::make_shared<eval_args>();
+      CLI::App* cmd = app.add_subcommand(
+          "eval", "test loss and accuracy of a checkpoint, in FP32 or with quantizers at A/E/W/G (eval mode)");
+      cmd->add_option("--arch", args->arch, "architecture of --weights: resnet20, resnet32, resnet56, vgg_small, mlp");
+      cmd->add_option("--weights", args->weights, "weights (.safetensors, PyTorch state_dict names)");
+      cmd->add_option("--onnx", args->onnx, "the model as ONNX instead of --arch/--weights");
+      cmd->add_option("--data", args->data,
+                      "dataset directory (IDX or CIFAR binary) or .npz; the test split, normalised with the training "
+                      "split's statistics as in fmtsim train")
+          ->capture_default_str();
+      cmd->add_option("--batch-size", args->batch_size, "evaluation batch size (fmtsim train evaluates with 256)")
+          ->capture_default_str();
+      cmd->add_option("--max-batches", args->max_batches, "evaluate only the first N test batches (0: all)")
+          ->capture_default_str();
+      cmd->add_option("--seed", args->seed, "seed of stochastic rounding")->capture_default_str();
+      cmd->add_option("--threads", args->threads, "worker threads (0: all cores)")->capture_default_str();
+      cmd->add_option("--json", args->json, "also write the result as JSON (atomically)");
+      args->quant.add_to(*cmd);
+      cmd->callback([args] { run_eval(*args); });
+    }};
+
 const registrar reg{
     "train", [](CLI::App& app) {
       auto args = std::make_shared<train_args>();
       CLI::App* cmd =
-          app.add_subcommand("train", "train a network in FP32 (SGD with momentum) and save a safetensors checkpoint");
+          app.add_subcommand("train",
+                             "train a network (SGD with momentum) in FP32 or with quantizers at A/E/W/G, and save a "
+                             "safetensors checkpoint");
       cmd->add_option("--arch", args->arch, "architecture: resnet20, resnet32, resnet56, vgg_small, mlp")
           ->capture_default_str();
       cmd->add_option("--data", args->data, "dataset directory (IDX or CIFAR binary) or .npz file")
@@ -134,7 +348,8 @@ const registrar reg{
       cmd->add_option("--step-size", args->opt.step_size, "step schedule: epochs between decays")
           ->capture_default_str();
       cmd->add_option("--gamma", args->opt.gamma, "step schedule: decay factor")->capture_default_str();
-      cmd->add_option("--seed", args->opt.seed, "seed of initialisation, shuffling, augmentation, dropout")
+      cmd->add_option("--seed", args->opt.seed,
+                      "seed of initialisation, shuffling, augmentation, dropout and stochastic rounding")
           ->capture_default_str();
       cmd->add_option("--crop-padding", args->opt.crop_padding,
                       "random-crop augmentation with this zero padding (0: off)")
@@ -144,6 +359,7 @@ const registrar reg{
           ->capture_default_str();
       cmd->add_option("--threads", args->threads, "worker threads (0: all cores)")->capture_default_str();
       cmd->add_flag("--quiet", args->quiet, "no per-batch progress line");
+      args->quant.add_to(*cmd);
       cmd->callback([args] { run_train(*args); });
     }};
 

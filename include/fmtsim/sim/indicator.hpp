@@ -56,6 +56,11 @@ struct indicator_options {
 // their own groups and rule; other formats get scale.groups / scale.rule / scale.room.
 tensor_format indicator_format(const tensor_format& f, const indicator_scale& scale);
 
+// Scale settings from text (the CLI's --error-rule/--error-groups/--error-room and their siblings): `rule`
+// is room, floor, ceil, fp32 or none; `groups` as parse_groups. Throws std::invalid_argument with a message
+// that starts "rule ..." or "groups: ..." (callers prefix the option name).
+indicator_scale parse_indicator_scale(std::string_view rule, std::string_view groups, int room);
+
 namespace detail {
 // In-place quantization with one per-tensor room-rule scale without tracking, bit-identical to
 // tensor_quantizer (skips its copies and statistics). Returns false (data untouched) when the case is not

@@ -40,6 +40,9 @@ std::vector<search_candidate> catalog_candidates(std::string_view catalog_name);
 // Candidates from format specs (catalog ids or names, bp/fp1xy spellings, minifloats, int/fix, MX and
 // block-minifloat presets). Duplicates (the same id twice) are an error.
 std::vector<search_candidate> spec_candidates(std::span<const std::string> specs);
+// One candidate from one spec (a catalog id or short name first, else any tensor-format spec). Throws
+// std::invalid_argument "format 'SPEC': <the parser's message>".
+search_candidate spec_candidate(std::string_view spec);
 
 struct early_stop_options {
   bool enabled = false;

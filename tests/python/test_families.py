@@ -307,3 +307,20 @@ def test_s2fp8_bit_for_bit(dtype):
     q = fmtsim.TensorQuantizer("s2fp8")
     assert_same_bits(q(x), want, x, "TensorQuantizer('s2fp8')")
     assert q.family_params()["alpha"] == wa
+
+
+def test_agp_keep_frequency_matches_the_probability():
+    rng = np.random.default_rng(30)
+    x = f32_data(rng, (12, 4))
+    x[0] *= 8
+    ranges = np.array([float(x[i].max()) - float(x[i].min()) for i in range(12)])
+    p = np.minimum(1.0, 12 * ranges / (4 * ranges.sum()))
+    trials = 600
+    kept = np.zeros(12)
+    for seed in range(trials):
+        q = fmtsim.TensorQuantizer("agp4", seed=seed)
+        q(x)
+        kept += q.family_params()["kept"]
+    freq = kept / trials
+    sd = np.sqrt(p * (1 - p) / trials)
+    assert np.all(np.abs(freq - p) <= 5 * sd + 1e-12), (freq, p)

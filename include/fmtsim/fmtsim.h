@@ -165,7 +165,8 @@ FMTSIM_API fmtsim_status fmtsim_quantizer_set_seed(fmtsim_quantizer* quantizer, 
 /* Description of the scaled format (e.g. "mxfp8_e4m3 element=e4m3fn:sat groups=block:32:-1 rule=floor ..."). */
 FMTSIM_API fmtsim_status fmtsim_quantizer_describe(const fmtsim_quantizer* quantizer, char* buf, size_t size,
                                                    size_t* needed);
-/* Scale exponents of the groups of the last call (power-of-two rules), C order over the group grid.
+/* Scale exponents of the groups of the last call (power-of-two rules), C order over the group grid (family
+ * quantizers: none, *count = 0; see fmtsim_quantizer_family_params).
  * *count receives the number of groups; at most `capacity` are written. */
 FMTSIM_API fmtsim_status fmtsim_quantizer_scales(const fmtsim_quantizer* quantizer, int32_t* scale_exp, size_t capacity,
                                                  size_t* count);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `fmtsim search` (gradient-angle format search on a pretrained model) and `fmtsim merge` (shard results).
 #include "common.hpp"
+#include "model_args.hpp"
 #include "registry.hpp"
 
 #include <fmtsim/formats/catalog.hpp>
@@ -25,8 +26,7 @@ namespace {
 
 const std::vector<std::string> reference_formats = {"fp134", "fp143", "fp152", "int8"};
 
-struct search_args {
-  std::string arch, weights, onnx;
+struct search_args : model_args {
   std::string data = io::default_data_dir.string();
   std::string catalog;
   std::vector<std::string> formats;
@@ -159,20 +159,9 @@ void run_search_cmd(search_args& a) {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   sim::search_options opt = a.opt;
   // ---- model
-  if (!a.onnx.empty() && !a.arch.empty()) throw failure("give either --arch with --weights or --onnx, not both");
-  if (a.onnx.empty() && a.arch.empty())
-    throw failure("no model: give --arch NAME --weights FILE.safetensors or --onnx FILE.onnx");
-  if (!a.arch.empty() && a.weights.empty())
-    throw failure("--weights FILE.safetensors is required with --arch (the indicator needs a pretrained model)");
-  if (!a.onnx.empty() && !a.weights.empty())
-    throw failure("--weights is not used with --onnx (the weights are in the ONNX file)");
-  if (!a.arch.empty()) {
-    const auto names = sim::model_names();
-    if (std::find(names.begin(), names.end(), a.arch) == names.end()) {
-      std::string known;
-      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-      throw failure("unknown architecture '" + a.arch + "' (known: " + known + ")");
-    }
+  if (resolve_model(a) && !a.quiet) {
+    std::fprintf(stderr, "fmtsim search: no model given: the shipped reference checkpoint %s (resnet20)\n",
+                 a.weights.c_str());
   }
   // ---- targets, score, scales
   if (a.target == "errors")
@@ -320,7 +309,9 @@ const registrar reg_search{
       CLI::App* cmd = app.add_subcommand("search",
                                          "rank formats for errors/activations with the gradient-angle indicator (Lee "
                                          "et al. 2022) on a pretrained model");
-      cmd->add_option("--arch", a->arch, "architecture of --weights: resnet20, resnet32, resnet56, vgg_small, mlp");
+      cmd->add_option("--arch", a->arch,
+                      "architecture of --weights: resnet20, resnet32, resnet56, vgg_small, mlp (no model option: the "
+                      "shipped reference checkpoint, resnet20 on Fashion-MNIST)");
       cmd->add_option("--weights", a->weights, "pretrained weights (.safetensors, PyTorch state_dict names)");
       cmd->add_option(
           "--onnx", a->onnx,

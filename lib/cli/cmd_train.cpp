@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `fmtsim train` (FP32 or with quantizers at A/E/W/G) and `fmtsim eval` (test loss and accuracy of a checkpoint).
 #include "common.hpp"
+#include "model_args.hpp"
 #include "registry.hpp"
 
 #include <fmtsim/io/dataset.hpp>
@@ -128,8 +129,7 @@ struct train_args {
   sim::train_options opt;
 };
 
-struct eval_args {
-  std::string arch, weights, onnx;
+struct eval_args : model_args {
   std::string data = io::default_data_dir.string();
   std::string json;
   std::int64_t batch_size = 256, max_batches = 0;
@@ -137,15 +137,6 @@ struct eval_args {
   int threads = 0;
   quant_options quant;
 };
-
-void check_arch(const std::string& arch) {
-  const auto names = sim::model_names();
-  if (std::find(names.begin(), names.end(), arch) == names.end()) {
-    std::string known;
-    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-    throw failure("unknown architecture '" + arch + "' (known: " + known + ")");
-  }
-}
 
 std::string format_duration(double s) {
   const long t = static_cast<long>(s + 0.5);
@@ -241,13 +232,10 @@ void run_train(const train_args& a) {
 
 void run_eval(const eval_args& a) {
   if (a.threads > 0) sim::set_num_threads(a.threads);
-  if (!a.onnx.empty() && !a.arch.empty()) throw failure("give either --arch with --weights or --onnx, not both");
-  if (a.onnx.empty() && a.arch.empty())
-    throw failure("no model: give --arch NAME --weights FILE.safetensors or --onnx FILE.onnx");
-  if (!a.arch.empty() && a.weights.empty()) throw failure("--weights FILE.safetensors is required with --arch");
-  if (!a.onnx.empty() && !a.weights.empty())
-    throw failure("--weights is not used with --onnx (the weights are in the ONNX file)");
-  if (!a.arch.empty()) check_arch(a.arch);
+  if (resolve_model(a)) {
+    std::fprintf(stderr, "fmtsim eval: no model given: the shipped reference checkpoint %s (resnet20)\n",
+                 a.weights.c_str());
+  }
   if (a.batch_size <= 0) throw failure("--batch-size must be positive");
   if (a.max_batches < 0) throw failure("--max-batches must be >= 0");
   const std::unique_ptr<sim::quantizer_hook> hook = a.quant.build(a.seed);
@@ -305,7 +293,9 @@ const registrar reg_eval{
       auto args = std::make_shared<eval_args>();
       CLI::App* cmd = app.add_subcommand(
           "eval", "test loss and accuracy of a checkpoint, in FP32 or with quantizers at A/E/W/G (eval mode)");
-      cmd->add_option("--arch", args->arch, "architecture of --weights: resnet20, resnet32, resnet56, vgg_small, mlp");
+      cmd->add_option("--arch", args->arch,
+                      "architecture of --weights: resnet20, resnet32, resnet56, vgg_small, mlp (no model option: the "
+                      "shipped reference checkpoint, resnet20 on Fashion-MNIST)");
       cmd->add_option("--weights", args->weights, "weights (.safetensors, PyTorch state_dict names)");
       cmd->add_option("--onnx", args->onnx, "the model as ONNX instead of --arch/--weights");
       cmd->add_option("--data", args->data,

@@ -18,6 +18,7 @@ ap.add_argument("fmtsim")
 ap.add_argument("--update", action="store_true", help="rewrite the generated blocks in place")
 ap.add_argument("--cxx", default="c++")
 ap.add_argument("--lib", default=None, help="directory holding libfmtsim.so (compile C++ examples)")
+ap.add_argument("--sanitize", default="none", help="the build's b_sanitize: examples are built with it too")
 args = ap.parse_args()
 args.fmtsim = os.path.abspath(args.fmtsim)
 args.root = os.path.abspath(args.root)
@@ -61,8 +62,9 @@ for dirpath, _, files in os.walk(docs):
             with tempfile.TemporaryDirectory() as d:
                 src, exe = os.path.join(d, "example.cpp"), os.path.join(d, "example")
                 open(src, "w").write(m.group("code"))
-                r = subprocess.run([args.cxx, "-std=c++20", "-I", os.path.join(args.root, "include"), src, "-L", args.lib,
-                                    "-lfmtsim", f"-Wl,-rpath,{args.lib}", "-o", exe], capture_output=True, text=True)
+                san = [] if args.sanitize in ("", "none") else [f"-fsanitize={args.sanitize}"]
+                r = subprocess.run([args.cxx, "-std=c++20", *san, "-I", os.path.join(args.root, "include"), src, "-L",
+                                    args.lib, "-lfmtsim", f"-Wl,-rpath,{args.lib}", "-o", exe], capture_output=True, text=True)
                 if r.returncode == 0:
                     r = subprocess.run([exe], capture_output=True, text=True)
                 if r.returncode == 0:

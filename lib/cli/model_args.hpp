@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+// The model options shared by `fmtsim search`, `fmtsim eval` (and `fmtsim train --arch`):
+// --arch NAME --weights FILE.safetensors, or --onnx FILE.onnx, or nothing for the shipped
+// reference checkpoint (resnet20 trained on Fashion-MNIST).
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace fmtsim::cli {
+
+struct model_args {
+  std::string arch, weights, onnx;
+};
+
+// The reference checkpoint: the installed copy (DATADIR/fmtsim/checkpoints) if present, otherwise
+// the one in the source tree the binary was built from. Empty if neither exists.
+std::filesystem::path reference_checkpoint();
+
+// Throws failure for an unknown architecture, naming the known ones.
+void check_arch(const std::string& arch);
+
+// Validates the combination (one model; --weights with --arch only, and required there). With no
+// model options at all, fills in resnet20 + the reference checkpoint and returns true (the caller
+// says so on stderr); throws failure if the checkpoint cannot be found.
+bool resolve_model(model_args& m);
+
+}  // namespace fmtsim::cli

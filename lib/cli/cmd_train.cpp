@@ -230,7 +230,7 @@ void run_train(const train_args& a) {
   if (!a.out.empty()) std::printf("saved %s\n", a.out.c_str());
 }
 
-void run_eval(const eval_args& a) {
+void run_eval(eval_args& a) {
   if (a.threads > 0) sim::set_num_threads(a.threads);
   if (resolve_model(a)) {
     std::fprintf(stderr, "fmtsim eval: no model given: the shipped reference checkpoint %s (resnet20)\n",

@@ -43,7 +43,8 @@ bool resolve_model(model_args& m) {
   if (!m.onnx.empty() && !m.arch.empty()) throw failure("give either --arch with --weights or --onnx, not both");
   if (!m.onnx.empty() && !m.weights.empty())
     throw failure("--weights is not used with --onnx (the weights are in the ONNX file)");
-  if (m.onnx.empty() && m.arch.empty()) throw failure("--weights needs --arch NAME (the architecture of the file)");
+  if (!m.onnx.empty()) return false;
+  if (m.arch.empty()) throw failure("--weights needs --arch NAME (the architecture of the file)");
   if (m.weights.empty())
     throw failure(
         "--weights FILE.safetensors is required with --arch (a pretrained model; omit every model option "

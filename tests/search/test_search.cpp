@@ -2,6 +2,8 @@
 // Tests of the gradient-angle indicator and fmtsim search: angles, GEMM skipping, determinism, resume, shards.
 #include <doctest/doctest.h>
 
+#include "../run_cli.hpp"
+
 #include <fmtsim/core/spec.hpp>
 #include <fmtsim/formats/catalog.hpp>
 #include <fmtsim/formats/tensor.hpp>
@@ -454,23 +456,9 @@ void write_idx_dataset(const fs::path& dir, std::uint32_t count, std::uint32_t s
   }
 }
 
-struct run_result {
-  int status;
-  std::string output;
-};
+using fmtsim_test::run_result;
 
-run_result run(const std::string& args) {
-  const char* exe = std::getenv("FMTSIM_EXE");
-  REQUIRE(exe != nullptr);
-  const std::string cmd = std::string(exe) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  while (const std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int st = ::pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+run_result run(const std::string& args) { return fmtsim_test::run_fmtsim(args); }
 
 std::size_t count_lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
 

@@ -2,6 +2,8 @@
 // Low-precision training and evaluation: quantizer_hook at A/E/W/G, seeded SR, hysteresis, fmtsim train/eval.
 #include <doctest/doctest.h>
 
+#include "../run_cli.hpp"
+
 #include <fmtsim/core/float_bits.hpp>
 #include <fmtsim/core/quantize.hpp>
 #include <fmtsim/io/dataset.hpp>
@@ -235,23 +237,9 @@ TEST_CASE("hysteresis at W changes fewer weight codes per step than rne") {
 
 namespace {
 
-struct run_result {
-  int status;
-  std::string output;
-};
+using fmtsim_test::run_result;
 
-run_result run_cli(const std::string& args) {
-  const char* exe = std::getenv("FMTSIM_EXE");
-  REQUIRE(exe != nullptr);
-  const std::string cmd = std::string(exe) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  while (const std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int st = ::pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+run_result run_cli(const std::string& args) { return fmtsim_test::run_fmtsim(args); }
 
 // "test loss X acc Y%" from a line of fmtsim train / eval.
 std::string test_metrics(const std::string& out) {

@@ -13,13 +13,6 @@
 namespace fmtsim::sim {
 namespace {
 
-std::uint64_t mix64(std::uint64_t a, std::uint64_t b) {
-  std::uint64_t z = a ^ (b + 0x9E3779B97F4A7C15ull + (a << 6) + (a >> 2));
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 std::uint64_t fnv1a(std::string_view s) {
   std::uint64_t h = 0xcbf29ce484222325ull;
   for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
@@ -141,7 +134,7 @@ void indicator_hook::apply(quant_kind kind, std::string_view point_name, std::sp
                            std::span<const std::int64_t> shape) {
   if (kind_ && kind == *kind_) {
     quantize_options o = qopt_;
-    o.seed = mix64(qopt_.seed, fnv1a(point_name));
+    o.seed = detail::mix_seed(qopt_.seed, fnv1a(point_name));
     if (!detail::quantize_per_tensor_room_fast(format_, o, data)) {
       tensor_quantizer q(format_, o);
       q.quantize<float>(std::span<const float>(data.data(), data.size()), data, shape);
@@ -195,7 +188,7 @@ format_angles indicator::evaluate(const tensor_format& f) {
   run_context ctx;
   ctx.training = false;
   indicator_hook hook(ctx, wanted);
-  const quantize_options qo{opt_.rounding, mix64(opt_.seed, static_cast<std::uint64_t>(batch_)), 0};
+  const quantize_options qo{opt_.rounding, detail::mix_seed(opt_.seed, static_cast<std::uint64_t>(batch_)), 0};
   // Clear the gradients so a layer the engine failed to recompute cannot pass silently.
   for (parameter* p : layers_) p->grad = tensor();
   if (opt_.target == indicator_target::errors) {

@@ -11,13 +11,6 @@ namespace {
 
 std::size_t index_of(quant_kind k) { return static_cast<std::size_t>(k); }
 
-std::uint64_t mix64(std::uint64_t a, std::uint64_t b) {
-  std::uint64_t z = a ^ (b + 0x9E3779B97F4A7C15ull + (a << 6) + (a >> 2));
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 }  // namespace
 
 tensor_format point_format(std::string_view spec, const indicator_scale& scale) {
@@ -58,7 +51,7 @@ void quantizer_hook::apply(quant_kind kind, std::string_view point_name, std::sp
                            std::span<const std::int64_t> shape) {
   slot& s = slots_[index_of(kind)];
   if (!s.on) return;
-  const quantize_options opt{s.q.rounding, mix64(seed_, calls_++), 0};
+  const quantize_options opt{s.q.rounding, detail::mix_seed(seed_, calls_++), 0};
   const std::span<const float> in(data.data(), data.size());
   if (s.q.rounding.kind == rounding::hys) {
     auto it = s.stateful.find(point_name);

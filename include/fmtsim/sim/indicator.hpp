@@ -62,6 +62,14 @@ tensor_format indicator_format(const tensor_format& f, const indicator_scale& sc
 indicator_scale parse_indicator_scale(std::string_view rule, std::string_view groups, int room);
 
 namespace detail {
+// Seed of a sub-stream of stochastic rounding: a hash-combine of (seed, key) finished with the
+// splitmix64 mixer. Used by the indicator (per batch and point) and the quantizer hook (per call).
+constexpr std::uint64_t mix_seed(std::uint64_t a, std::uint64_t b) noexcept {
+  std::uint64_t z = a ^ (b + 0x9E3779B97F4A7C15ull + (a << 6) + (a >> 2));
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
 // In-place quantization with one per-tensor room-rule scale without tracking, bit-identical to
 // tensor_quantizer (skips its copies and statistics). Returns false (data untouched) when the case is not
 // covered (other groups/rules, presets, all-zero or non-finite data, clamped or non-float scales).

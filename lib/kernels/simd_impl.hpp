@@ -164,6 +164,25 @@ struct simd_ops {
     return (a ^ bias) < (b ^ bias);
   }
 
+  // A mask with every lane `b`. (xsimd 8's batch_bool(bool) builds the mask lane by lane through an
+  // out-of-line call on AVX-512, which cost more than the whole rounding; a compare is one instruction.)
+  static vb splat(bool b) { return vi(b ? 0 : 1) == vi(0); }
+
+  // table[idx] per lane. (xsimd 8.1's int32 gather overloads for AVX2/AVX-512 never match, so
+  // batch::gather falls back to a lane-by-lane loop; the hardware gathers are called directly.)
+  static vi gather(const std::int32_t* table, vi idx) {
+#if XSIMD_WITH_AVX512F
+    if constexpr (is_avx512) return vi(_mm512_i32gather_epi32(idx, table, 4));
+#endif
+#if XSIMD_WITH_AVX2
+    if constexpr (is_avx2) return vi(_mm256_i32gather_epi32(table, idx, 4));
+#endif
+    alignas(64) std::int32_t a[size];
+    idx.store_aligned(a);
+    for (std::size_t i = 0; i < size; ++i) a[i] = table[a[i]];
+    return vi::load_aligned(a);
+  }
+
   static vi iota() {
     alignas(64) std::int32_t a[size];
     for (std::size_t i = 0; i < size; ++i) a[i] = static_cast<std::int32_t>(i);
@@ -238,12 +257,12 @@ inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename si
 
   vi shift;
   if constexpr (Table) {
-    shift = vi::gather(p.shift_table.data(), field);
+    shift = ops::gather(p.shift_table.data(), field);
   } else {
     shift = xsimd::select(is_sub, vi(p.subnormal_shift),
                           xsimd::select(e >= vi(p.low_e), vi(p.shift_high), vi(p.low_shift_base) - e));
   }
-  fallback = vb(false);
+  fallback = ops::splat(false);
   if (!p.subnormal_uniform) fallback = is_sub & !is_zero;
 
   const vi shift_c = xsimd::min(xsimd::max(shift, zero), vi(25));
@@ -271,18 +290,18 @@ inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename si
         up = (power_only & geo_up) | (!power_only & even_up);
       }
     }
-    to_max = vb(p.saturate);
+    to_max = ops::splat(p.saturate);
   } else if constexpr (Mode == rounding::rtz) {
-    to_max = vb(true);
+    to_max = ops::splat(true);
   } else if constexpr (Mode == rounding::rup) {
     up = rnz & !neg;
-    to_max = neg | vb(p.saturate);
+    to_max = neg | ops::splat(p.saturate);
   } else if constexpr (Mode == rounding::rdn) {
     up = rnz & neg;
-    to_max = !neg | vb(p.saturate);
+    to_max = !neg | ops::splat(p.saturate);
   } else if constexpr (Mode == rounding::rto) {
     up = rnz & !odd;
-    to_max = vb(true);
+    to_max = ops::splat(true);
   } else if constexpr (Mode == rounding::hys) {
     // kind = x < previous ? rup : rdn (the float comparison of the reference, NaN compares false)
     using vf = typename ops::vf;
@@ -290,7 +309,7 @@ inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename si
     const vi toward_pos = xsimd::bitwise_cast<vi>(xsimd::select(x < prev, vf(-0.0f), vf(0.0f)));
     const vb mag_up = (toward_pos ^ u) < zero;
     up = rnz & mag_up;
-    to_max = !mag_up | vb(p.saturate);
+    to_max = !mag_up | ops::splat(p.saturate);
   } else if constexpr (Mode == rounding::sr) {
     const bool exact = p.mode.sr_bits == 0;
     const int bits = exact ? 64 : p.mode.sr_bits;
@@ -313,7 +332,7 @@ inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename si
     const vb lt = ops::ult(w_hi, t_hi) | (hi_eq & ops::ult(w_lo, t_lo));
     up = rnz & lt;
     if (exact) fallback = fallback | (rnz & !is_special & (shift > vi(64)) & hi_eq & (w_lo == t_lo));
-    to_max = vb(p.saturate);
+    to_max = ops::splat(p.saturate);
   }
 
   // round on the float's own bit pattern: clear the rounded-away bits, add one quantum if up

@@ -34,8 +34,10 @@ bool quantize_per_tensor_room_fast(const tensor_format& f, const quantize_option
   if (f.groups.kind != group_kind::tensor || f.rule != scale_rule::room || f.tracking || !f.preset.empty())
     return false;
   // amax from the bits: for |x| the integer order is the float order, and NaN/inf lie above 0x7f7fffff.
-  std::uint32_t top = 0;
-  for (const float v : data) top = std::max(top, std::bit_cast<std::uint32_t>(v) & 0x7fffffffu);
+  // (as signed integers, which the baseline SSE2 vectorises: the masked values are non-negative)
+  std::int32_t top_bits = 0;
+  for (const float v : data) top_bits = std::max(top_bits, std::bit_cast<std::int32_t>(v) & 0x7fffffff);
+  const auto top = static_cast<std::uint32_t>(top_bits);
   if (top == 0 || top > 0x7f7fffffu) return false;  // all zero, or non-finite: the general path decides
   element_format e = f.element;
   const int s = decompose(std::bit_cast<float>(top)).top_exponent + f.room - element_emax(e);

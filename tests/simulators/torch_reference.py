@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Generates weights, batches and PyTorch gradients for the engine-vs-PyTorch test, then runs the
 # C++ comparison (argv: path of the test executable). Exits 77 (skip) if torch is not importable.
+# PyTorch computes in float64 from the same float32 weights and inputs: an exact reference for the
+# engine's float32 results (PyTorch's own float32 path is not: see docs/engine.md).
 import json
 import os
 import struct
@@ -84,23 +86,24 @@ def generate(outdir):
         x = torch.randn(n, c, h, w, generator=gen)
         y = torch.randint(0, classes, (n,), generator=gen)
         model.train(train)
-        xg = x.clone().requires_grad_(True)
+        model.double()
+        xg = x.double().requires_grad_(True)
         logits = model(xg)
         loss = torch.nn.functional.cross_entropy(logits, y)
         loss.backward()
         out = {
             "input": x.numpy(),
             "labels": y.numpy().astype(np.int64),
-            "logits": logits.detach().numpy(),
+            "logits": logits.detach().float().numpy(),
             "loss": np.array(loss.item(), dtype=np.float32),
-            "input_grad": xg.grad.numpy(),
+            "input_grad": xg.grad.float().numpy(),
         }
         for pname, p in model.named_parameters():
-            out["grad." + pname] = p.grad.numpy()
+            out["grad." + pname] = p.grad.float().numpy()
         if train:
             for bname, b in model.named_buffers():
-                if b.dtype == torch.float32:
-                    out["after." + bname] = b.detach().numpy()
+                if b.dtype == torch.float64:
+                    out["after." + bname] = b.detach().float().numpy()
         meta = {"arch": arch, "train": "1" if train else "0", "classes": str(classes)}
         save_safetensors(os.path.join(outdir, name + ".expected.safetensors"), out, meta)
 

@@ -194,8 +194,8 @@ std::string read_text(const std::filesystem::path& p) {
 
 class early_stopper {
  public:
-  early_stopper(std::size_t n, const early_stop_options& o, std::vector<bool> protect)
-      : n_(n), opt_(o), protect_(std::move(protect)), alive_(n, true) {
+  early_stopper(std::size_t n, const early_stop_options& o, std::vector<bool> protect, std::vector<int> bits)
+      : n_(n), opt_(o), protect_(std::move(protect)), bits_(std::move(bits)), alive_(n, true) {
     if (opt_.enabled) {
       sum_.assign(n * n, 0.0);
       sq_.assign(n * n, 0.0);
@@ -223,6 +223,7 @@ class early_stopper {
       int worse_than = 0;
       for (const std::size_t j : live) {
         if (j == i) continue;
+        if (opt_.per_width && bits_[j] > bits_[i]) continue;  // only formats at most as wide compete
         // d = score_i - score_j, stored for i < j
         const double s = i < j ? sum_[i * n_ + j] : -sum_[j * n_ + i];
         const double q = i < j ? sq_[i * n_ + j] : sq_[j * n_ + i];
@@ -240,6 +241,7 @@ class early_stopper {
   std::size_t n_;
   early_stop_options opt_;
   std::vector<bool> protect_;
+  std::vector<int> bits_;
   std::vector<bool> alive_;
   std::vector<double> sum_, sq_;
 };
@@ -444,6 +446,7 @@ search_summary run_search(const model_source& model, const io::dataset& train,
   cfg["all_layers"] = all_layers;
   if (opt.early_stop.enabled) {
     cfg["early_stop"] = {{"keep", opt.early_stop.keep},
+                         {"keep_per_width", opt.early_stop.per_width},
                          {"z", opt.early_stop.z},
                          {"min_batches", opt.early_stop.min_batches},
                          {"protect", opt.early_stop.protect}};
@@ -508,15 +511,17 @@ search_summary run_search(const model_source& model, const io::dataset& train,
 
   // ---- protected formats (never dropped by the early stop)
   std::vector<bool> protect(nmine, false);
+  std::vector<int> bits(nmine, 0);
   for (std::size_t k = 0; k < nmine; ++k) {
     const auto& c = candidates[mine[k]];
+    bits[k] = c.bits;
     for (const auto& p : opt.early_stop.protect)
       if (p == c.id || (!c.name.empty() && p == c.name)) protect[k] = true;
   }
 
   std::vector<std::unique_ptr<early_stopper>> stoppers;
   for (std::size_t t = 0; t < ntargets; ++t)
-    stoppers.push_back(std::make_unique<early_stopper>(nmine, opt.early_stop, protect));
+    stoppers.push_back(std::make_unique<early_stopper>(nmine, opt.early_stop, protect, bits));
   std::vector<std::int64_t> batches_done(ntargets, 0);
 
   auto make_summary = [&](bool complete) {

@@ -38,7 +38,7 @@ struct search_args : model_args {
   std::string error_groups = "tensor", activation_groups = "tensor";
   std::string rounding = "rne";
   int top = 20;
-  bool resume = false, quiet = false, early_stop = false;
+  bool resume = false, quiet = false, early_stop = false, keep_overall = false;
   sim::search_options opt;
 };
 
@@ -196,6 +196,7 @@ void run_search_cmd(search_args& a) {
       throw failure("--shard " + a.shard + ": need 0 <= i < n");
   }
   opt.early_stop.enabled = a.early_stop;
+  opt.early_stop.per_width = !a.keep_overall;
   if (opt.early_stop.enabled) opt.early_stop.protect = reference_formats;
   // ---- candidates
   std::vector<sim::search_candidate> candidates;
@@ -340,7 +341,12 @@ const registrar reg_search{
       cmd->add_flag("--early-stop", a->early_stop,
                     "drop formats that are clearly worse than the top --keep by a paired sequential test "
                     "(fp134/fp143/fp152/int8 are never dropped)");
-      cmd->add_option("--keep", a->opt.early_stop.keep, "early stop: size of the protected top")->capture_default_str();
+      cmd->add_option("--keep", a->opt.early_stop.keep,
+                      "early stop: size of the protected top of every bit width (a format is dropped only when "
+                      "it is clearly worse than --keep formats with at most as many bits)")
+          ->capture_default_str();
+      cmd->add_flag("--keep-overall", a->keep_overall,
+                    "early stop: protect the top --keep of all formats instead of every bit width's");
       cmd->add_option("--z", a->opt.early_stop.z, "early stop: standard errors a paired difference must exceed")
           ->capture_default_str();
       cmd->add_option("--min-batches", a->opt.early_stop.min_batches, "early stop: batches before the first drop")

@@ -369,6 +369,7 @@ TEST_CASE("early stop keeps the exhaustive top-10 and drops clearly worse format
   const search_summary full = run_search(src, d, cands, opt, io);
   opt.early_stop.enabled = true;
   opt.early_stop.min_batches = 6;
+  opt.early_stop.per_width = false;  // the top 10 of all formats (the per-width rule is checked below)
   io.json = dir / "early.json";
   const search_summary early = run_search(src, d, cands, opt, io);
   const auto rf = ranking(full.targets[0]), re = ranking(early.targets[0]);
@@ -386,6 +387,34 @@ TEST_CASE("early stop keeps the exhaustive top-10 and drops clearly worse format
     CHECK(a.id == b.id);
     CHECK(a.mean == b.mean);
     CHECK_FALSE(b.stopped_early);
+  }
+  // per bit width (the default): the top 3 of every width equal the exhaustive run's, none stopped,
+  // and formats are still dropped
+  {
+    search_options wo = opt;
+    wo.early_stop.per_width = true;
+    wo.early_stop.keep = 3;
+    search_io wio;
+    wio.json = dir / "width.json";
+    const search_summary width = run_search(src, d, cands, wo, wio);
+    std::int64_t wstopped = 0;
+    for (const auto& f : width.targets[0].formats) wstopped += f.stopped_early;
+    MESSAGE("early stop per width (keep 3): " << wstopped << " of " << cands.size() << " formats dropped");
+    CHECK(wstopped >= 3);
+    const auto rw = ranking(width.targets[0]);
+    for (const int bits : {8, 7, 6}) {
+      std::vector<std::string> top_full, top_width;
+      for (const std::size_t k : rf)
+        if (full.targets[0].formats[k].bits == bits && top_full.size() < 3) top_full.push_back(full.targets[0].formats[k].id);
+      for (const std::size_t k : rw) {
+        const auto& f = width.targets[0].formats[k];
+        if (f.bits != bits || top_width.size() >= 3) continue;
+        CHECK_FALSE(f.stopped_early);
+        top_width.push_back(f.id);
+      }
+      CHECK_MESSAGE(top_full.size() == 3, bits << "-bit formats in the test list");
+      CHECK(top_width == top_full);
+    }
   }
   // resuming an interrupted early-stop run replays the same drops
   io.json = dir / "early2.json";

@@ -183,6 +183,43 @@ struct simd_ops {
     return vi::load_aligned(a);
   }
 
+  // Largest lane (signed).
+  static std::int32_t hmax(vi x) {
+#if XSIMD_WITH_AVX512F
+    if constexpr (is_avx512) return _mm512_reduce_max_epi32(x);
+#endif
+#if XSIMD_WITH_AVX2
+    if constexpr (is_avx2) {
+      __m128i m = _mm_max_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+      m = _mm_max_epi32(m, _mm_shuffle_epi32(m, 0x4E));
+      m = _mm_max_epi32(m, _mm_shuffle_epi32(m, 0xB1));
+      return _mm_cvtsi128_si32(m);
+    }
+#endif
+#if XSIMD_WITH_SSE4_1
+    if constexpr (is_sse41 && size == 4) {
+      __m128i m = x;
+      m = _mm_max_epi32(m, _mm_shuffle_epi32(m, 0x4E));
+      m = _mm_max_epi32(m, _mm_shuffle_epi32(m, 0xB1));
+      return _mm_cvtsi128_si32(m);
+    }
+#endif
+    alignas(64) std::int32_t a[size];
+    x.store_aligned(a);
+    std::int32_t m = a[0];
+    for (std::size_t i = 1; i < size; ++i) m = a[i] > m ? a[i] : m;
+    return m;
+  }
+
+  // Sum of the lanes as unsigned 64-bit (lanes are non-negative counts).
+  static std::uint64_t hsum(vi x) {
+    alignas(64) std::int32_t a[size];
+    x.store_aligned(a);
+    std::uint64_t t = 0;
+    for (std::size_t i = 0; i < size; ++i) t += static_cast<std::uint32_t>(a[i]);
+    return t;
+  }
+
   static vi iota() {
     alignas(64) std::int32_t a[size];
     for (std::size_t i = 0; i < size; ++i) a[i] = static_cast<std::int32_t>(i);
@@ -490,6 +527,166 @@ void quantize_f32(const simd_call& c) {
     quantize_mode<A, true>(c);
   } else {
     quantize_mode<A, false>(c);
+  }
+}
+
+// ---- the scaled kernel (include/fmtsim/kernels/scaled.hpp) ---------------------------------------
+
+template <class A>
+void scaled_amax_f32(scaled_call& c) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vf = typename ops::vf;
+  constexpr std::size_t N = ops::size;
+  const vi abs_mask(0x7fffffff);
+  for (std::size_t k = 0; k < c.nsegs; ++k) {
+    const scaled_segment& g = c.segs[k];
+    const float* p = c.in + g.begin;
+    const std::size_t n = g.len;
+    vi m0(0), m1(0);
+    std::size_t i = 0;
+    for (; i + 2 * N <= n; i += 2 * N) {
+      m0 = xsimd::max(m0, xsimd::bitwise_cast<vi>(vf::load_unaligned(p + i)) & abs_mask);
+      m1 = xsimd::max(m1, xsimd::bitwise_cast<vi>(vf::load_unaligned(p + i + N)) & abs_mask);
+    }
+    if (i + N <= n) {
+      m0 = xsimd::max(m0, xsimd::bitwise_cast<vi>(vf::load_unaligned(p + i)) & abs_mask);
+      i += N;
+    }
+    std::int32_t m = ops::hmax(xsimd::max(m0, m1));
+    for (; i < n; ++i) {
+      const std::int32_t b = std::bit_cast<std::int32_t>(p[i]) & 0x7fffffff;
+      m = b > m ? b : m;
+    }
+    c.amax[k] = static_cast<std::uint32_t>(m);
+  }
+}
+
+// Per segment at scale s: y = x * 2^-s and r * 2^s are done on the exponent field (exact, and independent of the
+// FPU's flush-to-zero modes); lanes where either is not a plain exponent move (x or the result a float32
+// subnormal, or out of range) are recomputed by the scalar reference at scale s, as are the kernel's own
+// fallback lanes.
+template <class A, rounding Mode, bool Table>
+void scaled_run(scaled_call& c) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vf = typename ops::vf;
+  using vb = typename ops::vb;
+  constexpr std::size_t N = ops::size;
+  const simd_params& p = *c.params;
+  const vi zero(0), one(1), abs_mask(0x7fffffff);
+  vi clip_cnt(0), ftz_cnt(0);
+  std::size_t pending = 0;  // batches counted in the vector counters
+  auto flush_counts = [&] {
+    c.clipped += ops::hsum(clip_cnt);
+    c.flushed_to_zero += ops::hsum(ftz_cnt);
+    clip_cnt = zero;
+    ftz_cnt = zero;
+    pending = 0;
+  };
+
+  for (std::size_t k = 0; k < c.nsegs; ++k) {
+    const scaled_segment& g = c.segs[k];
+    const std::int32_t s = g.scale_exp;
+    const vi shift_bits(s * (1 << 23));
+    const vi s_v(s);
+    const vi thr_p(static_cast<std::int32_t>(g.clip_pos)), thr_n(static_cast<std::int32_t>(g.clip_neg));
+    const float* src = c.in + g.begin;
+    float* dst = c.out + g.begin;
+    const std::uint64_t idx0 = c.index_base + g.begin;
+
+    auto body = [&](vf x, std::size_t i, std::size_t count, float* d) {
+      const vi u = xsimd::bitwise_cast<vi>(x);
+      const vi mag = u & abs_mask;
+      const vi field = mag >> 23;
+      const vi fy = field - s_v;
+      const vb nonzero = mag != zero;
+      const vb in_ok = (field >= one) & (fy >= one) & (fy <= vi(254));
+      const vi y = xsimd::select(in_ok, u - shift_bits, u & vi(static_cast<std::int32_t>(0x80000000u)));  // zeros keep their sign
+      vb fb;
+      vi r = quantize_batch<A, Mode, Table>(p, xsimd::bitwise_cast<vf>(y), vf(0.0f), idx0 + i, fb);
+      const vi rmag = r & abs_mask;
+      const vi rfield = rmag >> 23;
+      const vi fr = rfield + s_v;
+      const vb r_move = (rfield >= one) & (rfield <= vi(254));
+      const vb r_keep = (rmag == zero) | (rfield == vi(255));
+      const vb out_ok = r_keep | (r_move & (fr >= one) & (fr <= vi(254)));
+      r = xsimd::select(r_move, r + shift_bits, r);
+      fb = fb | (nonzero & !in_ok) | !out_ok;
+      if (xsimd::any(fb)) {
+        alignas(64) std::int32_t rb[N];
+        alignas(64) std::int32_t fl[N];
+        alignas(64) float xs[N];
+        r.store_aligned(rb);
+        xsimd::select(fb, one, zero).store_aligned(fl);
+        x.store_aligned(xs);
+        for (std::size_t j = 0; j < count; ++j) {
+          if (fl[j] == 0) continue;
+          rb[j] = std::bit_cast<std::int32_t>(scalar_reference_scaled_f32(p, s, xs[j], idx0 + i + j));
+        }
+        r = vi::load_aligned(rb);
+      }
+      const vi thr = xsimd::select(u < zero, thr_n, thr_p);
+      clip_cnt += xsimd::select(mag > thr, one, zero);
+      ftz_cnt += xsimd::select(nonzero & ((r & abs_mask) == zero), one, zero);
+      const vf out = xsimd::bitwise_cast<vf>(r);
+      if (count == N) {
+        out.store_unaligned(d);
+      } else {
+        alignas(64) float tmp[N];
+        out.store_aligned(tmp);
+        std::memcpy(d, tmp, count * sizeof(float));
+      }
+      if (++pending >= (std::size_t{1} << 30)) flush_counts();
+    };
+
+    const std::size_t n = g.len;
+    std::size_t i = 0;
+    for (; i + N <= n; i += N) body(vf::load_unaligned(src + i), i, N, dst + i);
+    if (i < n) {
+      alignas(64) float buf[N] = {};  // zero padding: never clipped, never flushed
+      std::memcpy(buf, src + i, (n - i) * sizeof(float));
+      body(vf::load_aligned(buf), i, n - i, dst + i);
+    }
+  }
+  flush_counts();
+}
+
+template <class A, bool Table>
+void scaled_mode(scaled_call& c) {
+  switch (c.params->mode.kind) {
+    case rounding::rne:
+      scaled_run<A, rounding::rne, Table>(c);
+      return;
+    case rounding::rna:
+      scaled_run<A, rounding::rna, Table>(c);
+      return;
+    case rounding::rtz:
+      scaled_run<A, rounding::rtz, Table>(c);
+      return;
+    case rounding::rup:
+      scaled_run<A, rounding::rup, Table>(c);
+      return;
+    case rounding::rdn:
+      scaled_run<A, rounding::rdn, Table>(c);
+      return;
+    case rounding::rto:
+      scaled_run<A, rounding::rto, Table>(c);
+      return;
+    case rounding::sr:
+      scaled_run<A, rounding::sr, Table>(c);
+      return;
+    case rounding::hys:
+      break;  // not offered by scaled_f32_kernel (needs the previous output)
+  }
+}
+
+template <class A>
+void scaled_quantize_f32(scaled_call& c) {
+  if (c.params->table) {
+    scaled_mode<A, true>(c);
+  } else {
+    scaled_mode<A, false>(c);
   }
 }
 

@@ -737,10 +737,21 @@ struct pow2_choice {
   bool clamped = false;
 };
 
+// floor(log2 v) of a finite v > 0 (decompose(v).top_exponent, from the bits).
+template <class T>
+int floor_log2(T v) {
+  using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  constexpr int mant = std::numeric_limits<T>::digits - 1, bias = std::numeric_limits<T>::max_exponent - 1;
+  const U b = std::bit_cast<U>(v) & (~U{0} >> 1);
+  const int field = static_cast<int>(b >> mant);
+  if (field != 0) return field - bias;
+  return (static_cast<int>(sizeof(U)) * 8 - 1 - std::countl_zero(b)) - bias - mant + 1;  // subnormal
+}
+
 template <class T>
 pow2_choice pow2_scale(const tensor_format& fmt, int emax, T amax, const int* tracked) {
   const bool zero_group = amax == T(0);
-  const int ea = zero_group ? 0 : decompose(amax).top_exponent;
+  const int ea = zero_group ? 0 : floor_log2(amax);
   int target = ea + (fmt.rule == scale_rule::room ? fmt.room : 0) - emax;
   if (fmt.rule == scale_rule::ceil && !zero_group) {
     element_format f0 = fmt.element;
@@ -895,23 +906,28 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
         const std::size_t g0 = k * per_task, g1 = std::min(ngroups, g0 + per_task);
         std::vector<kernels::scaled_segment> segs(g1 - g0);
         std::vector<std::uint32_t> amax(g1 - g0);
+        std::size_t row = g0 / per_row, col = g0 % per_row;  // no division per group
         for (std::size_t g = g0; g < g1; ++g) {
-          segs[g - g0].begin = group_begin(g);
-          segs[g - g0].len = group_len(g);
+          segs[g - g0].begin = (row * ext + col * box) * inner;
+          segs[g - g0].len = std::min(box, ext - col * box) * inner;
+          if (++col == per_row) {
+            col = 0;
+            ++row;
+          }
         }
         kern.amax_bits(ib, segs, amax.data());
         std::vector<std::size_t> slow;
         group_acc& acc = accs[k];
         std::size_t m = 0;
         for (std::size_t j = 0; j < segs.size(); ++j) {
-          kernels::scaled_segment seg = segs[j];
-          if (!plan(amax[j], seg)) {
+          if (!plan(amax[j], segs[j])) {  // in place (a struct copy after the field stores stalls store forwarding)
             slow.push_back(g0 + j);
             continue;
           }
-          scales[g0 + j].scale_exp = seg.scale_exp;
-          acc.range(seg.scale_exp);
-          segs[m++] = seg;
+          scales[g0 + j].scale_exp = segs[j].scale_exp;
+          acc.range(segs[j].scale_exp);
+          if (m != j) segs[m] = segs[j];
+          ++m;
         }
         const kernels::scaled_counts c = kern.quantize(ib, ob, std::span(segs.data(), m));
         acc.clipped += c.clipped;

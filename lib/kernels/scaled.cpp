@@ -20,9 +20,12 @@ std::atomic<int> fast_path_setting{-1};
 std::atomic<std::uint64_t> quantize_calls{0};
 
 const detail::simd_isa_entry* best_supported() {
-  for (const detail::simd_isa_entry& e : detail::simd_isa_table())
-    if (e.supported()) return &e;
-  return nullptr;
+  static const detail::simd_isa_entry* const best = [] {  // CPUID/XGETBV once (they trap in some VMs)
+    for (const detail::simd_isa_entry& e : detail::simd_isa_table())
+      if (e.supported()) return &e;
+    return static_cast<const detail::simd_isa_entry*>(nullptr);
+  }();
+  return best;
 }
 
 int isa_index(std::string_view name) {

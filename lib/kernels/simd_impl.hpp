@@ -273,7 +273,7 @@ inline void philox_first_word(typename simd_ops<A>::vi idx_lo, typename simd_ops
 // Quantize one batch of float32 bit patterns. `fallback` flags lanes that must be recomputed by the
 // scalar reference. index0 = random stream index of lane 0.
 template <class A, rounding Mode, bool Table>
-inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename simd_ops<A>::vf x,
+[[gnu::always_inline]] inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename simd_ops<A>::vf x,
                                                typename simd_ops<A>::vf prev, std::uint64_t index0,
                                                typename simd_ops<A>::vb& fallback) {
   using ops = simd_ops<A>;
@@ -310,8 +310,8 @@ inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename si
   const vb rnz = r != zero;
   const vb odd = (sig & one_s) != zero;  // bit 0 of n = sig >> shift
 
-  vb up(false);
-  vb to_max(false);  // overflow gives max instead of inf/NaN
+  vb up = ops::splat(false);
+  vb to_max = ops::splat(false);  // overflow gives max instead of inf/NaN
   if constexpr (Mode == rounding::rne || Mode == rounding::rna) {
     if constexpr (Mode == rounding::rne) {
       up = rnz & ((r > half) | ((r == half) & odd));
@@ -589,7 +589,13 @@ void scaled_run(scaled_call& c) {
     const scaled_segment& g = c.segs[k];
     const std::int32_t s = g.scale_exp;
     const vi shift_bits(s * (1 << 23));
-    const vi s_v(s);
+    // x moves to y = x * 2^-s on its exponent field iff |x| >= 2^(max(1, s + 1) - 127) (y stays normal; the
+    // segment's contract keeps the largest y finite); a result r moves back iff |r| >= 2^(max(1, 1 - s) - 127)
+    // and r is finite (r * 2^s <= the format's largest value at scale s, a float, so it cannot overflow)
+    const vi in_lo((s + 1 > 1 ? s + 1 : 1) * (1 << 23));
+    const vi out_lo((1 - s > 1 ? 1 - s : 1) * (1 << 23));
+    const vi inf_bits(0x7f800000);
+    const bool symmetric = g.clip_pos == g.clip_neg;
     const vi thr_p(static_cast<std::int32_t>(g.clip_pos)), thr_n(static_cast<std::int32_t>(g.clip_neg));
     const float* src = c.in + g.begin;
     float* dst = c.out + g.begin;
@@ -598,21 +604,15 @@ void scaled_run(scaled_call& c) {
     auto body = [&](vf x, std::size_t i, std::size_t count, float* d) {
       const vi u = xsimd::bitwise_cast<vi>(x);
       const vi mag = u & abs_mask;
-      const vi field = mag >> 23;
-      const vi fy = field - s_v;
       const vb nonzero = mag != zero;
-      const vb in_ok = (field >= one) & (fy >= one) & (fy <= vi(254));
+      const vb in_ok = mag >= in_lo;
       const vi y = xsimd::select(in_ok, u - shift_bits, u & vi(static_cast<std::int32_t>(0x80000000u)));  // zeros keep their sign
       vb fb;
       vi r = quantize_batch<A, Mode, Table>(p, xsimd::bitwise_cast<vf>(y), vf(0.0f), idx0 + i, fb);
       const vi rmag = r & abs_mask;
-      const vi rfield = rmag >> 23;
-      const vi fr = rfield + s_v;
-      const vb r_move = (rfield >= one) & (rfield <= vi(254));
-      const vb r_keep = (rmag == zero) | (rfield == vi(255));
-      const vb out_ok = r_keep | (r_move & (fr >= one) & (fr <= vi(254)));
-      r = xsimd::select(r_move, r + shift_bits, r);
-      fb = fb | (nonzero & !in_ok) | !out_ok;
+      const vb r_low = rmag < out_lo;
+      r = xsimd::select(!r_low & (rmag < inf_bits), r + shift_bits, r);
+      fb = fb | (nonzero & !in_ok) | (r_low & (rmag != zero));
       if (xsimd::any(fb)) {
         alignas(64) std::int32_t rb[N];
         alignas(64) std::int32_t fl[N];
@@ -626,7 +626,7 @@ void scaled_run(scaled_call& c) {
         }
         r = vi::load_aligned(rb);
       }
-      const vi thr = xsimd::select(u < zero, thr_n, thr_p);
+      const vi thr = symmetric ? thr_p : xsimd::select(u < zero, thr_n, thr_p);
       clip_cnt += xsimd::select(mag > thr, one, zero);
       ftz_cnt += xsimd::select(nonzero & ((r & abs_mask) == zero), one, zero);
       const vf out = xsimd::bitwise_cast<vf>(r);

@@ -929,7 +929,7 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
           if (m != j) segs[m] = segs[j];
           ++m;
         }
-        const kernels::scaled_counts c = kern.quantize(ib, ob, std::span(segs.data(), m));
+        const kernels::scaled_counts c = kern.quantize(ib, ob, std::span(segs.data(), m), opt.index_offset);
         acc.clipped += c.clipped;
         acc.flushed_to_zero += c.flushed_to_zero;
         group_scratch<float> scratch;
@@ -981,7 +981,7 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
     kernels::scaled_segment seg = group_seg[p.g];
     seg.begin = p.seg.begin;
     seg.len = p.seg.len;
-    counts[k] = kern.quantize(ib, ob, std::span(&seg, 1));
+    counts[k] = kern.quantize(ib, ob, std::span(&seg, 1), opt.index_offset);
   });
   for (const kernels::scaled_counts& c : counts) {
     total.clipped += c.clipped;

@@ -101,7 +101,7 @@ bool scaled_f32_kernel::matches(const element_format& f, const quantize_options&
   element_format f0 = f;
   f0.scale_exp = 0;
   return f0 == params_->format && opt.mode == opt_.mode && opt.seed == opt_.seed &&
-         opt.index_offset == opt_.index_offset && (setting_ == -3 || setting_ == fast_path_setting);
+         (setting_ == -3 || setting_ == fast_path_setting);
 }
 
 void scaled_f32_kernel::amax_bits(const float* in, std::span<const scaled_segment> segs, std::uint32_t* amax) const {
@@ -114,14 +114,15 @@ void scaled_f32_kernel::amax_bits(const float* in, std::span<const scaled_segmen
   isa_->scaled_amax(c);
 }
 
-scaled_counts scaled_f32_kernel::quantize(const float* in, float* out, std::span<const scaled_segment> segs) const {
+scaled_counts scaled_f32_kernel::quantize(const float* in, float* out, std::span<const scaled_segment> segs,
+                                          std::uint64_t index_offset) const {
   detail::scaled_call c;
   c.params = params_.get();
   c.in = in;
   c.out = out;
   c.segs = segs.data();
   c.nsegs = segs.size();
-  c.index_base = opt_.index_offset;
+  c.index_base = index_offset;
   isa_->scaled_quantize(c);
   quantize_calls.fetch_add(1, std::memory_order_relaxed);
   return scaled_counts{c.clipped, c.flushed_to_zero};

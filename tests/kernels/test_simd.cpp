@@ -225,7 +225,7 @@ TEST_CASE("scaled kernel == scalar reference at scale 2^s on every ISA (extreme 
           k.amax_bits(x.data(), std::span(&seg, 1), &amax);
           for (float v : x) want_amax = std::max(want_amax, std::bit_cast<std::uint32_t>(v) & 0x7fffffffu);
           CHECK(amax == want_amax);
-          const kernels::scaled_counts cnt = k.quantize(x.data(), y.data(), std::span(&seg, 1));
+          const kernels::scaled_counts cnt = k.quantize(x.data(), y.data(), std::span(&seg, 1), opt.index_offset);
           std::uint64_t clipped = 0, flushed = 0;
           std::size_t bad = 0;
           for (std::size_t i = 0; i < x.size(); ++i) {

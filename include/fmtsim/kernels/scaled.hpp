@@ -56,14 +56,16 @@ class scaled_f32_kernel {
   const element_format& format() const;  // at scale_exp 0
   const quantize_options& options() const { return opt_; }
   std::string_view isa() const;
-  // Whether this kernel serves f (at scale 0) with opt under the current fast-path setting (a cache check).
+  // Whether this kernel serves f (at scale 0) with opt's mode and seed under the current fast-path setting.
   bool matches(const element_format& f, const quantize_options& opt) const;
 
   // Per segment: the largest (bits & 0x7fffffff) over the segment (> 0x7f7fffff: it holds a NaN or an inf).
   void amax_bits(const float* in, std::span<const scaled_segment> segs, std::uint32_t* amax) const;
   // out[i] = Q_{f, s}(in[i]) for every element of every segment (in == out allowed; no other overlap).
-  // Stochastic rounding uses stream index opt.index_offset + i. Segments must hold finite values only.
-  scaled_counts quantize(const float* in, float* out, std::span<const scaled_segment> segs) const;
+  // Stochastic rounding uses stream index index_offset + i (opt.index_offset is not used: one kernel serves
+  // calls at any offset). Segments must hold finite values only.
+  scaled_counts quantize(const float* in, float* out, std::span<const scaled_segment> segs,
+                         std::uint64_t index_offset) const;
 
  private:
   std::unique_ptr<detail::simd_params> params_;

@@ -665,8 +665,11 @@ namespace {
 
 // Elements per task of the float32 fast path: small groups are taken whole into tasks of about this size
 // (amax and quantization while the data is in cache); larger groups are cut into pieces of the second size.
+// Groups longer than direct_group_min run the plain kernel with parameters built at their own scale (about
+// half a microsecond per distinct scale) instead of the scale-0 kernel with its exponent moves.
 constexpr std::size_t small_group_chunk = std::size_t{1} << 14;
 constexpr std::size_t large_group_chunk = std::size_t{1} << 16;
+constexpr std::size_t direct_group_min = std::size_t{1} << 12;
 
 struct run_t {
   std::size_t lin;  // C-order index of the first element
@@ -895,7 +898,7 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
   };
 
   const std::size_t glen = box * inner;  // the longest group
-  if (glen <= small_group_chunk) {
+  if (glen <= direct_group_min) {
     // small groups: each task takes whole groups: amax, scales, quantization, while the data is in cache
     const std::size_t per_task = std::max<std::size_t>(1, small_group_chunk / glen);
     const std::size_t tasks = (ngroups + per_task - 1) / per_task;
@@ -945,8 +948,8 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
     return true;
   }
 
-  // large groups (per tensor, per channel of a big tensor): pieces of at most large_group_chunk elements; the
-  // amax of every piece first, then one scale per group, then the quantization of the pieces
+  // large groups (per tensor, per channel): pieces of at most large_group_chunk elements; the amax of every
+  // piece first, then one scale per group, then the quantization of the pieces
   struct piece_t {
     std::size_t g;
     kernels::scaled_segment seg;
@@ -974,6 +977,15 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
     scales[g].scale_exp = group_seg[g].scale_exp;
     total.range(group_seg[g].scale_exp);
   }
+  // each large group runs the plain kernel at its own scale (parameters built once per group and scale)
+  std::vector<kernels::scaled_f32_kernel::params_ptr> at_scale(255);  // by s + 127
+  std::vector<const kernels::detail::simd_params*> group_params(ngroups, nullptr);
+  for (std::size_t g = 0; g < ngroups; ++g) {
+    if (!fast[g]) continue;
+    auto& ps = at_scale[static_cast<std::size_t>(group_seg[g].scale_exp + 127)];
+    if (!ps) ps = kern.params_at(group_seg[g].scale_exp);
+    group_params[g] = ps.get();
+  }
   std::vector<kernels::scaled_counts> counts(pieces.size());
   kernels::run_tasks(pieces.size(), [&](std::size_t k) {
     const piece_t& p = pieces[k];
@@ -981,7 +993,7 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
     kernels::scaled_segment seg = group_seg[p.g];
     seg.begin = p.seg.begin;
     seg.len = p.seg.len;
-    counts[k] = kern.quantize(ib, ob, std::span(&seg, 1), opt.index_offset);
+    counts[k] = kern.quantize_at(*group_params[p.g], ib, ob, std::span(&seg, 1), opt.index_offset);
   });
   for (const kernels::scaled_counts& c : counts) {
     total.clipped += c.clipped;

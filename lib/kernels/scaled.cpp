@@ -128,4 +128,27 @@ scaled_counts scaled_f32_kernel::quantize(const float* in, float* out, std::span
   return scaled_counts{c.clipped, c.flushed_to_zero};
 }
 
+void scaled_f32_kernel::params_deleter::operator()(detail::simd_params* p) const { delete p; }
+
+scaled_f32_kernel::params_ptr scaled_f32_kernel::params_at(int s) const {
+  element_format f = params_->format;
+  f.scale_exp = s;
+  return params_ptr(new detail::simd_params(detail::make_simd_params(f, opt_)));
+}
+
+scaled_counts scaled_f32_kernel::quantize_at(const detail::simd_params& at, const float* in, float* out,
+                                             std::span<const scaled_segment> segs, std::uint64_t index_offset) const {
+  detail::scaled_call c;
+  c.params = &at;
+  c.in = in;
+  c.out = out;
+  c.segs = segs.data();
+  c.nsegs = segs.size();
+  c.index_base = index_offset;
+  c.direct = true;
+  isa_->scaled_quantize(c);
+  quantize_calls.fetch_add(1, std::memory_order_relaxed);
+  return scaled_counts{c.clipped, c.flushed_to_zero};
+}
+
 }  // namespace fmtsim::kernels

@@ -566,7 +566,8 @@ void scaled_amax_f32(scaled_call& c) {
 // FPU's flush-to-zero modes); lanes where either is not a plain exponent move (x or the result a float32
 // subnormal, or out of range) are recomputed by the scalar reference at scale s, as are the kernel's own
 // fallback lanes.
-template <class A, rounding Mode, bool Table>
+// Direct: the params are already at the segments' scale (one long group): no exponent moves, only the statistics.
+template <class A, rounding Mode, bool Table, bool Direct>
 void scaled_run(scaled_call& c) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
@@ -605,14 +606,19 @@ void scaled_run(scaled_call& c) {
       const vi u = xsimd::bitwise_cast<vi>(x);
       const vi mag = u & abs_mask;
       const vb nonzero = mag != zero;
-      const vb in_ok = mag >= in_lo;
-      const vi y = xsimd::select(in_ok, u - shift_bits, u & vi(static_cast<std::int32_t>(0x80000000u)));  // zeros keep their sign
       vb fb;
-      vi r = quantize_batch<A, Mode, Table>(p, xsimd::bitwise_cast<vf>(y), vf(0.0f), idx0 + i, fb);
-      const vi rmag = r & abs_mask;
-      const vb r_low = rmag < out_lo;
-      r = xsimd::select(!r_low & (rmag < inf_bits), r + shift_bits, r);
-      fb = fb | (nonzero & !in_ok) | (r_low & (rmag != zero));
+      vi r;
+      if constexpr (Direct) {
+        r = quantize_batch<A, Mode, Table>(p, x, vf(0.0f), idx0 + i, fb);
+      } else {
+        const vb in_ok = mag >= in_lo;
+        const vi y = xsimd::select(in_ok, u - shift_bits, u & vi(static_cast<std::int32_t>(0x80000000u)));  // zeros keep their sign
+        r = quantize_batch<A, Mode, Table>(p, xsimd::bitwise_cast<vf>(y), vf(0.0f), idx0 + i, fb);
+        const vi rmag = r & abs_mask;
+        const vb r_low = rmag < out_lo;
+        r = xsimd::select(!r_low & (rmag < inf_bits), r + shift_bits, r);
+        fb = fb | (nonzero & !in_ok) | (r_low & (rmag != zero));
+      }
       if (xsimd::any(fb)) {
         alignas(64) std::int32_t rb[N];
         alignas(64) std::int32_t fl[N];
@@ -622,7 +628,8 @@ void scaled_run(scaled_call& c) {
         x.store_aligned(xs);
         for (std::size_t j = 0; j < count; ++j) {
           if (fl[j] == 0) continue;
-          rb[j] = std::bit_cast<std::int32_t>(scalar_reference_scaled_f32(p, s, xs[j], idx0 + i + j));
+          rb[j] = std::bit_cast<std::int32_t>(Direct ? scalar_reference_f32(p, xs[j], idx0 + i + j, 0.0f)
+                                                     : scalar_reference_scaled_f32(p, s, xs[j], idx0 + i + j));
         }
         r = vi::load_aligned(rb);
       }
@@ -656,25 +663,25 @@ template <class A, bool Table>
 void scaled_mode(scaled_call& c) {
   switch (c.params->mode.kind) {
     case rounding::rne:
-      scaled_run<A, rounding::rne, Table>(c);
+      if (c.direct) scaled_run<A, rounding::rne, Table, true>(c); else scaled_run<A, rounding::rne, Table, false>(c);
       return;
     case rounding::rna:
-      scaled_run<A, rounding::rna, Table>(c);
+      if (c.direct) scaled_run<A, rounding::rna, Table, true>(c); else scaled_run<A, rounding::rna, Table, false>(c);
       return;
     case rounding::rtz:
-      scaled_run<A, rounding::rtz, Table>(c);
+      if (c.direct) scaled_run<A, rounding::rtz, Table, true>(c); else scaled_run<A, rounding::rtz, Table, false>(c);
       return;
     case rounding::rup:
-      scaled_run<A, rounding::rup, Table>(c);
+      if (c.direct) scaled_run<A, rounding::rup, Table, true>(c); else scaled_run<A, rounding::rup, Table, false>(c);
       return;
     case rounding::rdn:
-      scaled_run<A, rounding::rdn, Table>(c);
+      if (c.direct) scaled_run<A, rounding::rdn, Table, true>(c); else scaled_run<A, rounding::rdn, Table, false>(c);
       return;
     case rounding::rto:
-      scaled_run<A, rounding::rto, Table>(c);
+      if (c.direct) scaled_run<A, rounding::rto, Table, true>(c); else scaled_run<A, rounding::rto, Table, false>(c);
       return;
     case rounding::sr:
-      scaled_run<A, rounding::sr, Table>(c);
+      if (c.direct) scaled_run<A, rounding::sr, Table, true>(c); else scaled_run<A, rounding::sr, Table, false>(c);
       return;
     case rounding::hys:
       break;  // not offered by scaled_f32_kernel (needs the previous output)

@@ -34,6 +34,7 @@ struct scaled_call {
   std::size_t nsegs = 0;
   std::uint64_t index_base = 0;          // random stream index of in[0]
   std::uint32_t* amax = nullptr;         // amax only: per segment
+  bool direct = false;                   // quantize: params are at the segments' own scale (no exponent moves)
   std::uint64_t clipped = 0;             // quantize: outputs
   std::uint64_t flushed_to_zero = 0;
 };

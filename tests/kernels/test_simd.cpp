@@ -240,6 +240,13 @@ TEST_CASE("scaled kernel == scalar reference at scale 2^s on every ISA (extreme 
           CHECK(bad == 0);
           CHECK(cnt.clipped == clipped);
           CHECK(cnt.flushed_to_zero == flushed);
+          // the same with the parameters built at scale s (the path of long per-tensor groups)
+          std::vector<float> y2(x.size());
+          const auto at = k.params_at(s);
+          const kernels::scaled_counts cnt2 = k.quantize_at(*at, x.data(), y2.data(), std::span(&seg, 1), opt.index_offset);
+          CHECK(std::memcmp(y.data(), y2.data(), y.size() * sizeof(float)) == 0);
+          CHECK(cnt2.clipped == clipped);
+          CHECK(cnt2.flushed_to_zero == flushed);
           ++checked;
         }
       }

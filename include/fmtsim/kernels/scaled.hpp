@@ -67,6 +67,17 @@ class scaled_f32_kernel {
   scaled_counts quantize(const float* in, float* out, std::span<const scaled_segment> segs,
                          std::uint64_t index_offset) const;
 
+  // The SIMD parameters of the element format at scale_exp s (native at s), for long segments that share one
+  // scale (a per-tensor group): quantize_at runs the plain kernel at that scale plus the statistics.
+  struct params_deleter {
+    void operator()(detail::simd_params* p) const;
+  };
+  using params_ptr = std::unique_ptr<detail::simd_params, params_deleter>;
+  params_ptr params_at(int s) const;
+  // As quantize, for segments whose scale_exp is the one `at` was built for (clip bits as there).
+  scaled_counts quantize_at(const detail::simd_params& at, const float* in, float* out,
+                            std::span<const scaled_segment> segs, std::uint64_t index_offset) const;
+
  private:
   std::unique_ptr<detail::simd_params> params_;
   const detail::simd_isa_entry* isa_ = nullptr;

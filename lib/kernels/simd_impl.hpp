@@ -211,12 +211,21 @@ struct simd_ops {
     return m;
   }
 
-  // Sum of the lanes as unsigned 64-bit (lanes are non-negative counts).
-  static std::uint64_t hsum(vi x) {
+  // Number of true lanes.
+  static unsigned count(vb m) {
+#if XSIMD_WITH_AVX512F
+    if constexpr (is_avx512) return static_cast<unsigned>(__builtin_popcount(static_cast<unsigned>(static_cast<__mmask16>(m))));
+#endif
+#if XSIMD_WITH_AVX2
+    if constexpr (is_avx2) return static_cast<unsigned>(__builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(m)))));
+#endif
+#if XSIMD_WITH_SSE4_1
+    if constexpr (is_sse41 && size == 4) return static_cast<unsigned>(__builtin_popcount(static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(m)))));
+#endif
     alignas(64) std::int32_t a[size];
-    x.store_aligned(a);
-    std::uint64_t t = 0;
-    for (std::size_t i = 0; i < size; ++i) t += static_cast<std::uint32_t>(a[i]);
+    xsimd::select(m, vi(1), vi(0)).store_aligned(a);
+    unsigned t = 0;
+    for (std::size_t i = 0; i < size; ++i) t += static_cast<unsigned>(a[i]);
     return t;
   }
 
@@ -576,15 +585,7 @@ void scaled_run(scaled_call& c) {
   constexpr std::size_t N = ops::size;
   const simd_params& p = *c.params;
   const vi zero(0), one(1), abs_mask(0x7fffffff);
-  vi clip_cnt(0), ftz_cnt(0);
-  std::size_t pending = 0;  // batches counted in the vector counters
-  auto flush_counts = [&] {
-    c.clipped += ops::hsum(clip_cnt);
-    c.flushed_to_zero += ops::hsum(ftz_cnt);
-    clip_cnt = zero;
-    ftz_cnt = zero;
-    pending = 0;
-  };
+  std::uint64_t clipped = 0, flushed = 0;
 
   for (std::size_t k = 0; k < c.nsegs; ++k) {
     const scaled_segment& g = c.segs[k];
@@ -634,8 +635,8 @@ void scaled_run(scaled_call& c) {
         r = vi::load_aligned(rb);
       }
       const vi thr = symmetric ? thr_p : xsimd::select(u < zero, thr_n, thr_p);
-      clip_cnt += xsimd::select(mag > thr, one, zero);
-      ftz_cnt += xsimd::select(nonzero & ((r & abs_mask) == zero), one, zero);
+      clipped += ops::count(mag > thr);
+      flushed += ops::count(nonzero & ((r & abs_mask) == zero));
       const vf out = xsimd::bitwise_cast<vf>(r);
       if (count == N) {
         out.store_unaligned(d);
@@ -644,7 +645,6 @@ void scaled_run(scaled_call& c) {
         out.store_aligned(tmp);
         std::memcpy(d, tmp, count * sizeof(float));
       }
-      if (++pending >= (std::size_t{1} << 30)) flush_counts();
     };
 
     const std::size_t n = g.len;
@@ -656,7 +656,8 @@ void scaled_run(scaled_call& c) {
       body(vf::load_aligned(buf), i, n - i, dst + i);
     }
   }
-  flush_counts();
+  c.clipped += clipped;
+  c.flushed_to_zero += flushed;
 }
 
 template <class A, bool Table>

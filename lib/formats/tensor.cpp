@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <exception>
@@ -921,9 +922,35 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
         kern.amax_bits(ib, segs, amax.data());
         std::vector<std::size_t> slow;
         group_acc& acc = accs[k];
+        // floor and room depend on amax only through floor(log2 amax): for a normal amax the plan is a function
+        // of its exponent field, remembered per task (computed by the same plan on the first block that needs it)
+        struct memo_t {
+          std::int8_t state = 0;  // 0 unknown, 1 fast, -1 generic
+          std::int32_t s = 0;
+          std::uint32_t clip_pos = 0, clip_neg = 0;
+        };
+        std::array<memo_t, 256> memo{};
+        const bool by_field = fmt.rule != scale_rule::ceil;
+        auto plan_memo = [&](std::uint32_t amax_bits, kernels::scaled_segment& seg) {
+          const std::uint32_t field = amax_bits >> 23;
+          if (!by_field || field == 0 || field >= 255) return plan(amax_bits, seg);
+          memo_t& e = memo[field];
+          if (e.state == 0) {
+            kernels::scaled_segment t;
+            e.state = plan(field << 23, t) ? 1 : -1;  // 2^(field - 127): the same floor(log2)
+            e.s = t.scale_exp;
+            e.clip_pos = t.clip_pos;
+            e.clip_neg = t.clip_neg;
+          }
+          if (e.state < 0) return false;
+          seg.scale_exp = e.s;
+          seg.clip_pos = e.clip_pos;
+          seg.clip_neg = e.clip_neg;
+          return true;
+        };
         std::size_t m = 0;
         for (std::size_t j = 0; j < segs.size(); ++j) {
-          if (!plan(amax[j], segs[j])) {  // in place (a struct copy after the field stores stalls store forwarding)
+          if (!plan_memo(amax[j], segs[j])) {  // in place (a struct copy after the field stores stalls store forwarding)
             slow.push_back(g0 + j);
             continue;
           }

@@ -836,9 +836,9 @@ std::uint32_t limit_bits_at(std::uint32_t bits0, double L0, int s) {
 // through `generic` one by one. Returns false, having touched nothing, when the call is not eligible.
 template <class Generic>
 bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::backend backend,
-              std::shared_ptr<const kernels::scaled_f32_kernel>& cache, std::span<const float> in,
-              std::span<float> out, std::size_t n, const group_geometry& geo, int emax,
-              std::vector<group_scale>& scales, group_acc& total, Generic& generic) {
+              std::shared_ptr<const kernels::scaled_f32_kernel>& cache, std::span<const float> in, std::span<float> out,
+              std::size_t n, const group_geometry& geo, int emax, std::vector<group_scale>& scales, group_acc& total,
+              Generic& generic) {
   if (fmt.rule != scale_rule::floor && fmt.rule != scale_rule::ceil && fmt.rule != scale_rule::room) return false;
   if (opt.mode.kind == rounding::hys || backend == kernels::backend::scalar || backend == kernels::backend::cuda)
     return false;
@@ -950,7 +950,8 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
         };
         std::size_t m = 0;
         for (std::size_t j = 0; j < segs.size(); ++j) {
-          if (!plan_memo(amax[j], segs[j])) {  // in place (a struct copy after the field stores stalls store forwarding)
+          if (!plan_memo(amax[j],
+                         segs[j])) {  // in place (a struct copy after the field stores stalls store forwarding)
             slow.push_back(g0 + j);
             continue;
           }
@@ -992,7 +993,8 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
     }
   }
   std::vector<std::uint32_t> piece_amax(pieces.size());
-  kernels::run_tasks(pieces.size(), [&](std::size_t k) { kern.amax_bits(ib, std::span(&pieces[k].seg, 1), &piece_amax[k]); });
+  kernels::run_tasks(pieces.size(),
+                     [&](std::size_t k) { kern.amax_bits(ib, std::span(&pieces[k].seg, 1), &piece_amax[k]); });
   std::vector<std::uint32_t> group_amax(ngroups, 0);
   for (std::size_t k = 0; k < pieces.size(); ++k)
     group_amax[pieces[k].g] = std::max(group_amax[pieces[k].g], piece_amax[k]);

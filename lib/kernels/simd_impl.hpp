@@ -214,13 +214,17 @@ struct simd_ops {
   // Number of true lanes.
   static unsigned count(vb m) {
 #if XSIMD_WITH_AVX512F
-    if constexpr (is_avx512) return static_cast<unsigned>(__builtin_popcount(static_cast<unsigned>(static_cast<__mmask16>(m))));
+    if constexpr (is_avx512)
+      return static_cast<unsigned>(__builtin_popcount(static_cast<unsigned>(static_cast<__mmask16>(m))));
 #endif
 #if XSIMD_WITH_AVX2
-    if constexpr (is_avx2) return static_cast<unsigned>(__builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(m)))));
+    if constexpr (is_avx2)
+      return static_cast<unsigned>(
+          __builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(m)))));
 #endif
 #if XSIMD_WITH_SSE4_1
-    if constexpr (is_sse41 && size == 4) return static_cast<unsigned>(__builtin_popcount(static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(m)))));
+    if constexpr (is_sse41 && size == 4)
+      return static_cast<unsigned>(__builtin_popcount(static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(m)))));
 #endif
     alignas(64) std::int32_t a[size];
     xsimd::select(m, vi(1), vi(0)).store_aligned(a);
@@ -283,8 +287,9 @@ inline void philox_first_word(typename simd_ops<A>::vi idx_lo, typename simd_ops
 // scalar reference. index0 = random stream index of lane 0.
 template <class A, rounding Mode, bool Table>
 [[gnu::always_inline]] inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename simd_ops<A>::vf x,
-                                               typename simd_ops<A>::vf prev, std::uint64_t index0,
-                                               typename simd_ops<A>::vb& fallback) {
+                                                                      typename simd_ops<A>::vf prev,
+                                                                      std::uint64_t index0,
+                                                                      typename simd_ops<A>::vb& fallback) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   using vb = typename ops::vb;
@@ -613,7 +618,8 @@ void scaled_run(scaled_call& c) {
         r = quantize_batch<A, Mode, Table>(p, x, vf(0.0f), idx0 + i, fb);
       } else {
         const vb in_ok = mag >= in_lo;
-        const vi y = xsimd::select(in_ok, u - shift_bits, u & vi(static_cast<std::int32_t>(0x80000000u)));  // zeros keep their sign
+        const vi y = xsimd::select(in_ok, u - shift_bits,
+                                   u & vi(static_cast<std::int32_t>(0x80000000u)));  // zeros keep their sign
         r = quantize_batch<A, Mode, Table>(p, xsimd::bitwise_cast<vf>(y), vf(0.0f), idx0 + i, fb);
         const vi rmag = r & abs_mask;
         const vb r_low = rmag < out_lo;
@@ -664,25 +670,46 @@ template <class A, bool Table>
 void scaled_mode(scaled_call& c) {
   switch (c.params->mode.kind) {
     case rounding::rne:
-      if (c.direct) scaled_run<A, rounding::rne, Table, true>(c); else scaled_run<A, rounding::rne, Table, false>(c);
+      if (c.direct)
+        scaled_run<A, rounding::rne, Table, true>(c);
+      else
+        scaled_run<A, rounding::rne, Table, false>(c);
       return;
     case rounding::rna:
-      if (c.direct) scaled_run<A, rounding::rna, Table, true>(c); else scaled_run<A, rounding::rna, Table, false>(c);
+      if (c.direct)
+        scaled_run<A, rounding::rna, Table, true>(c);
+      else
+        scaled_run<A, rounding::rna, Table, false>(c);
       return;
     case rounding::rtz:
-      if (c.direct) scaled_run<A, rounding::rtz, Table, true>(c); else scaled_run<A, rounding::rtz, Table, false>(c);
+      if (c.direct)
+        scaled_run<A, rounding::rtz, Table, true>(c);
+      else
+        scaled_run<A, rounding::rtz, Table, false>(c);
       return;
     case rounding::rup:
-      if (c.direct) scaled_run<A, rounding::rup, Table, true>(c); else scaled_run<A, rounding::rup, Table, false>(c);
+      if (c.direct)
+        scaled_run<A, rounding::rup, Table, true>(c);
+      else
+        scaled_run<A, rounding::rup, Table, false>(c);
       return;
     case rounding::rdn:
-      if (c.direct) scaled_run<A, rounding::rdn, Table, true>(c); else scaled_run<A, rounding::rdn, Table, false>(c);
+      if (c.direct)
+        scaled_run<A, rounding::rdn, Table, true>(c);
+      else
+        scaled_run<A, rounding::rdn, Table, false>(c);
       return;
     case rounding::rto:
-      if (c.direct) scaled_run<A, rounding::rto, Table, true>(c); else scaled_run<A, rounding::rto, Table, false>(c);
+      if (c.direct)
+        scaled_run<A, rounding::rto, Table, true>(c);
+      else
+        scaled_run<A, rounding::rto, Table, false>(c);
       return;
     case rounding::sr:
-      if (c.direct) scaled_run<A, rounding::sr, Table, true>(c); else scaled_run<A, rounding::sr, Table, false>(c);
+      if (c.direct)
+        scaled_run<A, rounding::sr, Table, true>(c);
+      else
+        scaled_run<A, rounding::sr, Table, false>(c);
       return;
     case rounding::hys:
       break;  // not offered by scaled_f32_kernel (needs the previous output)

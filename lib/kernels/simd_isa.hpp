@@ -29,13 +29,13 @@ using simd_entry = void (*)(const simd_call&);
 struct scaled_call {
   const simd_params* params = nullptr;
   const float* in = nullptr;
-  float* out = nullptr;                  // quantize only
+  float* out = nullptr;  // quantize only
   const scaled_segment* segs = nullptr;
   std::size_t nsegs = 0;
-  std::uint64_t index_base = 0;          // random stream index of in[0]
-  std::uint32_t* amax = nullptr;         // amax only: per segment
-  bool direct = false;                   // quantize: params are at the segments' own scale (no exponent moves)
-  std::uint64_t clipped = 0;             // quantize: outputs
+  std::uint64_t index_base = 0;   // random stream index of in[0]
+  std::uint32_t* amax = nullptr;  // amax only: per segment
+  bool direct = false;            // quantize: params are at the segments' own scale (no exponent moves)
+  std::uint64_t clipped = 0;      // quantize: outputs
   std::uint64_t flushed_to_zero = 0;
 };
 using scaled_entry = void (*)(scaled_call&);

@@ -38,7 +38,8 @@ const std::array<simd_isa_entry, 3> table{{
 }};
 #elif defined(__aarch64__)
 bool have_neon() { return xsimd::available_architectures().neon != 0; }
-const std::array<simd_isa_entry, 1> table{{{"neon", &quantize_f32_neon, &scaled_amax_f32_neon, &scaled_quantize_f32_neon, &have_neon}}};
+const std::array<simd_isa_entry, 1> table{
+    {{"neon", &quantize_f32_neon, &scaled_amax_f32_neon, &scaled_quantize_f32_neon, &have_neon}}};
 #else
 const std::array<simd_isa_entry, 0> table{};
 #endif

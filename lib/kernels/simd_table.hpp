@@ -14,7 +14,7 @@ struct simd_isa_entry {
   simd_entry entry;
   scaled_entry scaled_amax;      // per-segment amax bits (scaled.hpp)
   scaled_entry scaled_quantize;  // per-segment power-of-two scaled quantization (scaled.hpp)
-  bool (*supported)();  // the CPU (and OS) can run it
+  bool (*supported)();           // the CPU (and OS) can run it
 };
 
 // Compiled ISAs, best first.

@@ -160,12 +160,11 @@ TEST_CASE("SIMD errors match the array API") {
 // ---- the scaled kernel (tensor_quantizer's float32 fast path) -----------------------------------
 
 TEST_CASE("scaled kernel == scalar reference at scale 2^s on every ISA (extreme s, float32 subnormals, stats)") {
-  const char* specs[] = {"e4m3fn:sat", "e4m3fn",  "e5m2",     "e2m1fin:sat", "e2m1fin:u",        "e8m0fnu",
-                         "fix8.6:sat", "int8",    "e7m3:ftz", "log4",        "log4:logdomain",   "bp:5x7,4,3,2,1,0",
-                         "bf16",       "e4m3fnuz"};
-  const std::vector<round_mode> modes = {{rounding::rne, 0}, {rounding::rna, 0}, {rounding::rtz, 0},
-                                         {rounding::rup, 0}, {rounding::rdn, 0}, {rounding::rto, 0},
-                                         {rounding::sr, 0},  {rounding::sr, 5}};
+  const char* specs[] = {"e4m3fn:sat",     "e4m3fn",           "e5m2", "e2m1fin:sat", "e2m1fin:u",
+                         "e8m0fnu",        "fix8.6:sat",       "int8", "e7m3:ftz",    "log4",
+                         "log4:logdomain", "bp:5x7,4,3,2,1,0", "bf16", "e4m3fnuz"};
+  const std::vector<round_mode> modes = {{rounding::rne, 0}, {rounding::rna, 0}, {rounding::rtz, 0}, {rounding::rup, 0},
+                                         {rounding::rdn, 0}, {rounding::rto, 0}, {rounding::sr, 0},  {rounding::sr, 5}};
   const int scales[] = {-127, -126, -125, -120, -100, -30, -1, 0, 1, 7, 60, 100, 119, 120, 125, 126, 127};
   std::uint64_t rng = 0x243f6a8885a308d3ull;
   auto next = [&] {
@@ -229,7 +228,8 @@ TEST_CASE("scaled kernel == scalar reference at scale 2^s on every ISA (extreme 
           std::uint64_t clipped = 0, flushed = 0;
           std::size_t bad = 0;
           for (std::size_t i = 0; i < x.size(); ++i) {
-            const float want = quantize<float>(fs, x[i], mode, element_context<float>{opt.seed, opt.index_offset + i, 0});
+            const float want =
+                quantize<float>(fs, x[i], mode, element_context<float>{opt.seed, opt.index_offset + i, 0});
             if (std::bit_cast<std::uint32_t>(want) != std::bit_cast<std::uint32_t>(y[i]) && bad++ < 3)
               FAIL_CHECK(isa << " " << spec << " s=" << s << " mode " << int(mode.kind) << " x bits " << std::hex
                              << std::bit_cast<std::uint32_t>(x[i]) << " got " << std::bit_cast<std::uint32_t>(y[i])
@@ -243,7 +243,8 @@ TEST_CASE("scaled kernel == scalar reference at scale 2^s on every ISA (extreme 
           // the same with the parameters built at scale s (the path of long per-tensor groups)
           std::vector<float> y2(x.size());
           const auto at = k.params_at(s);
-          const kernels::scaled_counts cnt2 = k.quantize_at(*at, x.data(), y2.data(), std::span(&seg, 1), opt.index_offset);
+          const kernels::scaled_counts cnt2 =
+              k.quantize_at(*at, x.data(), y2.data(), std::span(&seg, 1), opt.index_offset);
           CHECK(std::memcmp(y.data(), y2.data(), y.size() * sizeof(float)) == 0);
           CHECK(cnt2.clipped == clipped);
           CHECK(cnt2.flushed_to_zero == flushed);

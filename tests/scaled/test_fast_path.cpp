@@ -109,12 +109,14 @@ std::vector<float> make_data(std::mt19937_64& rng, std::size_t n, std::size_t bl
       float v = std::ldexp(normal(rng), mag);
       switch (kind) {
         case 1:  // float32 subnormals everywhere
-          if (rng() % 3 == 0) v = std::bit_cast<float>(static_cast<std::uint32_t>(rng() % 0x00800000u) |
-                                                      static_cast<std::uint32_t>(rng() & 1) << 31);
+          if (rng() % 3 == 0)
+            v = std::bit_cast<float>(static_cast<std::uint32_t>(rng() % 0x00800000u) |
+                                     static_cast<std::uint32_t>(rng() & 1) << 31);
           break;
         case 2: {  // a large value and values that land near 2^-126 (and below) after scaling
           const int e = static_cast<int>(rng() % 40) - 30;  // relative to 2^-126 * 2^s, s ~ mag
-          if (rng() % 2 == 0) v = std::ldexp(1.0f + std::ldexp(float(rng() % 1024), -10), std::max(-149, mag - 126 + e));
+          if (rng() % 2 == 0)
+            v = std::ldexp(1.0f + std::ldexp(float(rng() % 1024), -10), std::max(-149, mag - 126 + e));
           if (rng() % 2 == 0) v = -v;
           break;
         }
@@ -168,7 +170,7 @@ const fcase cases[] = {
     {"mxfp4_e2m1", "", scale_rule::floor, 0, 0, 0},
     {"mxint8", "", scale_rule::floor, 0, 0, 0},
     {"mxfp8_e4m3", "block:7", scale_rule::floor, 0, 0, 0},
-    {"bm8", "", scale_rule::floor, 0, 0, 0},      // 48x48 tiles: contiguous when the last axis is <= 48
+    {"bm8", "", scale_rule::floor, 0, 0, 0},  // 48x48 tiles: contiguous when the last axis is <= 48
     {"bm4:bwd", "", scale_rule::floor, 0, 0, 0},
     {"bp:5x7,4,3,2,1,0", "", scale_rule::room, 0, 0, 0},
     {"bp:5x7,4,3,2,1,0", "", scale_rule::room, 2, 0, 0},
@@ -189,8 +191,8 @@ const fcase cases[] = {
 };
 
 std::vector<round_mode> all_modes() {
-  return {{rounding::rne, 0}, {rounding::rna, 0}, {rounding::rtz, 0}, {rounding::rup, 0}, {rounding::rdn, 0},
-          {rounding::rto, 0}, {rounding::sr, 0},  {rounding::sr, 3}};
+  return {{rounding::rne, 0}, {rounding::rna, 0}, {rounding::rtz, 0}, {rounding::rup, 0},
+          {rounding::rdn, 0}, {rounding::rto, 0}, {rounding::sr, 0},  {rounding::sr, 3}};
 }
 
 }  // namespace
@@ -198,7 +200,8 @@ std::vector<round_mode> all_modes() {
 TEST_CASE("fast path: bit-identical to the generic path (outputs, statistics, scales) on every ISA") {
   std::mt19937_64 rng(20261201);
   // (groups longer than 4096 elements take the kernel built at their own scale: {5000}, {2, 4500} per channel)
-  const std::vector<std::vector<std::int64_t>> shapes = {{3, 77}, {1001}, {5, 33}, {40, 40}, {2, 3, 48}, {5000}, {2, 4500}};
+  const std::vector<std::vector<std::int64_t>> shapes = {{3, 77},    {1001}, {5, 33},  {40, 40},
+                                                         {2, 3, 48}, {5000}, {2, 4500}};
   std::vector<std::string_view> isas = kernels::simd_isas();
   REQUIRE_FALSE(isas.empty());
   std::uint64_t fast_calls = 0;
@@ -212,7 +215,8 @@ TEST_CASE("fast path: bit-identical to the generic path (outputs, statistics, sc
         for (auto d : shape) n *= static_cast<std::size_t>(d);
         const int kind = static_cast<int>(rng() % 4);
         const auto x = make_data(rng, n, static_cast<std::size_t>(rng() % 2 ? 32 : 7), kind);
-        for (nonfinite_policy pol : {nonfinite_policy::nan_group, nonfinite_policy::passthrough, nonfinite_policy::error}) {
+        for (nonfinite_policy pol :
+             {nonfinite_policy::nan_group, nonfinite_policy::passthrough, nonfinite_policy::error}) {
           if (kind != 3 && pol != nonfinite_policy::nan_group) continue;
           tensor_format t = tf;
           t.nonfinite = pol;
@@ -221,11 +225,11 @@ TEST_CASE("fast path: bit-identical to the generic path (outputs, statistics, sc
           opt.seed = (si & 1) ? 7 : 0x9e3779b97f4a7c15ull;
           opt.index_offset = (si & 2) ? 1000003 : 0;
           const bool in_place = (rng() & 1) != 0;
-          const std::string what = c.spec + " groups=" + groups_name(t.groups) + " rule=" +
-                                   std::string(scale_rule_name(t.rule)) + " room=" + std::to_string(t.room) +
+          const std::string what = c.spec + " groups=" + groups_name(t.groups) +
+                                   " rule=" + std::string(scale_rule_name(t.rule)) + " room=" + std::to_string(t.room) +
                                    " mode=" + std::to_string(int(mode.kind)) + "/" + std::to_string(mode.sr_bits) +
-                                   " shape#" + std::to_string(si) + " kind=" + std::to_string(kind) + " policy=" +
-                                   std::string(nonfinite_name(pol)) + (in_place ? " in-place" : "");
+                                   " shape#" + std::to_string(si) + " kind=" + std::to_string(kind) +
+                                   " policy=" + std::string(nonfinite_name(pol)) + (in_place ? " in-place" : "");
           const outcome slow = run(t, opt, x, shape, in_place, "off");
           CHECK(slow.kernel_calls == 0);
           for (std::string_view isa : isas) {

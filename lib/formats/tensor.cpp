@@ -898,6 +898,17 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
     return true;
   };
 
+  // all-zero groups (amax 0): the scale pow2_scale gives amax 0, taken when the format is native there
+  const pow2_choice zero_choice = pow2_scale<float>(fmt, emax, 0.0f, nullptr);
+  const bool zero_fast = zero_choice.s >= -127 && zero_choice.s <= 127 && zero_choice.s >= lo && zero_choice.s <= hi;
+  auto zero_plan = [&](kernels::scaled_segment& seg) {
+    if (!zero_fast) return false;
+    seg.scale_exp = zero_choice.s;
+    seg.clip_pos = limit_bits_at(b0p, L0p, zero_choice.s);
+    seg.clip_neg = limit_bits_at(b0n, L0n, zero_choice.s);
+    return true;
+  };
+
   const std::size_t glen = box * inner;  // the longest group
   if (glen <= direct_group_min) {
     // small groups: each task takes whole groups: amax, scales, quantization, while the data is in cache
@@ -950,13 +961,25 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
         };
         std::size_t m = 0;
         for (std::size_t j = 0; j < segs.size(); ++j) {
-          if (!plan_memo(amax[j],
-                         segs[j])) {  // in place (a struct copy after the field stores stalls store forwarding)
-            slow.push_back(g0 + j);
-            continue;
+          if (amax[j] == 0) {
+            // an all-zero group: the generic path's scale for amax 0 (clamped or not), no scale range, and the
+            // zeros quantized at that scale (+-0, or the smallest value of a format without zero)
+            if (!zero_plan(segs[j])) {
+              slow.push_back(g0 + j);
+              continue;
+            }
+            scales[g0 + j].scale_exp = segs[j].scale_exp;
+            scales[g0 + j].clamped = zero_choice.clamped;
+            ++acc.zero_groups;
+            if (zero_choice.clamped) ++acc.scale_clamped;
+          } else {
+            if (!plan_memo(amax[j], segs[j])) {  // in place (a struct copy after the field stores stalls forwarding)
+              slow.push_back(g0 + j);
+              continue;
+            }
+            scales[g0 + j].scale_exp = segs[j].scale_exp;
+            acc.range(segs[j].scale_exp);
           }
-          scales[g0 + j].scale_exp = segs[j].scale_exp;
-          acc.range(segs[j].scale_exp);
           if (m != j) segs[m] = segs[j];
           ++m;
         }

@@ -188,6 +188,7 @@ const fcase cases[] = {
     {"e7m3:ftz", "block:32", scale_rule::room, 0, 0, 0},
     {"bf16", "", scale_rule::room, 0, 0, 0},
     {"fix8.4", "channel:0", scale_rule::floor, 0, -20, 20},
+    {"e4m3fn:sat", "block:32", scale_rule::floor, 0, -5, 50},  // zero blocks (s = -8) clamp to -5
 };
 
 std::vector<round_mode> all_modes() {

@@ -733,9 +733,6 @@ double max_abs_value(const element_format& f, bool negative) {
   return compose<double>(false, m.significand, m.exponent);
 }
 
-// The power-of-two scale exponent of a group with finite amax >= 0 (rules floor, ceil, room; tracking moves the
-// previous exponent *tracked by at most one binade), clamped to the stored range. The one copy of the rule: the
-// generic path and the float32 fast path both call it.
 struct pow2_choice {
   int s = 0;
   bool clamped = false;
@@ -752,6 +749,9 @@ int floor_log2(T v) {
   return (static_cast<int>(sizeof(U)) * 8 - 1 - std::countl_zero(b)) - bias - mant + 1;  // subnormal
 }
 
+// The power-of-two scale exponent of a group with finite amax >= 0 (rules floor, ceil, room; tracking moves the
+// previous exponent *tracked by at most one binade), clamped to the stored range. The one copy of the rule: the
+// generic path and the float32 fast path both call it.
 template <class T>
 pow2_choice pow2_scale(const tensor_format& fmt, int emax, T amax, const int* tracked) {
   const bool zero_group = amax == T(0);

@@ -214,7 +214,7 @@ int main(int argc, char** argv) {
       }
     }
   }
-  for (const char* spec : {"e4m3fn", "bf16"}) {
+  for (const char* spec : {"e4m3fn", "bf16", "mxfp8_e4m3", "bp:5x7,4,3,2,1,0"}) {
     for (const char* mode : {"rne", "sr"}) {
       const std::size_t n = std::size_t{1} << 24;
       const std::string name = "quantize_mt/" + std::string(spec) + "/" + mode + "/" + std::to_string(n);

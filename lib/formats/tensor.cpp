@@ -3,14 +3,19 @@
 #include <fmtsim/core/quantize.hpp>
 #include <fmtsim/core/spec.hpp>
 #include <fmtsim/formats/tensor.hpp>
+#include <fmtsim/kernels/scaled.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
+#include <exception>
 #include <limits>
+#include <memory>
 #include <numeric>
+#include <type_traits>
 
 namespace fmtsim {
 
@@ -659,6 +664,14 @@ void tensor_quantizer::reset() {
 
 namespace {
 
+// Elements per task of the float32 fast path: small groups are taken whole into tasks of about this size
+// (amax and quantization while the data is in cache); larger groups are cut into pieces of the second size.
+// Groups longer than direct_group_min run the plain kernel with parameters built at their own scale (about
+// half a microsecond per distinct scale) instead of the scale-0 kernel with its exponent moves.
+constexpr std::size_t small_group_chunk = std::size_t{1} << 14;
+constexpr std::size_t large_group_chunk = std::size_t{1} << 16;
+constexpr std::size_t direct_group_min = std::size_t{1} << 12;
+
 struct run_t {
   std::size_t lin;  // C-order index of the first element
   std::size_t len;
@@ -720,6 +733,330 @@ double max_abs_value(const element_format& f, bool negative) {
   return compose<double>(false, m.significand, m.exponent);
 }
 
+struct pow2_choice {
+  int s = 0;
+  bool clamped = false;
+};
+
+// floor(log2 v) of a finite v > 0 (decompose(v).top_exponent, from the bits).
+template <class T>
+int floor_log2(T v) {
+  using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  constexpr int mant = std::numeric_limits<T>::digits - 1, bias = std::numeric_limits<T>::max_exponent - 1;
+  const U b = std::bit_cast<U>(v) & (~U{0} >> 1);
+  const int field = static_cast<int>(b >> mant);
+  if (field != 0) return field - bias;
+  return (static_cast<int>(sizeof(U)) * 8 - 1 - std::countl_zero(b)) - bias - mant + 1;  // subnormal
+}
+
+// The power-of-two scale exponent of a group with finite amax >= 0 (rules floor, ceil, room; tracking moves the
+// previous exponent *tracked by at most one binade), clamped to the stored range. The one copy of the rule: the
+// generic path and the float32 fast path both call it.
+template <class T>
+pow2_choice pow2_scale(const tensor_format& fmt, int emax, T amax, const int* tracked) {
+  const bool zero_group = amax == T(0);
+  const int ea = zero_group ? 0 : floor_log2(amax);
+  int target = ea + (fmt.rule == scale_rule::room ? fmt.room : 0) - emax;
+  if (fmt.rule == scale_rule::ceil && !zero_group) {
+    element_format f0 = fmt.element;
+    f0.scale_exp = target;
+    const dyadic mx = max_finite(f0);
+    const decomposed da = decompose(amax);
+    if (detail::compare_dyadic(da.significand, da.exponent, mx.significand, mx.exponent) > 0) ++target;
+  }
+  pow2_choice c;
+  c.s = target;
+  if (tracked) {
+    const int prev = *tracked;
+    c.s = zero_group ? prev : prev + (target > prev ? 1 : (target < prev ? -1 : 0));
+  }
+  const int stored = c.s + fmt.stored_offset;
+  if (stored < fmt.stored_min || stored > fmt.stored_max) {
+    c.s = std::clamp(stored, fmt.stored_min, fmt.stored_max) - fmt.stored_offset;
+    c.clamped = true;
+  }
+  return c;
+}
+
+// Statistics of a range of groups (merged in group order, so the result never depends on threads).
+struct group_acc {
+  std::uint64_t nonfinite = 0, nan_groups = 0, zero_groups = 0, scale_clamped = 0, clipped = 0, flushed_to_zero = 0;
+  bool have_range = false;
+  int scale_min = 0, scale_max = 0;
+  void range(int s) {
+    scale_min = have_range ? std::min(scale_min, s) : s;
+    scale_max = have_range ? std::max(scale_max, s) : s;
+    have_range = true;
+  }
+  void merge(const group_acc& o) {
+    nonfinite += o.nonfinite;
+    nan_groups += o.nan_groups;
+    zero_groups += o.zero_groups;
+    scale_clamped += o.scale_clamped;
+    clipped += o.clipped;
+    flushed_to_zero += o.flushed_to_zero;
+    if (o.have_range) {
+      range(o.scale_min);
+      range(o.scale_max);
+    }
+  }
+  void store(quantize_stats& st) const {
+    st.nonfinite = nonfinite;
+    st.nan_groups = nan_groups;
+    st.zero_groups = zero_groups;
+    st.scale_clamped = scale_clamped;
+    st.clipped = clipped;
+    st.flushed_to_zero = flushed_to_zero;
+    if (have_range) {
+      st.scale_exp_min = scale_min;
+      st.scale_exp_max = scale_max;
+    }
+  }
+};
+
+template <class T>
+struct group_scratch {
+  std::vector<run_t> runs;
+  std::vector<T> tin, tout, tprev;
+  std::vector<double> din, dout, dprev;
+};
+
+// float32 bits of the largest magnitude of the element format at scale s, given them at scale 0 (bits0, value L0
+// as a double). Exact whenever the format at scale s is float32-native (every value, the limits included, is a float).
+std::uint32_t limit_bits_at(std::uint32_t bits0, double L0, int s) {
+  const int field = static_cast<int>(bits0 >> 23);
+  if (bits0 == 0) return 0;
+  if (field >= 1 && field + s >= 1 && field + s <= 254) return bits0 + (static_cast<std::uint32_t>(s) << 23);
+  return std::bit_cast<std::uint32_t>(static_cast<float>(std::ldexp(L0, s)));
+}
+
+// tensor_quantizer's float32 fast path (contiguous in and out, groups that are contiguous runs of the flat array,
+// power-of-two rules without tracking, no hysteresis, no codes; see docs/performance.md). Groups it cannot take
+// exactly (non-finite or zero amax, clamped scale, a scale where the format is not float32-native, ...) go
+// through `generic` one by one. Returns false, having touched nothing, when the call is not eligible.
+template <class Generic>
+bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::backend backend,
+              std::shared_ptr<const kernels::scaled_f32_kernel>& cache, std::span<const float> in, std::span<float> out,
+              std::size_t n, const group_geometry& geo, int emax, std::vector<group_scale>& scales, group_acc& total,
+              Generic& generic) {
+  if (fmt.rule != scale_rule::floor && fmt.rule != scale_rule::ceil && fmt.rule != scale_rule::room) return false;
+  if (opt.mode.kind == rounding::hys || backend == kernels::backend::scalar || backend == kernels::backend::cuda)
+    return false;
+  if (!kernels::scaled_fast_path_enabled()) return false;
+  const float* ib = in.data();
+  float* ob = out.data();
+  if (ib != ob && ib < ob + n && ob < ib + n) return false;  // partial overlap: leave it to the generic copies
+  // groups: contiguous runs iff box_k == 1 before some axis a and box_k covers the extent after it
+  const std::size_t nd = geo.shape.size();
+  std::size_t a = 0;
+  while (a + 1 < nd && geo.box[a] == 1) ++a;
+  std::size_t inner = 1;
+  for (std::size_t k = a + 1; k < nd; ++k) {
+    if (geo.box[k] < geo.shape[k]) return false;
+    inner *= static_cast<std::size_t>(geo.shape[k]);
+  }
+  const std::size_t ext = static_cast<std::size_t>(geo.shape[a]), box = static_cast<std::size_t>(geo.box[a]),
+                    per_row = static_cast<std::size_t>(geo.grid[a]);
+  const std::size_t ngroups = geo.count();
+  auto group_begin = [&](std::size_t g) { return ((g / per_row) * ext + (g % per_row) * box) * inner; };
+  auto group_len = [&](std::size_t g) { return std::min(box, ext - (g % per_row) * box) * inner; };
+  // the element format at scale 0 must be float32-native; at scale s it is iff lo <= s <= hi
+  element_format f0 = fmt.element;
+  f0.scale_exp = 0;
+  if (!representable_in<float>(f0)) return false;
+  const dyadic mp = max_finite(f0), mn = max_finite_negative(f0);
+  const dyadic& mx = mn.significand > mp.significand ? mn : mp;
+  const int lo = -149 - min_quantum_exp(f0), hi = 127 - (mx.exponent + detail::bit_width64(mx.significand) - 1);
+  auto native_at = [&](int s) {
+    element_format f = f0;
+    f.scale_exp = s;
+    return representable_in<float>(f);
+  };
+  if (lo > hi || !native_at(lo) || !native_at(hi) || native_at(lo - 1) || native_at(hi + 1)) return false;
+  if (!cache || !cache->matches(f0, opt)) {
+    try {
+      cache = std::make_shared<const kernels::scaled_f32_kernel>(f0, opt);
+    } catch (const std::invalid_argument&) {
+      return false;
+    }
+  }
+  const kernels::scaled_f32_kernel& kern = *cache;
+  const double L0p = max_abs_value<float>(f0, false), L0n = max_abs_value<float>(f0, true);
+  const std::uint32_t b0p = std::bit_cast<std::uint32_t>(static_cast<float>(L0p)),
+                      b0n = std::bit_cast<std::uint32_t>(static_cast<float>(L0n));
+
+  // a group's segment at its scale, or false: the generic path takes it
+  auto plan = [&](std::uint32_t amax_bits, kernels::scaled_segment& seg) {
+    if (amax_bits == 0 || amax_bits > 0x7f7fffffu) return false;
+    const pow2_choice ch = pow2_scale<float>(fmt, emax, std::bit_cast<float>(amax_bits), nullptr);
+    const int s = ch.s;
+    if (ch.clamped || s < -127 || s > 127 || s < lo || s > hi) return false;
+    if (static_cast<int>(amax_bits >> 23) - s > 254) return false;  // amax * 2^-s must stay finite
+    seg.scale_exp = s;
+    seg.clip_pos = limit_bits_at(b0p, L0p, s);
+    seg.clip_neg = limit_bits_at(b0n, L0n, s);
+    return true;
+  };
+
+  // all-zero groups (amax 0): the scale pow2_scale gives amax 0, taken when the format is native there
+  const pow2_choice zero_choice = pow2_scale<float>(fmt, emax, 0.0f, nullptr);
+  const bool zero_fast = zero_choice.s >= -127 && zero_choice.s <= 127 && zero_choice.s >= lo && zero_choice.s <= hi;
+  auto zero_plan = [&](kernels::scaled_segment& seg) {
+    if (!zero_fast) return false;
+    seg.scale_exp = zero_choice.s;
+    seg.clip_pos = limit_bits_at(b0p, L0p, zero_choice.s);
+    seg.clip_neg = limit_bits_at(b0n, L0n, zero_choice.s);
+    return true;
+  };
+
+  const std::size_t glen = box * inner;  // the longest group
+  if (glen <= direct_group_min) {
+    // small groups: each task takes whole groups: amax, scales, quantization, while the data is in cache
+    const std::size_t per_task = std::max<std::size_t>(1, small_group_chunk / glen);
+    const std::size_t tasks = (ngroups + per_task - 1) / per_task;
+    std::vector<group_acc> accs(tasks);
+    std::vector<std::exception_ptr> errors(tasks);
+    kernels::run_tasks(tasks, [&](std::size_t k) {
+      try {
+        const std::size_t g0 = k * per_task, g1 = std::min(ngroups, g0 + per_task);
+        std::vector<kernels::scaled_segment> segs(g1 - g0);
+        std::vector<std::uint32_t> amax(g1 - g0);
+        std::size_t row = g0 / per_row, col = g0 % per_row;  // no division per group
+        for (std::size_t g = g0; g < g1; ++g) {
+          segs[g - g0].begin = (row * ext + col * box) * inner;
+          segs[g - g0].len = std::min(box, ext - col * box) * inner;
+          if (++col == per_row) {
+            col = 0;
+            ++row;
+          }
+        }
+        kern.amax_bits(ib, segs, amax.data());
+        std::vector<std::size_t> slow;
+        group_acc& acc = accs[k];
+        // floor and room depend on amax only through floor(log2 amax): for a normal amax the plan is a function
+        // of its exponent field, remembered per task (computed by the same plan on the first block that needs it)
+        struct memo_t {
+          std::int8_t state = 0;  // 0 unknown, 1 fast, -1 generic
+          std::int32_t s = 0;
+          std::uint32_t clip_pos = 0, clip_neg = 0;
+        };
+        std::array<memo_t, 256> memo{};
+        const bool by_field = fmt.rule != scale_rule::ceil;
+        auto plan_memo = [&](std::uint32_t amax_bits, kernels::scaled_segment& seg) {
+          const std::uint32_t field = amax_bits >> 23;
+          if (!by_field || field == 0 || field >= 255) return plan(amax_bits, seg);
+          memo_t& e = memo[field];
+          if (e.state == 0) {
+            kernels::scaled_segment t;
+            e.state = plan(field << 23, t) ? 1 : -1;  // 2^(field - 127): the same floor(log2)
+            e.s = t.scale_exp;
+            e.clip_pos = t.clip_pos;
+            e.clip_neg = t.clip_neg;
+          }
+          if (e.state < 0) return false;
+          seg.scale_exp = e.s;
+          seg.clip_pos = e.clip_pos;
+          seg.clip_neg = e.clip_neg;
+          return true;
+        };
+        std::size_t m = 0;
+        for (std::size_t j = 0; j < segs.size(); ++j) {
+          if (amax[j] == 0) {
+            // an all-zero group: the generic path's scale for amax 0 (clamped or not), no scale range, and the
+            // zeros quantized at that scale (+-0, or the smallest value of a format without zero)
+            if (!zero_plan(segs[j])) {
+              slow.push_back(g0 + j);
+              continue;
+            }
+            scales[g0 + j].scale_exp = segs[j].scale_exp;
+            scales[g0 + j].clamped = zero_choice.clamped;
+            ++acc.zero_groups;
+            if (zero_choice.clamped) ++acc.scale_clamped;
+          } else {
+            if (!plan_memo(amax[j], segs[j])) {  // in place (a struct copy after the field stores stalls forwarding)
+              slow.push_back(g0 + j);
+              continue;
+            }
+            scales[g0 + j].scale_exp = segs[j].scale_exp;
+            acc.range(segs[j].scale_exp);
+          }
+          if (m != j) segs[m] = segs[j];
+          ++m;
+        }
+        const kernels::scaled_counts c = kern.quantize(ib, ob, std::span(segs.data(), m), opt.index_offset);
+        acc.clipped += c.clipped;
+        acc.flushed_to_zero += c.flushed_to_zero;
+        group_scratch<float> scratch;
+        for (const std::size_t g : slow) generic(g, acc, scratch);
+      } catch (...) {
+        errors[k] = std::current_exception();
+      }
+    });
+    for (std::size_t k = 0; k < tasks; ++k) {
+      if (errors[k]) std::rethrow_exception(errors[k]);
+      total.merge(accs[k]);
+    }
+    return true;
+  }
+
+  // large groups (per tensor, per channel): pieces of at most large_group_chunk elements; the amax of every
+  // piece first, then one scale per group, then the quantization of the pieces
+  struct piece_t {
+    std::size_t g;
+    kernels::scaled_segment seg;
+  };
+  std::vector<piece_t> pieces;
+  for (std::size_t g = 0; g < ngroups; ++g) {
+    const std::size_t b = group_begin(g), len = group_len(g);
+    for (std::size_t o = 0; o < len; o += large_group_chunk) {
+      piece_t p{g, {}};
+      p.seg.begin = b + o;
+      p.seg.len = std::min(large_group_chunk, len - o);
+      pieces.push_back(p);
+    }
+  }
+  std::vector<std::uint32_t> piece_amax(pieces.size());
+  kernels::run_tasks(pieces.size(),
+                     [&](std::size_t k) { kern.amax_bits(ib, std::span(&pieces[k].seg, 1), &piece_amax[k]); });
+  std::vector<std::uint32_t> group_amax(ngroups, 0);
+  for (std::size_t k = 0; k < pieces.size(); ++k)
+    group_amax[pieces[k].g] = std::max(group_amax[pieces[k].g], piece_amax[k]);
+  std::vector<kernels::scaled_segment> group_seg(ngroups);
+  std::vector<unsigned char> fast(ngroups, 0);
+  for (std::size_t g = 0; g < ngroups; ++g) {
+    if (!plan(group_amax[g], group_seg[g])) continue;
+    fast[g] = 1;
+    scales[g].scale_exp = group_seg[g].scale_exp;
+    total.range(group_seg[g].scale_exp);
+  }
+  // each large group runs the plain kernel at its own scale (parameters built once per group and scale)
+  std::vector<kernels::scaled_f32_kernel::params_ptr> at_scale(255);  // by s + 127
+  std::vector<const kernels::detail::simd_params*> group_params(ngroups, nullptr);
+  for (std::size_t g = 0; g < ngroups; ++g) {
+    if (!fast[g]) continue;
+    auto& ps = at_scale[static_cast<std::size_t>(group_seg[g].scale_exp + 127)];
+    if (!ps) ps = kern.params_at(group_seg[g].scale_exp);
+    group_params[g] = ps.get();
+  }
+  std::vector<kernels::scaled_counts> counts(pieces.size());
+  kernels::run_tasks(pieces.size(), [&](std::size_t k) {
+    const piece_t& p = pieces[k];
+    if (!fast[p.g]) return;
+    kernels::scaled_segment seg = group_seg[p.g];
+    seg.begin = p.seg.begin;
+    seg.len = p.seg.len;
+    counts[k] = kern.quantize_at(*group_params[p.g], ib, ob, std::span(&seg, 1), opt.index_offset);
+  });
+  for (const kernels::scaled_counts& c : counts) {
+    total.clipped += c.clipped;
+    total.flushed_to_zero += c.flushed_to_zero;
+  }
+  group_scratch<float> scratch;
+  for (std::size_t g = 0; g < ngroups; ++g)
+    if (!fast[g]) generic(g, total, scratch);
+  return true;
+}
+
 }  // namespace
 
 template <class T>
@@ -777,14 +1114,16 @@ quantize_stats tensor_quantizer::run(std::span<const T> in, const tensor_layout&
   if (codes) codes->assign(n, 0);
   scales_.assign(ngroups, group_scale{});
   std::vector<int> new_tracked(fmt_.tracking ? ngroups : 0);
-  bool first_range = true;
 
   const int emax = element_emax(fmt_.element);
-  std::vector<run_t> runs;
-  std::vector<T> tin, tout, tprev;
-  std::vector<double> din, dout, dprev;
 
-  for (std::size_t g = 0; g < ngroups; ++g) {
+  // One group through the generic path: any layout, rule, tracking, hysteresis, codes. Touches only the group's
+  // own outputs, codes, scales_[g] and new_tracked[g], and the accumulator and scratch it is given (the fast
+  // path calls it from several threads for groups it does not take).
+  auto generic_group = [&](std::size_t g, group_acc& acc, group_scratch<T>& scratch) {
+    std::vector<run_t>& runs = scratch.runs;
+    std::vector<T>&tin = scratch.tin, &tout = scratch.tout, &tprev = scratch.tprev;
+    std::vector<double>&din = scratch.din, &dout = scratch.dout, &dprev = scratch.dprev;
     group_runs(geo, g, cs, is, os, merge, runs);
     // ---- scan: amax over finite elements, non-finite elements
     T amax = T(0);
@@ -805,14 +1144,14 @@ quantize_stats tensor_quantizer::run(std::span<const T> in, const tensor_layout&
         if (av > amax) amax = av;
       }
     }
-    st.nonfinite += nonfinite;
+    acc.nonfinite += nonfinite;
     if (nonfinite && fmt_.rule != scale_rule::none) {
       if (fmt_.nonfinite == nonfinite_policy::error)
         fail("element " + std::to_string(first_bad) + " is " + (std::isnan(first_bad_value) ? "NaN" : "infinite") +
              " and the non-finite policy is 'error'");
       if (fmt_.nonfinite == nonfinite_policy::nan_group) {
         scales_[g].nan = true;
-        ++st.nan_groups;
+        ++acc.nan_groups;
         if (fmt_.tracking) new_tracked[g] = state_.scale_exp.empty() ? 0 : state_.scale_exp[g];
         for (const run_t& r : runs)
           for (std::size_t i = 0; i < r.len; ++i) {
@@ -820,14 +1159,14 @@ quantize_stats tensor_quantizer::run(std::span<const T> in, const tensor_layout&
             // the NaN scale carries the NaN; the element code is its NaN code where it has one, else 0
             if (codes) (*codes)[r.lin + i] = has_nan(fmt_.element) ? nan_code(fmt_.element, false) : 0u;
           }
-        continue;
+        return;
       }
     }
     // ---- the scale
     element_format f = fmt_.element;
     double S = 1.0;
     const bool zero_group = amax == T(0);
-    if (zero_group && fmt_.rule != scale_rule::none) ++st.zero_groups;
+    if (zero_group && fmt_.rule != scale_rule::none) ++acc.zero_groups;
     if (fmt_.rule == scale_rule::fp32) {
       f.scale_exp = 0;
       if (!zero_group) {
@@ -839,40 +1178,17 @@ quantize_stats tensor_quantizer::run(std::span<const T> in, const tensor_layout&
       }
       scales_[g].real_scale = static_cast<float>(S);
     } else if (fmt_.rule != scale_rule::none) {
-      int s = 0;
-      const int ea = zero_group ? 0 : decompose(amax).top_exponent;
-      int target = ea + (fmt_.rule == scale_rule::room ? fmt_.room : 0) - emax;
-      if (fmt_.rule == scale_rule::ceil && !zero_group) {
-        element_format f0 = f;
-        f0.scale_exp = target;
-        const dyadic mx = max_finite(f0);
-        const decomposed da = decompose(amax);
-        if (detail::compare_dyadic(da.significand, da.exponent, mx.significand, mx.exponent) > 0) ++target;
-      }
-      if (fmt_.tracking && !state_.scale_exp.empty()) {
-        const int prev = state_.scale_exp[g];
-        s = zero_group ? prev : prev + (target > prev ? 1 : (target < prev ? -1 : 0));
-      } else {
-        s = target;
-      }
-      const int stored = s + fmt_.stored_offset;
-      if (stored < fmt_.stored_min || stored > fmt_.stored_max) {
-        s = std::clamp(stored, fmt_.stored_min, fmt_.stored_max) - fmt_.stored_offset;
+      const pow2_choice ch =
+          pow2_scale<T>(fmt_, emax, amax, fmt_.tracking && !state_.scale_exp.empty() ? &state_.scale_exp[g] : nullptr);
+      const int s = ch.s;
+      if (ch.clamped) {
         scales_[g].clamped = true;
-        ++st.scale_clamped;
+        ++acc.scale_clamped;
       }
       if (fmt_.tracking) new_tracked[g] = s;
       f.scale_exp = s;
       scales_[g].scale_exp = s;
-      if (!zero_group) {
-        if (first_range) {
-          st.scale_exp_min = st.scale_exp_max = s;
-          first_range = false;
-        } else {
-          st.scale_exp_min = std::min(st.scale_exp_min, s);
-          st.scale_exp_max = std::max(st.scale_exp_max, s);
-        }
-      }
+      if (!zero_group) acc.range(s);
     }
     const double lim_pos = max_abs_value<T>(f, false) * S, lim_neg = max_abs_value<T>(f, true) * S;
 
@@ -949,8 +1265,8 @@ quantize_stats tensor_quantizer::run(std::span<const T> in, const tensor_layout&
           continue;
         }
         const double ax = std::fabs(static_cast<double>(x));
-        if (ax > (x < 0 ? lim_neg : lim_pos)) ++st.clipped;
-        if (x != T(0) && dst[i] == T(0)) ++st.flushed_to_zero;
+        if (ax > (x < 0 ? lim_neg : lim_pos)) ++acc.clipped;
+        if (x != T(0) && dst[i] == T(0)) ++acc.flushed_to_zero;
       }
       if (codes && pow2) {
         for (std::size_t i = 0; i < r.len; ++i) {
@@ -964,7 +1280,19 @@ quantize_stats tensor_quantizer::run(std::span<const T> in, const tensor_layout&
       if (osd != 1)
         for (std::size_t i = 0; i < r.len; ++i) out[r.out_off + i * osd] = dst[i];
     }
+  };
+
+  group_acc acc;
+  bool fast = false;
+  if constexpr (std::is_same_v<T, float>) {
+    if (!codes && !fmt_.tracking && !hys && n > 0 && il.is_contiguous() && ol.is_contiguous())
+      fast = run_fast(fmt_, opt_, backend_, fast_kernel_, in, out, n, geo, emax, scales_, acc, generic_group);
   }
+  if (!fast) {
+    group_scratch<T> scratch;
+    for (std::size_t g = 0; g < ngroups; ++g) generic_group(g, acc, scratch);
+  }
+  acc.store(st);
 
   // ---- state
   if (fmt_.tracking) state_.scale_exp = std::move(new_tracked);

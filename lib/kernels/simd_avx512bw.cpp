@@ -10,5 +10,7 @@
 namespace fmtsim::kernels::detail {
 
 void quantize_f32_avx512bw(const simd_call& c) { quantize_f32<xsimd::avx512bw>(c); }
+void scaled_amax_f32_avx512bw(scaled_call& c) { scaled_amax_f32<xsimd::avx512bw>(c); }
+void scaled_quantize_f32_avx512bw(scaled_call& c) { scaled_quantize_f32<xsimd::avx512bw>(c); }
 
 }  // namespace fmtsim::kernels::detail

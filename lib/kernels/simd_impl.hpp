@@ -183,6 +183,56 @@ struct simd_ops {
     return vi::load_aligned(a);
   }
 
+  // Largest lane (signed).
+  static std::int32_t hmax(vi x) {
+#if XSIMD_WITH_AVX512F
+    if constexpr (is_avx512) return _mm512_reduce_max_epi32(x);
+#endif
+#if XSIMD_WITH_AVX2
+    if constexpr (is_avx2) {
+      __m128i m = _mm_max_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+      m = _mm_max_epi32(m, _mm_shuffle_epi32(m, 0x4E));
+      m = _mm_max_epi32(m, _mm_shuffle_epi32(m, 0xB1));
+      return _mm_cvtsi128_si32(m);
+    }
+#endif
+#if XSIMD_WITH_SSE4_1
+    if constexpr (is_sse41 && size == 4) {
+      __m128i m = x;
+      m = _mm_max_epi32(m, _mm_shuffle_epi32(m, 0x4E));
+      m = _mm_max_epi32(m, _mm_shuffle_epi32(m, 0xB1));
+      return _mm_cvtsi128_si32(m);
+    }
+#endif
+    alignas(64) std::int32_t a[size];
+    x.store_aligned(a);
+    std::int32_t m = a[0];
+    for (std::size_t i = 1; i < size; ++i) m = a[i] > m ? a[i] : m;
+    return m;
+  }
+
+  // Number of true lanes.
+  static unsigned count(vb m) {
+#if XSIMD_WITH_AVX512F
+    if constexpr (is_avx512)
+      return static_cast<unsigned>(__builtin_popcount(static_cast<unsigned>(static_cast<__mmask16>(m))));
+#endif
+#if XSIMD_WITH_AVX2
+    if constexpr (is_avx2)
+      return static_cast<unsigned>(
+          __builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(m)))));
+#endif
+#if XSIMD_WITH_SSE4_1
+    if constexpr (is_sse41 && size == 4)
+      return static_cast<unsigned>(__builtin_popcount(static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(m)))));
+#endif
+    alignas(64) std::int32_t a[size];
+    xsimd::select(m, vi(1), vi(0)).store_aligned(a);
+    unsigned t = 0;
+    for (std::size_t i = 0; i < size; ++i) t += static_cast<unsigned>(a[i]);
+    return t;
+  }
+
   static vi iota() {
     alignas(64) std::int32_t a[size];
     for (std::size_t i = 0; i < size; ++i) a[i] = static_cast<std::int32_t>(i);
@@ -236,9 +286,10 @@ inline void philox_first_word(typename simd_ops<A>::vi idx_lo, typename simd_ops
 // Quantize one batch of float32 bit patterns. `fallback` flags lanes that must be recomputed by the
 // scalar reference. index0 = random stream index of lane 0.
 template <class A, rounding Mode, bool Table>
-inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename simd_ops<A>::vf x,
-                                               typename simd_ops<A>::vf prev, std::uint64_t index0,
-                                               typename simd_ops<A>::vb& fallback) {
+[[gnu::always_inline]] inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename simd_ops<A>::vf x,
+                                                                      typename simd_ops<A>::vf prev,
+                                                                      std::uint64_t index0,
+                                                                      typename simd_ops<A>::vb& fallback) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   using vb = typename ops::vb;
@@ -273,8 +324,8 @@ inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename si
   const vb rnz = r != zero;
   const vb odd = (sig & one_s) != zero;  // bit 0 of n = sig >> shift
 
-  vb up(false);
-  vb to_max(false);  // overflow gives max instead of inf/NaN
+  vb up = ops::splat(false);
+  vb to_max = ops::splat(false);  // overflow gives max instead of inf/NaN
   if constexpr (Mode == rounding::rne || Mode == rounding::rna) {
     if constexpr (Mode == rounding::rne) {
       up = rnz & ((r > half) | ((r == half) & odd));
@@ -490,6 +541,187 @@ void quantize_f32(const simd_call& c) {
     quantize_mode<A, true>(c);
   } else {
     quantize_mode<A, false>(c);
+  }
+}
+
+// ---- the scaled kernel (include/fmtsim/kernels/scaled.hpp) ---------------------------------------
+
+template <class A>
+void scaled_amax_f32(scaled_call& c) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vf = typename ops::vf;
+  constexpr std::size_t N = ops::size;
+  const vi abs_mask(0x7fffffff);
+  for (std::size_t k = 0; k < c.nsegs; ++k) {
+    const scaled_segment& g = c.segs[k];
+    const float* p = c.in + g.begin;
+    const std::size_t n = g.len;
+    vi m0(0), m1(0);
+    std::size_t i = 0;
+    for (; i + 2 * N <= n; i += 2 * N) {
+      m0 = xsimd::max(m0, xsimd::bitwise_cast<vi>(vf::load_unaligned(p + i)) & abs_mask);
+      m1 = xsimd::max(m1, xsimd::bitwise_cast<vi>(vf::load_unaligned(p + i + N)) & abs_mask);
+    }
+    if (i + N <= n) {
+      m0 = xsimd::max(m0, xsimd::bitwise_cast<vi>(vf::load_unaligned(p + i)) & abs_mask);
+      i += N;
+    }
+    std::int32_t m = ops::hmax(xsimd::max(m0, m1));
+    for (; i < n; ++i) {
+      const std::int32_t b = std::bit_cast<std::int32_t>(p[i]) & 0x7fffffff;
+      m = b > m ? b : m;
+    }
+    c.amax[k] = static_cast<std::uint32_t>(m);
+  }
+}
+
+// Per segment at scale s: y = x * 2^-s and r * 2^s are done on the exponent field (exact, and independent of the
+// FPU's flush-to-zero modes); lanes where either is not a plain exponent move (x or the result a float32
+// subnormal, or out of range) are recomputed by the scalar reference at scale s, as are the kernel's own
+// fallback lanes.
+// Direct: the params are already at the segments' scale (one long group): no exponent moves, only the statistics.
+template <class A, rounding Mode, bool Table, bool Direct>
+void scaled_run(scaled_call& c) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vf = typename ops::vf;
+  using vb = typename ops::vb;
+  constexpr std::size_t N = ops::size;
+  const simd_params& p = *c.params;
+  const vi zero(0), one(1), abs_mask(0x7fffffff);
+  std::uint64_t clipped = 0, flushed = 0;
+
+  for (std::size_t k = 0; k < c.nsegs; ++k) {
+    const scaled_segment& g = c.segs[k];
+    const std::int32_t s = g.scale_exp;
+    const vi shift_bits(s * (1 << 23));
+    // x moves to y = x * 2^-s on its exponent field iff |x| >= 2^(max(1, s + 1) - 127) (y stays normal; the
+    // segment's contract keeps the largest y finite); a result r moves back iff |r| >= 2^(max(1, 1 - s) - 127)
+    // and r is finite (r * 2^s <= the format's largest value at scale s, a float, so it cannot overflow)
+    const vi in_lo((s + 1 > 1 ? s + 1 : 1) * (1 << 23));
+    const vi out_lo((1 - s > 1 ? 1 - s : 1) * (1 << 23));
+    const vi inf_bits(0x7f800000);
+    const bool symmetric = g.clip_pos == g.clip_neg;
+    const vi thr_p(static_cast<std::int32_t>(g.clip_pos)), thr_n(static_cast<std::int32_t>(g.clip_neg));
+    const float* src = c.in + g.begin;
+    float* dst = c.out + g.begin;
+    const std::uint64_t idx0 = c.index_base + g.begin;
+
+    auto body = [&](vf x, std::size_t i, std::size_t count, float* d) {
+      const vi u = xsimd::bitwise_cast<vi>(x);
+      const vi mag = u & abs_mask;
+      const vb nonzero = mag != zero;
+      vb fb;
+      vi r;
+      if constexpr (Direct) {
+        r = quantize_batch<A, Mode, Table>(p, x, vf(0.0f), idx0 + i, fb);
+      } else {
+        const vb in_ok = mag >= in_lo;
+        const vi y = xsimd::select(in_ok, u - shift_bits,
+                                   u & vi(static_cast<std::int32_t>(0x80000000u)));  // zeros keep their sign
+        r = quantize_batch<A, Mode, Table>(p, xsimd::bitwise_cast<vf>(y), vf(0.0f), idx0 + i, fb);
+        const vi rmag = r & abs_mask;
+        const vb r_low = rmag < out_lo;
+        r = xsimd::select(!r_low & (rmag < inf_bits), r + shift_bits, r);
+        fb = fb | (nonzero & !in_ok) | (r_low & (rmag != zero));
+      }
+      if (xsimd::any(fb)) {
+        alignas(64) std::int32_t rb[N];
+        alignas(64) std::int32_t fl[N];
+        alignas(64) float xs[N];
+        r.store_aligned(rb);
+        xsimd::select(fb, one, zero).store_aligned(fl);
+        x.store_aligned(xs);
+        for (std::size_t j = 0; j < count; ++j) {
+          if (fl[j] == 0) continue;
+          rb[j] = std::bit_cast<std::int32_t>(Direct ? scalar_reference_f32(p, xs[j], idx0 + i + j, 0.0f)
+                                                     : scalar_reference_scaled_f32(p, s, xs[j], idx0 + i + j));
+        }
+        r = vi::load_aligned(rb);
+      }
+      const vi thr = symmetric ? thr_p : xsimd::select(u < zero, thr_n, thr_p);
+      clipped += ops::count(mag > thr);
+      flushed += ops::count(nonzero & ((r & abs_mask) == zero));
+      const vf out = xsimd::bitwise_cast<vf>(r);
+      if (count == N) {
+        out.store_unaligned(d);
+      } else {
+        alignas(64) float tmp[N];
+        out.store_aligned(tmp);
+        std::memcpy(d, tmp, count * sizeof(float));
+      }
+    };
+
+    const std::size_t n = g.len;
+    std::size_t i = 0;
+    for (; i + N <= n; i += N) body(vf::load_unaligned(src + i), i, N, dst + i);
+    if (i < n) {
+      alignas(64) float buf[N] = {};  // zero padding: never clipped, never flushed
+      std::memcpy(buf, src + i, (n - i) * sizeof(float));
+      body(vf::load_aligned(buf), i, n - i, dst + i);
+    }
+  }
+  c.clipped += clipped;
+  c.flushed_to_zero += flushed;
+}
+
+template <class A, bool Table>
+void scaled_mode(scaled_call& c) {
+  switch (c.params->mode.kind) {
+    case rounding::rne:
+      if (c.direct)
+        scaled_run<A, rounding::rne, Table, true>(c);
+      else
+        scaled_run<A, rounding::rne, Table, false>(c);
+      return;
+    case rounding::rna:
+      if (c.direct)
+        scaled_run<A, rounding::rna, Table, true>(c);
+      else
+        scaled_run<A, rounding::rna, Table, false>(c);
+      return;
+    case rounding::rtz:
+      if (c.direct)
+        scaled_run<A, rounding::rtz, Table, true>(c);
+      else
+        scaled_run<A, rounding::rtz, Table, false>(c);
+      return;
+    case rounding::rup:
+      if (c.direct)
+        scaled_run<A, rounding::rup, Table, true>(c);
+      else
+        scaled_run<A, rounding::rup, Table, false>(c);
+      return;
+    case rounding::rdn:
+      if (c.direct)
+        scaled_run<A, rounding::rdn, Table, true>(c);
+      else
+        scaled_run<A, rounding::rdn, Table, false>(c);
+      return;
+    case rounding::rto:
+      if (c.direct)
+        scaled_run<A, rounding::rto, Table, true>(c);
+      else
+        scaled_run<A, rounding::rto, Table, false>(c);
+      return;
+    case rounding::sr:
+      if (c.direct)
+        scaled_run<A, rounding::sr, Table, true>(c);
+      else
+        scaled_run<A, rounding::sr, Table, false>(c);
+      return;
+    case rounding::hys:
+      break;  // not offered by scaled_f32_kernel (needs the previous output)
+  }
+}
+
+template <class A>
+void scaled_quantize_f32(scaled_call& c) {
+  if (c.params->table) {
+    scaled_mode<A, true>(c);
+  } else {
+    scaled_mode<A, false>(c);
   }
 }
 

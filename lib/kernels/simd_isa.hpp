@@ -4,6 +4,8 @@
 
 #include "simd_params.hpp"
 
+#include <fmtsim/kernels/scaled.hpp>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -22,11 +24,35 @@ struct simd_call {
 
 using simd_entry = void (*)(const simd_call&);
 
+// The scaled float32 kernel (tensor_quantizer's fast path, include/fmtsim/kernels/scaled.hpp): params are the
+// element format at scale_exp 0; every segment is a contiguous run at its own power-of-two scale.
+struct scaled_call {
+  const simd_params* params = nullptr;
+  const float* in = nullptr;
+  float* out = nullptr;  // quantize only
+  const scaled_segment* segs = nullptr;
+  std::size_t nsegs = 0;
+  std::uint64_t index_base = 0;   // random stream index of in[0]
+  std::uint32_t* amax = nullptr;  // amax only: per segment
+  bool direct = false;            // quantize: params are at the segments' own scale (no exponent moves)
+  std::uint64_t clipped = 0;      // quantize: outputs
+  std::uint64_t flushed_to_zero = 0;
+};
+using scaled_entry = void (*)(scaled_call&);
+
 // Defined only in the translation units the build compiles (see lib/meson.build); the dispatcher
 // (elementwise.cpp) refers to them through FMTSIM_HAVE_<ISA> macros.
 void quantize_f32_sse4_2(const simd_call& c);
 void quantize_f32_avx2(const simd_call& c);
 void quantize_f32_avx512bw(const simd_call& c);
 void quantize_f32_neon(const simd_call& c);
+void scaled_amax_f32_sse4_2(scaled_call& c);
+void scaled_amax_f32_avx2(scaled_call& c);
+void scaled_amax_f32_avx512bw(scaled_call& c);
+void scaled_amax_f32_neon(scaled_call& c);
+void scaled_quantize_f32_sse4_2(scaled_call& c);
+void scaled_quantize_f32_avx2(scaled_call& c);
+void scaled_quantize_f32_avx512bw(scaled_call& c);
+void scaled_quantize_f32_neon(scaled_call& c);
 
 }  // namespace fmtsim::kernels::detail

@@ -12,6 +12,8 @@ namespace fmtsim::kernels::detail {
 void quantize_f32_neon(const simd_call& c) { quantize_f32<xsimd::neon64>(c); }
 #else
 void quantize_f32_neon(const simd_call& c) { quantize_f32<xsimd::neon>(c); }
+void scaled_amax_f32_neon(scaled_call& c) { scaled_amax_f32<xsimd::neon>(c); }
+void scaled_quantize_f32_neon(scaled_call& c) { scaled_quantize_f32<xsimd::neon>(c); }
 #endif
 
 }  // namespace fmtsim::kernels::detail

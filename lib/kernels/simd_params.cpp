@@ -150,4 +150,10 @@ float scalar_reference_f32(const simd_params& p, float x, std::uint64_t index, f
   return fmtsim::quantize<float>(p.format, x, p.mode, element_context<float>{p.seed, index, previous});
 }
 
+float scalar_reference_scaled_f32(const simd_params& p, int s, float x, std::uint64_t index) {
+  element_format f = p.format;
+  f.scale_exp = s;
+  return fmtsim::quantize<float>(f, x, p.mode, element_context<float>{p.seed, index, 0.0f});
+}
+
 }  // namespace fmtsim::kernels::detail

@@ -67,5 +67,7 @@ const simd_params& cached_simd_params(const element_format& f, const quantize_op
 // per-ISA translation units call this for their fallback lanes instead of instantiating the reference
 // themselves (an inline copy compiled with -mavx512f could otherwise be the one the linker keeps).
 float scalar_reference_f32(const simd_params& p, float x, std::uint64_t index, float previous);
+// The same at p.format moved to scale_exp s (the scaled kernel's lanes whose scaling is inexact).
+float scalar_reference_scaled_f32(const simd_params& p, int s, float x, std::uint64_t index);
 
 }  // namespace fmtsim::kernels::detail

@@ -9,5 +9,7 @@
 namespace fmtsim::kernels::detail {
 
 void quantize_f32_sse4_2(const simd_call& c) { quantize_f32<xsimd::sse4_2>(c); }
+void scaled_amax_f32_sse4_2(scaled_call& c) { scaled_amax_f32<xsimd::sse4_2>(c); }
+void scaled_quantize_f32_sse4_2(scaled_call& c) { scaled_quantize_f32<xsimd::sse4_2>(c); }
 
 }  // namespace fmtsim::kernels::detail

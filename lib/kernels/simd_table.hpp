@@ -12,7 +12,9 @@ namespace fmtsim::kernels::detail {
 struct simd_isa_entry {
   std::string_view name;  // xsimd's architecture name: "avx512bw", "avx2", "sse4_2", "neon"
   simd_entry entry;
-  bool (*supported)();  // the CPU (and OS) can run it
+  scaled_entry scaled_amax;      // per-segment amax bits (scaled.hpp)
+  scaled_entry scaled_quantize;  // per-segment power-of-two scaled quantization (scaled.hpp)
+  bool (*supported)();           // the CPU (and OS) can run it
 };
 
 // Compiled ISAs, best first.

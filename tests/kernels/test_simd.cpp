@@ -6,9 +6,13 @@
 #include <fmtsim/core/array.hpp>
 #include <fmtsim/core/spec.hpp>
 #include <fmtsim/kernels/elementwise.hpp>
+#include <fmtsim/kernels/scaled.hpp>
 
 #include "kernel_inputs.hpp"
 
+#include <algorithm>
+#include <bit>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -151,4 +155,104 @@ TEST_CASE("SIMD errors match the array API") {
                   std::invalid_argument);
   CHECK(kernels::parse_backend("simd") == kernels::backend::simd);
   CHECK(kernels::backend_name(kernels::backend::automatic) == "auto");
+}
+
+// ---- the scaled kernel (tensor_quantizer's float32 fast path) -----------------------------------
+
+TEST_CASE("scaled kernel == scalar reference at scale 2^s on every ISA (extreme s, float32 subnormals, stats)") {
+  const char* specs[] = {"e4m3fn:sat",     "e4m3fn",           "e5m2", "e2m1fin:sat", "e2m1fin:u",
+                         "e8m0fnu",        "fix8.6:sat",       "int8", "e7m3:ftz",    "log4",
+                         "log4:logdomain", "bp:5x7,4,3,2,1,0", "bf16", "e4m3fnuz"};
+  const std::vector<round_mode> modes = {{rounding::rne, 0}, {rounding::rna, 0}, {rounding::rtz, 0}, {rounding::rup, 0},
+                                         {rounding::rdn, 0}, {rounding::rto, 0}, {rounding::sr, 0},  {rounding::sr, 5}};
+  const int scales[] = {-127, -126, -125, -120, -100, -30, -1, 0, 1, 7, 60, 100, 119, 120, 125, 126, 127};
+  std::uint64_t rng = 0x243f6a8885a308d3ull;
+  auto next = [&] {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+  };
+  std::size_t checked = 0;
+  for (std::string_view isa : kernels::simd_isas()) {
+    for (const char* spec : specs) {
+      const element_format f0 = parse_format(spec);
+      for (const round_mode& mode : modes) {
+        const quantize_options opt{mode, 0x5eedull + checked, 1000 + checked};
+        const kernels::scaled_f32_kernel k(f0, opt, isa);
+        CHECK(k.isa() == isa);
+        for (int s : scales) {
+          element_format fs = f0;
+          fs.scale_exp = s;
+          if (!representable_in<float>(fs)) continue;
+          // inputs up to 2^(top of the format + 2) * 2^s (finite after scaling), many binades below, float32
+          // subnormals, exponent fields next to s (the scaled value lands at 2^-126), zeros of both signs
+          const int top = s + 10;
+          std::vector<float> x(301);
+          for (std::size_t i = 0; i < x.size(); ++i) {
+            const std::uint64_t r = next();
+            const std::uint32_t sign = static_cast<std::uint32_t>(r >> 63) << 31;
+            const std::uint32_t mant = static_cast<std::uint32_t>(r) & 0x7fffffu;
+            int field = 0;
+            switch (i % 6) {
+              case 0:
+                field = 0;  // subnormal
+                break;
+              case 1:
+                field = s + static_cast<int>(r >> 40) % 5 - 2;  // scaled into the subnormals / just above 2^-126
+                break;
+              default:
+                field = top + 127 - static_cast<int>((r >> 40) % 40);
+                break;
+            }
+            field = std::clamp(field, 0, std::min(254, top + 127));
+            x[i] = std::bit_cast<float>(sign | static_cast<std::uint32_t>(field) << 23 | mant);
+            if (i % 37 == 0) x[i] = (i & 1) ? -0.0f : 0.0f;
+          }
+          std::vector<float> y(x.size());
+          const dyadic mp = max_finite(fs), mn = max_finite_negative(fs);
+          const double lim_p = std::ldexp(double(mp.significand), mp.exponent),
+                       lim_n = std::ldexp(double(mn.significand), mn.exponent);
+          kernels::scaled_segment seg;
+          seg.begin = 0;
+          seg.len = x.size();
+          seg.scale_exp = s;
+          seg.clip_pos = std::bit_cast<std::uint32_t>(static_cast<float>(lim_p));
+          seg.clip_neg = std::bit_cast<std::uint32_t>(static_cast<float>(lim_n));
+          // the amax entry
+          std::uint32_t amax = 0, want_amax = 0;
+          k.amax_bits(x.data(), std::span(&seg, 1), &amax);
+          for (float v : x) want_amax = std::max(want_amax, std::bit_cast<std::uint32_t>(v) & 0x7fffffffu);
+          CHECK(amax == want_amax);
+          const kernels::scaled_counts cnt = k.quantize(x.data(), y.data(), std::span(&seg, 1), opt.index_offset);
+          std::uint64_t clipped = 0, flushed = 0;
+          std::size_t bad = 0;
+          for (std::size_t i = 0; i < x.size(); ++i) {
+            const float want =
+                quantize<float>(fs, x[i], mode, element_context<float>{opt.seed, opt.index_offset + i, 0});
+            if (std::bit_cast<std::uint32_t>(want) != std::bit_cast<std::uint32_t>(y[i]) && bad++ < 3)
+              FAIL_CHECK(isa << " " << spec << " s=" << s << " mode " << int(mode.kind) << " x bits " << std::hex
+                             << std::bit_cast<std::uint32_t>(x[i]) << " got " << std::bit_cast<std::uint32_t>(y[i])
+                             << " want " << std::bit_cast<std::uint32_t>(want) << std::dec);
+            if (std::fabs(double(x[i])) > (x[i] < 0 ? lim_n : lim_p)) ++clipped;
+            if (x[i] != 0 && y[i] == 0) ++flushed;
+          }
+          CHECK(bad == 0);
+          CHECK(cnt.clipped == clipped);
+          CHECK(cnt.flushed_to_zero == flushed);
+          // the same with the parameters built at scale s (the path of long per-tensor groups)
+          std::vector<float> y2(x.size());
+          const auto at = k.params_at(s);
+          const kernels::scaled_counts cnt2 =
+              k.quantize_at(*at, x.data(), y2.data(), std::span(&seg, 1), opt.index_offset);
+          CHECK(std::memcmp(y.data(), y2.data(), y.size() * sizeof(float)) == 0);
+          CHECK(cnt2.clipped == clipped);
+          CHECK(cnt2.flushed_to_zero == flushed);
+          ++checked;
+        }
+      }
+    }
+  }
+  MESSAGE(checked << " (ISA, format, mode, scale) combinations");
+  CHECK(checked > 100);
 }

@@ -6,6 +6,7 @@
 #include <fmtsim/core/spec.hpp>
 #include <fmtsim/formats/catalog.hpp>
 #include <fmtsim/formats/tensor.hpp>
+#include <fmtsim/kernels/scaled.hpp>
 
 #include <doctest/doctest.h>
 
@@ -174,6 +175,7 @@ TEST_CASE("MX presets match the OCP rule bit for bit, incl. block maxima just be
     const tensor_format tf = parse_tensor_format(c.name);
     CHECK(tf.groups.kind == group_kind::block);
     CHECK(tf.groups.block == 32);
+    const std::uint64_t fast0 = kernels::scaled_kernel_calls();
     for (const auto& shape : shapes) {
       std::size_t n = 1;
       for (auto d : shape) n *= static_cast<std::size_t>(d);
@@ -204,6 +206,7 @@ TEST_CASE("MX presets match the OCP rule bit for bit, incl. block maxima just be
           CHECK(st.bits_per_element() == doctest::Approx((double(n) * code_bits(tf.element) + 8.0 * st.groups) / n));
       }
     }
+    CHECK(kernels::scaled_kernel_calls() > fast0);  // float32 MX blocks go through the fast path
   }
 }
 
@@ -247,7 +250,9 @@ TEST_CASE("block minifloat presets: shared exponent floor(log2 amax) clamped to 
       if (amax == 0) return 0;
       return std::clamp(so::floor_log2(amax), -128, 127) - emax;
     };
-    for (const std::vector<int64_t>& shape : {std::vector<int64_t>{100, 70}, std::vector<int64_t>{2, 50, 49}}) {
+    // 48x48 tiles of a tensor at most 48 wide are contiguous runs: those go through the float32 fast path
+    for (const std::vector<int64_t>& shape : {std::vector<int64_t>{100, 70}, std::vector<int64_t>{2, 50, 49},
+                                              std::vector<int64_t>{100, 40}, std::vector<int64_t>{3, 50, 48}}) {
       std::size_t n = 1;
       for (auto d : shape) n *= static_cast<std::size_t>(d);
       auto x = random_values<float>(rng, n, -12, 12);
@@ -256,7 +261,9 @@ TEST_CASE("block minifloat presets: shared exponent floor(log2 amax) clamped to 
         for (std::size_t c = 0; c < 48; ++c) x[r * W + c] = std::ldexp(x[r * W + c], -145);  // tile amax below 2^-128
       std::vector<float> y(n);
       tensor_quantizer q(tf);
+      const std::uint64_t fast0 = kernels::scaled_kernel_calls();
       const auto st = q.quantize<float>(x, y, shape);
+      if (shape.back() <= 48) CHECK(kernels::scaled_kernel_calls() > fast0);
       const auto want = oracle_pow2<float>(c.spec, x, shape, oracle_groups(tf.groups, shape.size()), Mode::rne, rule);
       check_equal(y, want, x, c.name);
       CHECK(st.scale_clamped >= 1);
@@ -308,8 +315,12 @@ TEST_CASE("binade profiles: the whole lee22 catalog, rooms 0/1/3, every determin
           opt.mode = to_mode(mode);
           std::vector<float> y(x.size());
           const std::vector<int64_t> shape{static_cast<int64_t>(x.size())};
-          tensor_quantizer q(tf, opt);
+          tensor_format t = tf;
+          if (room == 0 && mode == Mode::rtz) t.rule = scale_rule::floor;  // floor is room 0
+          tensor_quantizer q(t, opt);
+          const std::uint64_t fast0 = kernels::scaled_kernel_calls();
           q.quantize<float>(x, y, shape);
+          CHECK(kernels::scaled_kernel_calls() == fast0 + 1);  // per tensor: one fast-path kernel call
           CHECK(q.last_scales()[0].scale_exp == s);
           std::vector<float> want(x.size());
           for (std::size_t i = 0; i < x.size(); ++i)
@@ -345,7 +356,9 @@ TEST_CASE("profiles per channel and log<N> per output channel (linear and log-do
     auto x = random_values<float>(rng, 216, -12, 3);
     std::vector<float> y(x.size());
     tensor_quantizer q(tf);
+    const std::uint64_t fast0 = kernels::scaled_kernel_calls();
     q.quantize<float>(x, y, shape);
+    CHECK(kernels::scaled_kernel_calls() > fast0);  // channel:0 groups are contiguous: the fast path
     std::vector<float> want(x.size());
     for (const auto& grp : so::groups_of(shape, so::Groups{so::GroupKind::channel, 0})) {
       so::cpp_rational amax = 0;
@@ -390,7 +403,9 @@ TEST_CASE("power-of-two scaled two's complement (int8/int4 with room) and the ce
     std::vector<float> y(70);
     const std::vector<int64_t> shape{70};
     tensor_quantizer q(tf);
+    const std::uint64_t fast0 = kernels::scaled_kernel_calls();
     const auto st = q.quantize<float>(x, y, shape);
+    CHECK(kernels::scaled_kernel_calls() > fast0);
     CHECK(st.clipped == 0);
     const fo::Spec spec = std::string(el) == "int8"     ? fo::integer(8, 0, true)
                           : std::string(el) == "e4m3fn" ? fo::minifloat(4, 3, fo::Convention::fn)

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -18,6 +19,10 @@
 #include <vector>
 
 namespace fmtsim {
+
+namespace kernels {
+class scaled_f32_kernel;
+}
 
 // ---- layout ------------------------------------------------------------------------------------
 
@@ -196,6 +201,8 @@ class tensor_quantizer {
   kernels::backend backend_;
   quantizer_state state_;
   std::vector<group_scale> scales_;
+  // The float32 fast path's kernel (element parameters at scale 0), kept between calls; immutable once built.
+  std::shared_ptr<const kernels::scaled_f32_kernel> fast_kernel_;
 };
 
 // One-shot helper: a fresh quantizer, one call.

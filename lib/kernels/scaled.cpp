@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+// scaled_f32_kernel: the float32 SIMD params of an element format built once at scale_exp 0, driving the per-ISA
+// scaled entries (simd_impl.hpp scaled_amax_f32 / scaled_quantize_f32); the fast-path switch; run_tasks.
+#include <fmtsim/kernels/scaled.hpp>
+
+#include "simd_params.hpp"
+#include "simd_table.hpp"
+#include "thread_pool.hpp"
+
+#include <atomic>
+#include <stdexcept>
+#include <string>
+
+namespace fmtsim::kernels {
+
+namespace {
+
+// -2: off, -1: auto, k >= 0: index into simd_isa_table()
+std::atomic<int> fast_path_setting{-1};
+std::atomic<std::uint64_t> quantize_calls{0};
+
+const detail::simd_isa_entry* best_supported() {
+  static const detail::simd_isa_entry* const best = [] {  // CPUID/XGETBV once (they trap in some VMs)
+    for (const detail::simd_isa_entry& e : detail::simd_isa_table())
+      if (e.supported()) return &e;
+    return static_cast<const detail::simd_isa_entry*>(nullptr);
+  }();
+  return best;
+}
+
+int isa_index(std::string_view name) {
+  const auto table = detail::simd_isa_table();
+  for (std::size_t k = 0; k < table.size(); ++k) {
+    if (table[k].name != name) continue;
+    if (!table[k].supported())
+      throw std::invalid_argument("SIMD ISA " + std::string(name) + " is not supported by this CPU");
+    return static_cast<int>(k);
+  }
+  throw std::invalid_argument("SIMD ISA " + std::string(name) + " is not compiled into this build of fmtsim");
+}
+
+}  // namespace
+
+void set_scaled_fast_path(std::string_view mode) {
+  if (mode == "auto") {
+    fast_path_setting = -1;
+  } else if (mode == "off") {
+    fast_path_setting = -2;
+  } else {
+    fast_path_setting = isa_index(mode);
+  }
+}
+
+std::string scaled_fast_path() {
+  const int k = fast_path_setting;
+  if (k == -1) return "auto";
+  if (k == -2) return "off";
+  return std::string(detail::simd_isa_table()[static_cast<std::size_t>(k)].name);
+}
+
+bool scaled_fast_path_enabled() {
+  const int k = fast_path_setting;
+  if (k == -2) return false;
+  return k >= 0 || best_supported() != nullptr;
+}
+
+std::uint64_t scaled_kernel_calls() { return quantize_calls.load(); }
+
+void run_tasks(std::size_t tasks, const std::function<void(std::size_t)>& task) {
+  if (tasks == 1) {
+    task(0);
+    return;
+  }
+  if (tasks > 1) detail::thread_pool::instance().run(tasks, task);
+}
+
+scaled_f32_kernel::scaled_f32_kernel(const element_format& f, const quantize_options& opt, std::string_view isa)
+    : opt_(opt) {
+  if (opt.mode.kind == rounding::hys) throw std::invalid_argument("scaled_f32_kernel: hysteresis is not supported");
+  if (!isa.empty()) {
+    isa_ = &detail::simd_isa_table()[static_cast<std::size_t>(isa_index(isa))];
+  } else {
+    const int k = fast_path_setting;
+    setting_ = k;
+    if (k == -2) throw std::invalid_argument("scaled_f32_kernel: the fast path is switched off");
+    isa_ = k >= 0 ? &detail::simd_isa_table()[static_cast<std::size_t>(k)] : best_supported();
+    if (!isa_) throw std::invalid_argument("scaled_f32_kernel: no SIMD ISA available");
+  }
+  element_format f0 = f;
+  f0.scale_exp = 0;
+  params_ = std::make_unique<detail::simd_params>(detail::make_simd_params(f0, opt));
+}
+
+scaled_f32_kernel::~scaled_f32_kernel() = default;
+
+const element_format& scaled_f32_kernel::format() const { return params_->format; }
+
+std::string_view scaled_f32_kernel::isa() const { return isa_->name; }
+
+bool scaled_f32_kernel::matches(const element_format& f, const quantize_options& opt) const {
+  element_format f0 = f;
+  f0.scale_exp = 0;
+  return f0 == params_->format && opt.mode == opt_.mode && opt.seed == opt_.seed &&
+         (setting_ == -3 || setting_ == fast_path_setting);
+}
+
+void scaled_f32_kernel::amax_bits(const float* in, std::span<const scaled_segment> segs, std::uint32_t* amax) const {
+  detail::scaled_call c;
+  c.params = params_.get();
+  c.in = in;
+  c.segs = segs.data();
+  c.nsegs = segs.size();
+  c.amax = amax;
+  isa_->scaled_amax(c);
+}
+
+scaled_counts scaled_f32_kernel::quantize(const float* in, float* out, std::span<const scaled_segment> segs,
+                                          std::uint64_t index_offset) const {
+  detail::scaled_call c;
+  c.params = params_.get();
+  c.in = in;
+  c.out = out;
+  c.segs = segs.data();
+  c.nsegs = segs.size();
+  c.index_base = index_offset;
+  isa_->scaled_quantize(c);
+  quantize_calls.fetch_add(1, std::memory_order_relaxed);
+  return scaled_counts{c.clipped, c.flushed_to_zero};
+}
+
+void scaled_f32_kernel::params_deleter::operator()(detail::simd_params* p) const { delete p; }
+
+scaled_f32_kernel::params_ptr scaled_f32_kernel::params_at(int s) const {
+  element_format f = params_->format;
+  f.scale_exp = s;
+  return params_ptr(new detail::simd_params(detail::make_simd_params(f, opt_)));
+}
+
+scaled_counts scaled_f32_kernel::quantize_at(const detail::simd_params& at, const float* in, float* out,
+                                             std::span<const scaled_segment> segs, std::uint64_t index_offset) const {
+  detail::scaled_call c;
+  c.params = &at;
+  c.in = in;
+  c.out = out;
+  c.segs = segs.data();
+  c.nsegs = segs.size();
+  c.index_base = index_offset;
+  c.direct = true;
+  isa_->scaled_quantize(c);
+  quantize_calls.fetch_add(1, std::memory_order_relaxed);
+  return scaled_counts{c.clipped, c.flushed_to_zero};
+}
+
+}  // namespace fmtsim::kernels

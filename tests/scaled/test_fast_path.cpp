@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: MIT
+// tensor_quantizer's float32 fast path (kernels/scaled.hpp) against its generic per-group path, bit for bit:
+// outputs, every statistic, the per-group scales and error messages, on every SIMD ISA of the machine, for MX,
+// block minifloat, profiles, log, int and plain minifloat elements, every rounding mode but hys, hard inputs
+// (float32 subnormals, values near 2^-126 after scaling, zero and non-finite blocks, clamped scales), in-place
+// calls, odd lengths and several thread counts.
+#include <fmtsim/core/spec.hpp>
+#include <fmtsim/formats/tensor.hpp>
+#include <fmtsim/kernels/elementwise.hpp>
+#include <fmtsim/kernels/scaled.hpp>
+
+#include <doctest/doctest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace fmtsim;
+
+namespace {
+
+struct outcome {
+  std::vector<float> y;
+  quantize_stats st;
+  std::vector<group_scale> scales;
+  std::string error;
+  std::uint64_t kernel_calls = 0;
+};
+
+// Switches the fast path for one scope (restores "auto").
+struct path_guard {
+  explicit path_guard(std::string_view p) { kernels::set_scaled_fast_path(p); }
+  ~path_guard() { kernels::set_scaled_fast_path("auto"); }
+};
+
+outcome run(const tensor_format& tf, const quantize_options& opt, const std::vector<float>& x,
+            const std::vector<std::int64_t>& shape, bool in_place, std::string_view path) {
+  path_guard guard(path);
+  tensor_quantizer q(tf, opt);
+  outcome r;
+  r.y = in_place ? x : std::vector<float>(x.size(), 1234.5f);
+  const std::uint64_t calls0 = kernels::scaled_kernel_calls();
+  try {
+    if (in_place) {
+      r.st = q.quantize<float>(std::span<const float>(r.y), std::span<float>(r.y), shape);
+    } else {
+      r.st = q.quantize<float>(x, r.y, shape);
+    }
+  } catch (const std::exception& e) {
+    r.error = e.what();
+  }
+  r.kernel_calls = kernels::scaled_kernel_calls() - calls0;
+  r.scales = q.last_scales();
+  return r;
+}
+
+void check_same(const outcome& fast, const outcome& slow, const std::vector<float>& x, const std::string& what) {
+  INFO(what);
+  REQUIRE(fast.error == slow.error);
+  if (!fast.error.empty()) return;
+  REQUIRE(fast.y.size() == slow.y.size());
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < fast.y.size(); ++i) {
+    if (std::bit_cast<std::uint32_t>(fast.y[i]) != std::bit_cast<std::uint32_t>(slow.y[i]) && bad++ < 5)
+      FAIL_CHECK("element " << i << " input " << x[i] << " (bits " << std::hex << std::bit_cast<std::uint32_t>(x[i])
+                            << ") fast " << std::bit_cast<std::uint32_t>(fast.y[i]) << " generic "
+                            << std::bit_cast<std::uint32_t>(slow.y[i]) << std::dec);
+  }
+  CHECK_MESSAGE(bad == 0, bad << " mismatching elements");
+  const quantize_stats &a = fast.st, &b = slow.st;
+  CHECK(a.elements == b.elements);
+  CHECK(a.groups == b.groups);
+  CHECK(a.zero_groups == b.zero_groups);
+  CHECK(a.nan_groups == b.nan_groups);
+  CHECK(a.nonfinite == b.nonfinite);
+  CHECK(a.clipped == b.clipped);
+  CHECK(a.flushed_to_zero == b.flushed_to_zero);
+  CHECK(a.outliers == b.outliers);
+  CHECK(a.outliers_clamped == b.outliers_clamped);
+  CHECK(a.scale_clamped == b.scale_clamped);
+  CHECK(a.scale_exp_min == b.scale_exp_min);
+  CHECK(a.scale_exp_max == b.scale_exp_max);
+  CHECK(a.payload_bits == b.payload_bits);
+  CHECK(a.scale_bits == b.scale_bits);
+  REQUIRE(fast.scales.size() == slow.scales.size());
+  std::size_t bad_scales = 0;
+  for (std::size_t g = 0; g < fast.scales.size(); ++g) {
+    const group_scale &s = fast.scales[g], &t = slow.scales[g];
+    if (s.scale_exp != t.scale_exp || s.nan != t.nan || s.clamped != t.clamped ||
+        std::bit_cast<std::uint32_t>(s.real_scale) != std::bit_cast<std::uint32_t>(t.real_scale))
+      ++bad_scales;
+  }
+  CHECK_MESSAGE(bad_scales == 0, bad_scales << " groups with different scales");
+}
+
+// Data with per-block magnitudes over the whole float32 range, and the hard cases mixed in by `kind`.
+std::vector<float> make_data(std::mt19937_64& rng, std::size_t n, std::size_t block, int kind, int mag_span = 125) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(n);
+  for (std::size_t b0 = 0; b0 < n; b0 += block) {
+    const std::size_t b1 = std::min(n, b0 + block);
+    const int mag = static_cast<int>(rng() % static_cast<unsigned>(2 * mag_span)) - mag_span;  // block magnitude 2^mag
+    const int variant = static_cast<int>(rng() % 12);
+    for (std::size_t i = b0; i < b1; ++i) {
+      float v = std::ldexp(normal(rng), mag);
+      switch (kind) {
+        case 1:  // float32 subnormals everywhere
+          if (rng() % 3 == 0)
+            v = std::bit_cast<float>(static_cast<std::uint32_t>(rng() % 0x00800000u) |
+                                     static_cast<std::uint32_t>(rng() & 1) << 31);
+          break;
+        case 2: {  // a large value and values that land near 2^-126 (and below) after scaling
+          const int e = static_cast<int>(rng() % 40) - 30;  // relative to 2^-126 * 2^s, s ~ mag
+          if (rng() % 2 == 0)
+            v = std::ldexp(1.0f + std::ldexp(float(rng() % 1024), -10), std::max(-149, mag - 126 + e));
+          if (rng() % 2 == 0) v = -v;
+          break;
+        }
+        default:
+          break;
+      }
+      x[i] = v;
+    }
+    if (kind == 2 && b1 > b0) x[b0 + rng() % (b1 - b0)] = std::ldexp(1.5f, std::min(mag + 10, 127));
+    // special blocks
+    if (variant == 0) std::fill(x.begin() + b0, x.begin() + b1, 0.0f);
+    if (variant == 1) std::fill(x.begin() + b0, x.begin() + b1, -0.0f);
+    if (variant == 2 && kind == 3) x[b0 + rng() % (b1 - b0)] = std::numeric_limits<float>::quiet_NaN();
+    if (variant == 3 && kind == 3) x[b0 + rng() % (b1 - b0)] = -std::numeric_limits<float>::infinity();
+    if (variant == 4 && mag_span > 100) {  // tiny and huge blocks: scales that clamp
+      const float t = (rng() & 1) ? 1e-42f : 3e38f;
+      for (std::size_t i = b0; i < b1; ++i) x[i] = t * normal(rng);
+    }
+    if (variant == 5 && b1 > b0) x[b0] = std::bit_cast<float>(0x00000001u);  // the smallest subnormal
+  }
+  return x;
+}
+
+struct fcase {
+  std::string spec;
+  std::string groups;  // empty: the spec's default
+  scale_rule rule;
+  int room;
+  int stored_min, stored_max;  // 0, 0: the spec's default
+};
+
+tensor_format make_format(const fcase& c) {
+  tensor_format tf = parse_tensor_format(c.spec);
+  if (!c.groups.empty()) tf.groups = parse_groups(c.groups);
+  if (tf.preset.empty()) {
+    tf.rule = c.rule;
+    tf.room = c.room;
+  }
+  if (c.stored_min != 0 || c.stored_max != 0) {
+    tf.stored_min = c.stored_min;
+    tf.stored_max = c.stored_max;
+  }
+  return tf;
+}
+
+const fcase cases[] = {
+    {"mxfp8_e4m3", "", scale_rule::floor, 0, 0, 0},
+    {"mxfp8_e5m2", "", scale_rule::floor, 0, 0, 0},
+    {"mxfp6_e2m3", "", scale_rule::floor, 0, 0, 0},
+    {"mxfp6_e3m2", "", scale_rule::floor, 0, 0, 0},
+    {"mxfp4_e2m1", "", scale_rule::floor, 0, 0, 0},
+    {"mxint8", "", scale_rule::floor, 0, 0, 0},
+    {"mxfp8_e4m3", "block:7", scale_rule::floor, 0, 0, 0},
+    {"bm8", "", scale_rule::floor, 0, 0, 0},  // 48x48 tiles: contiguous when the last axis is <= 48
+    {"bm4:bwd", "", scale_rule::floor, 0, 0, 0},
+    {"bp:5x7,4,3,2,1,0", "", scale_rule::room, 0, 0, 0},
+    {"bp:5x7,4,3,2,1,0", "", scale_rule::room, 2, 0, 0},
+    {"bp:5x7,4,3,2,1,0", "block:32", scale_rule::floor, 0, 0, 0},
+    {"bp:5x7,4,3,2,1,0", "block:32", scale_rule::ceil, 0, -40, 40},
+    {"log4", "", scale_rule::room, 0, 0, 0},
+    {"log4", "channel:0", scale_rule::room, 1, 0, 0},
+    {"int8", "block:16", scale_rule::room, 1, 0, 0},
+    {"int8", "", scale_rule::ceil, 0, 0, 0},
+    {"e4m3fn", "block:32", scale_rule::room, -1, 0, 0},  // overflow to NaN (no saturation)
+    {"e5m2", "block:32", scale_rule::room, -2, 0, 0},    // overflow to inf
+    {"e4m3fnuz", "block:32", scale_rule::ceil, 0, 0, 0},
+    {"e2m1fin:u", "block:32", scale_rule::floor, 0, 0, 0},  // unsigned: negatives go to 0
+    {"e8m0fnu", "block:32", scale_rule::floor, 0, 0, 0},    // no zero
+    {"e7m3:ftz", "block:32", scale_rule::room, 0, 0, 0},
+    {"bf16", "", scale_rule::room, 0, 0, 0},
+    {"fix8.4", "channel:0", scale_rule::floor, 0, -20, 20},
+    {"e4m3fn:sat", "block:32", scale_rule::floor, 0, -5, 50},  // zero blocks (s = -8) clamp to -5
+};
+
+std::vector<round_mode> all_modes() {
+  return {{rounding::rne, 0}, {rounding::rna, 0}, {rounding::rtz, 0}, {rounding::rup, 0},
+          {rounding::rdn, 0}, {rounding::rto, 0}, {rounding::sr, 0},  {rounding::sr, 3}};
+}
+
+}  // namespace
+
+TEST_CASE("fast path: bit-identical to the generic path (outputs, statistics, scales) on every ISA") {
+  std::mt19937_64 rng(20261201);
+  // (groups longer than 4096 elements take the kernel built at their own scale: {5000}, {2, 4500} per channel)
+  const std::vector<std::vector<std::int64_t>> shapes = {{3, 77},    {1001}, {5, 33},  {40, 40},
+                                                         {2, 3, 48}, {5000}, {2, 4500}};
+  std::vector<std::string_view> isas = kernels::simd_isas();
+  REQUIRE_FALSE(isas.empty());
+  std::uint64_t fast_calls = 0;
+  std::size_t checked = 0;
+  for (const fcase& c : cases) {
+    const tensor_format tf = make_format(c);
+    for (const round_mode& mode : all_modes()) {
+      for (std::size_t si = 0; si < shapes.size(); ++si) {
+        const auto& shape = shapes[si];
+        std::size_t n = 1;
+        for (auto d : shape) n *= static_cast<std::size_t>(d);
+        const int kind = static_cast<int>(rng() % 4);
+        const auto x = make_data(rng, n, static_cast<std::size_t>(rng() % 2 ? 32 : 7), kind);
+        for (nonfinite_policy pol :
+             {nonfinite_policy::nan_group, nonfinite_policy::passthrough, nonfinite_policy::error}) {
+          if (kind != 3 && pol != nonfinite_policy::nan_group) continue;
+          tensor_format t = tf;
+          t.nonfinite = pol;
+          quantize_options opt;
+          opt.mode = mode;
+          opt.seed = (si & 1) ? 7 : 0x9e3779b97f4a7c15ull;
+          opt.index_offset = (si & 2) ? 1000003 : 0;
+          const bool in_place = (rng() & 1) != 0;
+          const std::string what = c.spec + " groups=" + groups_name(t.groups) +
+                                   " rule=" + std::string(scale_rule_name(t.rule)) + " room=" + std::to_string(t.room) +
+                                   " mode=" + std::to_string(int(mode.kind)) + "/" + std::to_string(mode.sr_bits) +
+                                   " shape#" + std::to_string(si) + " kind=" + std::to_string(kind) +
+                                   " policy=" + std::string(nonfinite_name(pol)) + (in_place ? " in-place" : "");
+          const outcome slow = run(t, opt, x, shape, in_place, "off");
+          CHECK(slow.kernel_calls == 0);
+          for (std::string_view isa : isas) {
+            const outcome fast = run(t, opt, x, shape, in_place, isa);
+            fast_calls += fast.kernel_calls;
+            check_same(fast, slow, x, what + " isa=" + std::string(isa));
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  MESSAGE(checked << " comparisons, " << fast_calls << " scaled-kernel calls");
+  CHECK(fast_calls > checked / 2);  // the fast path did run (calls whose groups are all generic make none)
+}
+
+TEST_CASE("fast path: large tensors over several tasks and thread counts, in place, per tensor and per block") {
+  std::mt19937_64 rng(77);
+  struct big {
+    fcase c;
+    std::vector<std::int64_t> shape;
+  };
+  const big bigs[] = {
+      {{"mxfp8_e4m3", "", scale_rule::floor, 0, 0, 0}, {301, 1000}},
+      {{"mxint8", "", scale_rule::floor, 0, 0, 0}, {70001}},
+      {{"bp:5x7,4,3,2,1,0", "", scale_rule::room, 0, 0, 0}, {200003}},
+      {{"log4", "channel:0", scale_rule::room, 0, 0, 0}, {3, 90001}},
+  };
+  for (const big& b : bigs) {
+    const tensor_format tf = make_format(b.c);
+    std::size_t n = 1;
+    for (auto d : b.shape) n *= static_cast<std::size_t>(d);
+    for (int kind : {0, 1, 2, 3}) {
+      const auto x = make_data(rng, n, 32, kind, 30);
+      for (const round_mode mode : {round_mode{rounding::rne, 0}, round_mode{rounding::sr, 0}}) {
+        quantize_options opt;
+        opt.mode = mode;
+        opt.seed = 5;
+        opt.index_offset = 17;
+        kernels::set_thread_count(1);
+        const outcome slow = run(tf, opt, x, b.shape, false, "off");
+        for (unsigned th : {1u, 2u, 3u}) {
+          kernels::set_thread_count(th);
+          for (bool in_place : {false, true}) {
+            const outcome fast = run(tf, opt, x, b.shape, in_place, "auto");
+            if (kind != 3) CHECK(fast.kernel_calls > 0);  // kind 3 has NaN/inf: per tensor, that group is generic
+            check_same(fast, slow, x,
+                       b.c.spec + " n=" + std::to_string(n) + " kind=" + std::to_string(kind) +
+                           " threads=" + std::to_string(th) + (in_place ? " in-place" : ""));
+          }
+        }
+      }
+    }
+  }
+  kernels::set_thread_count(0);
+}
+
+TEST_CASE("fast path: the non-finite error names the first bad element, as the generic path does") {
+  const tensor_format tf = [] {
+    tensor_format t = parse_tensor_format("mxfp8_e4m3");
+    t.nonfinite = nonfinite_policy::error;
+    return t;
+  }();
+  std::vector<float> x(300000, 1.0f);
+  x[200001] = std::numeric_limits<float>::infinity();
+  x[250000] = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<std::int64_t> shape{300000};
+  kernels::set_thread_count(2);
+  const outcome slow = run(tf, {}, x, shape, false, "off");
+  const outcome fast = run(tf, {}, x, shape, false, "auto");
+  CHECK(slow.error.find("element 200001 is infinite") != std::string::npos);
+  CHECK(fast.error == slow.error);
+  kernels::set_thread_count(0);
+}
+
+TEST_CASE("fast path switch: auto, off, named ISAs, unknown names rejected") {
+  CHECK(kernels::scaled_fast_path() == "auto");
+  kernels::set_scaled_fast_path("off");
+  CHECK(kernels::scaled_fast_path() == "off");
+  CHECK_FALSE(kernels::scaled_fast_path_enabled());
+  for (std::string_view isa : kernels::simd_isas()) {
+    kernels::set_scaled_fast_path(isa);
+    CHECK(kernels::scaled_fast_path() == isa);
+    CHECK(kernels::scaled_fast_path_enabled());
+  }
+  CHECK_THROWS_AS(kernels::set_scaled_fast_path("mmx"), std::invalid_argument);
+  kernels::set_scaled_fast_path("auto");
+  CHECK(kernels::scaled_fast_path() == "auto");
+}

@@ -28,29 +28,6 @@ std::string module_path_of(const std::string& weight_name) {
 
 }  // namespace
 
-namespace detail {
-
-bool quantize_per_tensor_room_fast(const tensor_format& f, const quantize_options& opt, std::span<float> data) {
-  if (f.groups.kind != group_kind::tensor || f.rule != scale_rule::room || f.tracking || !f.preset.empty())
-    return false;
-  // amax from the bits: for |x| the integer order is the float order, and NaN/inf lie above 0x7f7fffff.
-  // (as signed integers, which the baseline SSE2 vectorises: the masked values are non-negative)
-  std::int32_t top_bits = 0;
-  for (const float v : data) top_bits = std::max(top_bits, std::bit_cast<std::int32_t>(v) & 0x7fffffff);
-  const auto top = static_cast<std::uint32_t>(top_bits);
-  if (top == 0 || top > 0x7f7fffffu) return false;  // all zero, or non-finite: the general path decides
-  element_format e = f.element;
-  const int s = decompose(std::bit_cast<float>(top)).top_exponent + f.room - element_emax(e);
-  const long stored = static_cast<long>(s) + f.stored_offset;
-  if (stored < f.stored_min || stored > f.stored_max) return false;
-  e.scale_exp = s;
-  if (!representable_in<float>(e)) return false;
-  kernels::quantize<float>(kernels::backend::automatic, e, std::span<const float>(data.data(), data.size()), data, opt);
-  return true;
-}
-
-}  // namespace detail
-
 std::string_view to_string(indicator_target t) noexcept {
   return t == indicator_target::errors ? "errors" : "activations";
 }
@@ -137,10 +114,8 @@ void indicator_hook::apply(quant_kind kind, std::string_view point_name, std::sp
   if (kind_ && kind == *kind_) {
     quantize_options o = qopt_;
     o.seed = detail::mix_seed(qopt_.seed, fnv1a(point_name));
-    if (!detail::quantize_per_tensor_room_fast(format_, o, data)) {
-      tensor_quantizer q(format_, o);
-      q.quantize<float>(std::span<const float>(data.data(), data.size()), data, shape);
-    }
+    tensor_quantizer q(format_, o);
+    q.quantize<float>(std::span<const float>(data.data(), data.size()), data, shape);
   }
   if (kind == quant_kind::error) {
     // The layer at this point computes its weight gradient right after this call, if ctx says so.

@@ -61,7 +61,6 @@ void quantizer_hook::apply(quant_kind kind, std::string_view point_name, std::sp
     it->second.quantize<float>(in, data, shape);
     return;
   }
-  if (detail::quantize_per_tensor_room_fast(s.q.format, opt, data)) return;
   tensor_quantizer q(s.q.format, opt);
   q.quantize<float>(in, data, shape);
 }

@@ -149,38 +149,6 @@ TEST_CASE("angle_degrees against the direct arccos formula and its conventions")
   CHECK_THROWS_AS(angle_degrees(x, std::vector<float>{1.0f}), std::invalid_argument);
 }
 
-TEST_CASE("the per-tensor room fast path equals tensor_quantizer bit for bit") {
-  std::mt19937_64 rng(5);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> x(3000);
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = nd(rng) * std::ldexp(1.0f, static_cast<int>(i % 40) - 30);
-  x[7] = 0.0f;
-  x[8] = -0.0f;
-  for (const std::string spec :
-       {"fp134", "fp143", "bp:7,6,5,4,3,2,1,0", "bp:3x7,2,1,0", "e4m3", "e5m2", "int8", "fix8.4", "log4"}) {
-    for (const int room : {0, 1, 3}) {
-      for (const char* mode : {"rne", "sr"}) {
-        tensor_format f = indicator_format(tf(spec), indicator_scale{scale_groups{}, scale_rule::room, room});
-        const quantize_options o{*parse_rounding(mode), 99, 0};
-        std::vector<float> want(x.size()), got = x;
-        tensor_quantizer q(f, o);
-        const std::int64_t shape[1] = {static_cast<std::int64_t>(x.size())};
-        q.quantize<float>(x, want, shape);
-        REQUIRE(sim::detail::quantize_per_tensor_room_fast(f, o, got));
-        for (std::size_t i = 0; i < x.size(); ++i)
-          REQUIRE_MESSAGE(std::bit_cast<std::uint32_t>(got[i]) == std::bit_cast<std::uint32_t>(want[i]),
-                          spec << " room " << room << " " << mode << " element " << i);
-      }
-    }
-  }
-  // cases it leaves to the general path
-  std::vector<float> zeros(10, 0.0f), nan = {1.0f, NAN};
-  const tensor_format f = indicator_format(tf("fp134"), indicator_scale{});
-  CHECK_FALSE(sim::detail::quantize_per_tensor_room_fast(f, {}, zeros));
-  CHECK_FALSE(sim::detail::quantize_per_tensor_room_fast(f, {}, nan));
-  CHECK_FALSE(sim::detail::quantize_per_tensor_room_fast(tf("mxfp8_e4m3"), {}, x));
-}
-
 TEST_CASE("indicator: reference equals a plain FP32 backward; skipped GEMMs leave the first layer unchanged") {
   const io::dataset d = tiny_data(64, 1, 8, 8, 4, 2);
   auto net = make_model("resnet20", {1, 8, 8, 4}, 3);

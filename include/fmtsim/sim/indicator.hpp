@@ -70,10 +70,6 @@ constexpr std::uint64_t mix_seed(std::uint64_t a, std::uint64_t b) noexcept {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
-// In-place quantization with one per-tensor room-rule scale without tracking, bit-identical to
-// tensor_quantizer (skips its copies and statistics). Returns false (data untouched) when the case is not
-// covered (other groups/rules, presets, all-zero or non-finite data, clamped or non-float scales).
-bool quantize_per_tensor_room_fast(const tensor_format& f, const quantize_options& opt, std::span<float> data);
 }  // namespace detail
 
 // One format on one batch. `layers` follows indicator::layer_names(); `network` is the angle of all

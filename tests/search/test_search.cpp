@@ -373,7 +373,8 @@ TEST_CASE("early stop keeps the exhaustive top-10 and drops clearly worse format
     for (const int bits : {8, 7, 6}) {
       std::vector<std::string> top_full, top_width;
       for (const std::size_t k : rf)
-        if (full.targets[0].formats[k].bits == bits && top_full.size() < 3) top_full.push_back(full.targets[0].formats[k].id);
+        if (full.targets[0].formats[k].bits == bits && top_full.size() < 3)
+          top_full.push_back(full.targets[0].formats[k].id);
       for (const std::size_t k : rw) {
         const auto& f = width.targets[0].formats[k];
         if (f.bits != bits || top_width.size() >= 3) continue;

@@ -285,7 +285,7 @@ std::string to_csv(const search_summary& s) {
 }
 
 std::string to_svg(const search_summary& s) {
-  const double W = 1000, H = 380, L = 70, R = 170, T = 40, B = 50;
+  const double W = 1100, H = 380, L = 70, R = 270, T = 40, B = 50;  // R: room for the legend's best-format labels
   const double pw = W - L - R, ph = H - T - B;
   const char* palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
   std::string score = "score";

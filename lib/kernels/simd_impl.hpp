@@ -666,51 +666,31 @@ void scaled_run(scaled_call& c) {
   c.flushed_to_zero += flushed;
 }
 
+template <class A, rounding Mode, bool Table>
+void scaled_direct(scaled_call& c) {
+  if (c.direct)
+    scaled_run<A, Mode, Table, true>(c);
+  else
+    scaled_run<A, Mode, Table, false>(c);
+}
+
 template <class A, bool Table>
 void scaled_mode(scaled_call& c) {
   switch (c.params->mode.kind) {
     case rounding::rne:
-      if (c.direct)
-        scaled_run<A, rounding::rne, Table, true>(c);
-      else
-        scaled_run<A, rounding::rne, Table, false>(c);
-      return;
+      return scaled_direct<A, rounding::rne, Table>(c);
     case rounding::rna:
-      if (c.direct)
-        scaled_run<A, rounding::rna, Table, true>(c);
-      else
-        scaled_run<A, rounding::rna, Table, false>(c);
-      return;
+      return scaled_direct<A, rounding::rna, Table>(c);
     case rounding::rtz:
-      if (c.direct)
-        scaled_run<A, rounding::rtz, Table, true>(c);
-      else
-        scaled_run<A, rounding::rtz, Table, false>(c);
-      return;
+      return scaled_direct<A, rounding::rtz, Table>(c);
     case rounding::rup:
-      if (c.direct)
-        scaled_run<A, rounding::rup, Table, true>(c);
-      else
-        scaled_run<A, rounding::rup, Table, false>(c);
-      return;
+      return scaled_direct<A, rounding::rup, Table>(c);
     case rounding::rdn:
-      if (c.direct)
-        scaled_run<A, rounding::rdn, Table, true>(c);
-      else
-        scaled_run<A, rounding::rdn, Table, false>(c);
-      return;
+      return scaled_direct<A, rounding::rdn, Table>(c);
     case rounding::rto:
-      if (c.direct)
-        scaled_run<A, rounding::rto, Table, true>(c);
-      else
-        scaled_run<A, rounding::rto, Table, false>(c);
-      return;
+      return scaled_direct<A, rounding::rto, Table>(c);
     case rounding::sr:
-      if (c.direct)
-        scaled_run<A, rounding::sr, Table, true>(c);
-      else
-        scaled_run<A, rounding::sr, Table, false>(c);
-      return;
+      return scaled_direct<A, rounding::sr, Table>(c);
     case rounding::hys:
       break;  // not offered by scaled_f32_kernel (needs the previous output)
   }

@@ -738,24 +738,13 @@ struct pow2_choice {
   bool clamped = false;
 };
 
-// floor(log2 v) of a finite v > 0 (decompose(v).top_exponent, from the bits).
-template <class T>
-int floor_log2(T v) {
-  using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-  constexpr int mant = std::numeric_limits<T>::digits - 1, bias = std::numeric_limits<T>::max_exponent - 1;
-  const U b = std::bit_cast<U>(v) & (~U{0} >> 1);
-  const int field = static_cast<int>(b >> mant);
-  if (field != 0) return field - bias;
-  return (static_cast<int>(sizeof(U)) * 8 - 1 - std::countl_zero(b)) - bias - mant + 1;  // subnormal
-}
-
 // The power-of-two scale exponent of a group with finite amax >= 0 (rules floor, ceil, room; tracking moves the
 // previous exponent *tracked by at most one binade), clamped to the stored range. The one copy of the rule: the
 // generic path and the float32 fast path both call it.
 template <class T>
 pow2_choice pow2_scale(const tensor_format& fmt, int emax, T amax, const int* tracked) {
   const bool zero_group = amax == T(0);
-  const int ea = zero_group ? 0 : floor_log2(amax);
+  const int ea = zero_group ? 0 : decompose(amax).top_exponent;
   int target = ea + (fmt.rule == scale_rule::room ? fmt.room : 0) - emax;
   if (fmt.rule == scale_rule::ceil && !zero_group) {
     element_format f0 = fmt.element;

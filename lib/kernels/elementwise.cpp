@@ -46,24 +46,6 @@ constexpr std::size_t task_elements = std::size_t{1} << 16;
 // Outputs at least this large are written with non-temporal stores (they do not fit in cache anyway).
 constexpr std::size_t stream_bytes = std::size_t{8} << 20;
 
-const detail::simd_isa_entry* best_isa() {
-  static const detail::simd_isa_entry* const best = [] {
-    for (const detail::simd_isa_entry& e : detail::simd_isa_table())
-      if (e.supported()) return &e;
-    return static_cast<const detail::simd_isa_entry*>(nullptr);
-  }();
-  return best;
-}
-
-const detail::simd_isa_entry& named_isa(std::string_view name) {
-  for (const detail::simd_isa_entry& e : detail::simd_isa_table()) {
-    if (e.name != name) continue;
-    if (!e.supported()) throw std::invalid_argument("SIMD ISA " + std::string(name) + " is not supported by this CPU");
-    return e;
-  }
-  throw std::invalid_argument("SIMD ISA " + std::string(name) + " is not compiled into this build of fmtsim");
-}
-
 template <class F>
 void split(std::size_t n, F&& run_range) {
   const std::size_t tasks = (n + task_elements - 1) / task_elements;
@@ -122,7 +104,7 @@ void check_call(const element_format& f, std::span<const T> in, std::span<T> out
 }  // namespace
 
 std::string_view simd_isa() {
-  const detail::simd_isa_entry* e = best_isa();
+  const detail::simd_isa_entry* e = detail::best_isa();
   return e ? e->name : std::string_view("none");
 }
 
@@ -141,7 +123,7 @@ std::vector<std::string_view> simd_isas_compiled() {
 
 void quantize_simd_isa(std::string_view isa, const element_format& f, std::span<const float> in, std::span<float> out,
                        const quantize_options& opt, std::span<const float> previous) {
-  const detail::simd_isa_entry& e = named_isa(isa);
+  const detail::simd_isa_entry& e = detail::named_isa(isa);
   check_call<float>(f, in, out, opt, previous);
   simd_float(e, f, in, out, opt, previous, false);
 }
@@ -162,7 +144,7 @@ void quantize(backend b, const element_format& f, std::span<const T> in, std::sp
   }
   check_call<T>(f, in, out, opt, previous);
   if constexpr (std::is_same_v<T, float>) {
-    if (const detail::simd_isa_entry* e = best_isa()) {
+    if (const detail::simd_isa_entry* e = detail::best_isa()) {
       simd_float(*e, f, in, out, opt, previous, true);
       return;
     }

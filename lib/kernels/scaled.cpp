@@ -19,24 +19,8 @@ namespace {
 std::atomic<int> fast_path_setting{-1};
 std::atomic<std::uint64_t> quantize_calls{0};
 
-const detail::simd_isa_entry* best_supported() {
-  static const detail::simd_isa_entry* const best = [] {  // CPUID/XGETBV once (they trap in some VMs)
-    for (const detail::simd_isa_entry& e : detail::simd_isa_table())
-      if (e.supported()) return &e;
-    return static_cast<const detail::simd_isa_entry*>(nullptr);
-  }();
-  return best;
-}
-
 int isa_index(std::string_view name) {
-  const auto table = detail::simd_isa_table();
-  for (std::size_t k = 0; k < table.size(); ++k) {
-    if (table[k].name != name) continue;
-    if (!table[k].supported())
-      throw std::invalid_argument("SIMD ISA " + std::string(name) + " is not supported by this CPU");
-    return static_cast<int>(k);
-  }
-  throw std::invalid_argument("SIMD ISA " + std::string(name) + " is not compiled into this build of fmtsim");
+  return static_cast<int>(&detail::named_isa(name) - detail::simd_isa_table().data());
 }
 
 }  // namespace
@@ -61,7 +45,7 @@ std::string scaled_fast_path() {
 bool scaled_fast_path_enabled() {
   const int k = fast_path_setting;
   if (k == -2) return false;
-  return k >= 0 || best_supported() != nullptr;
+  return k >= 0 || detail::best_isa() != nullptr;
 }
 
 std::uint64_t scaled_kernel_calls() { return quantize_calls.load(); }
@@ -83,7 +67,7 @@ scaled_f32_kernel::scaled_f32_kernel(const element_format& f, const quantize_opt
     const int k = fast_path_setting;
     setting_ = k;
     if (k == -2) throw std::invalid_argument("scaled_f32_kernel: the fast path is switched off");
-    isa_ = k >= 0 ? &detail::simd_isa_table()[static_cast<std::size_t>(k)] : best_supported();
+    isa_ = k >= 0 ? &detail::simd_isa_table()[static_cast<std::size_t>(k)] : detail::best_isa();
     if (!isa_) throw std::invalid_argument("scaled_f32_kernel: no SIMD ISA available");
   }
   element_format f0 = f;

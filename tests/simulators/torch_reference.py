@@ -3,6 +3,7 @@
 # C++ comparison (argv: path of the test executable). Exits 77 (skip) if torch is not importable.
 # PyTorch computes in float64 from the same float32 weights and inputs: an exact reference for the
 # engine's float32 results (PyTorch's own float32 path is not: see docs/engine.md).
+import copy
 import json
 import os
 import struct
@@ -59,15 +60,69 @@ def randomize(model, gen):
                 m.num_batches_tracked.fill_(7)
 
 
+# A ReLU input this close to its kink (relative to the tensor's largest magnitude; the engine's float32
+# forward pass is good to a few 1e-7 of it) has no reliable float32 sign: the engine may put it on the
+# other side than the float64 reference, and the gradients then differ at the 1e-2 level although both
+# are right to rounding (seen with OpenBLAS's SkylakeX and Prescott SGEMM kernels on resnet20_train).
+# Such batches are redrawn (draw_batch). The cases are small enough that about half the draws pass.
+MARGIN = 1e-6
+
+
+def kink_margin(model, x):
+    """Smallest distance of any ReLU/ReLU6 input to a kink (0, and 6 for ReLU6), relative to the
+    largest magnitude of that input tensor, in the float64 forward pass of x. Runs on a copy: a
+    train-mode pass would move the BatchNorm running statistics."""
+    model = copy.deepcopy(model)
+    margins = []
+
+    def record(v, kinks):
+        v = v.detach()
+        scale = v.abs().max().item()
+        if scale > 0:
+            margins.append(min((v - k).abs().min().item() for k in kinks) / scale)
+
+    real_relu = torch.relu
+
+    def relu(v, *args, **kwargs):
+        record(v, (0.0,))
+        return real_relu(v, *args, **kwargs)
+
+    hooks = []
+    for m in model.modules():
+        if isinstance(m, torch.nn.ReLU6):
+            hooks.append(m.register_forward_hook(lambda mod, inp, out: record(inp[0], (0.0, 6.0))))
+        elif isinstance(m, torch.nn.ReLU):
+            hooks.append(m.register_forward_hook(lambda mod, inp, out: record(inp[0], (0.0,))))
+    torch.relu = relu
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        torch.relu = real_relu
+        for h in hooks:
+            h.remove()
+    return min(margins, default=1.0)
+
+
+def draw_batch(model, shape, classes, gen):
+    """Input and labels whose float64 forward pass keeps every ReLU decision MARGIN away from a kink."""
+    for _ in range(100):
+        x = torch.randn(*shape, generator=gen)
+        y = torch.randint(0, classes, (shape[0],), generator=gen)
+        if kink_margin(model, x.double()) >= MARGIN:
+            return x, y
+    raise RuntimeError("no well-conditioned batch in 100 draws")
+
+
 def state_dict_np(model):
     return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
 
 
 CASES = [
     # name, arch, (N, C, H, W), classes, train mode
-    ("resnet20_eval", "resnet20", (16, 1, 20, 20), 10, False),
-    ("resnet20_train", "resnet20", (16, 3, 16, 16), 7, True),
-    ("vgg_small_eval", "vgg_small", (8, 3, 16, 16), 10, False),
+    ("resnet20_eval", "resnet20", (8, 1, 12, 12), 10, False),
+    ("resnet20_train", "resnet20", (8, 3, 8, 8), 7, True),
+    ("vgg_small_eval", "vgg_small", (8, 3, 12, 12), 10, False),
     ("mlp_eval", "mlp", (32, 1, 12, 12), 10, False),
     ("zoo_eval", "zoo", (8, 3, 12, 12), 5, False),
     ("zoo_train", "zoo_nodrop", (8, 3, 12, 12), 5, True),
@@ -83,10 +138,9 @@ def generate(outdir):
             model.drop.p = 0.0
         randomize(model, gen)
         save_safetensors(os.path.join(outdir, name + ".weights.safetensors"), state_dict_np(model))
-        x = torch.randn(n, c, h, w, generator=gen)
-        y = torch.randint(0, classes, (n,), generator=gen)
         model.train(train)
         model.double()
+        x, y = draw_batch(model, (n, c, h, w), classes, gen)
         xg = x.double().requires_grad_(True)
         logits = model(xg)
         loss = torch.nn.functional.cross_entropy(logits, y)

@@ -283,6 +283,80 @@ inline void philox_first_word(typename simd_ops<A>::vi idx_lo, typename simd_ops
   w_lo = lo1;
 }
 
+// The common case of quantize_batch (simd_params::fast): every lane is zero or finite with a shift in
+// [1, 23], and the format needs nothing per lane beyond rounding and overflow. Then the generic
+// pipeline reduces to integer arithmetic on the magnitude bits: the rounding decision of each mode
+// becomes a bias added before the rounded-away bits are cleared (a carry moves into the exponent field
+// exactly as the generic "add one quantum" does). The kept significand's last bit (ties-to-even, rto)
+// is bit `shift` of (mag | 2^23): the implicit bit when shift = 23. Returns false, with `out`
+// unspecified, if a lane does not qualify; the caller then runs the generic pipeline.
+template <class A, rounding Mode, bool Table>
+[[gnu::always_inline]] inline bool quantize_batch_fast(const simd_params& p, typename simd_ops<A>::vi u,
+                                                       typename simd_ops<A>::vi& out) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vb = typename ops::vb;
+  const vi zero(0), one(1);
+  const vi mag = u & vi(0x7fffffff);
+  const vb is_zero = mag == zero;
+  vi shift;
+  if constexpr (Table) {
+    shift = ops::gather(p.fast_table.data(), mag >> 23);
+    if (!xsimd::all(ops::ult(shift - one, vi(23)) | is_zero)) return false;
+    shift = xsimd::max(shift, one);  // zero lanes: any shift in [1, 24] gives 0
+  } else {
+    if (!xsimd::all(ops::ult(mag - vi(p.fast_lo), vi(p.fast_hi - p.fast_lo)) | is_zero)) return false;
+    const vi e = (mag >> 23) - vi(127);
+    // zero lanes (e = -127) may have any shift >= 1: capped at 24 so that one_s stays a positive power
+    shift = xsimd::min(xsimd::select(e >= vi(p.low_e), vi(p.shift_high), vi(p.low_shift_base) - e), vi(24));
+  }
+  const vi one_s = ops::shl(one, shift);
+  const vi mask = one_s - one;
+  const vi keep = ~mask;
+  const vb neg = u < zero;
+  vi res;
+  [[maybe_unused]] bool to_max = true;  // overflow gives max instead of inf/NaN (rup/rdn: per lane, below)
+  if constexpr (Mode == rounding::rne) {
+    const vi lsb = ops::shr(mag | vi(0x800000), shift) & one;
+    res = (mag + (one_s >> 1) - one + lsb) & keep;
+    to_max = p.saturate;
+  } else if constexpr (Mode == rounding::rna) {
+    res = (mag + (one_s >> 1)) & keep;
+    to_max = p.saturate;
+  } else if constexpr (Mode == rounding::rtz) {
+    res = mag & keep;
+    to_max = true;
+  } else if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
+    const vb away = Mode == rounding::rup ? !neg : neg;  // the lanes rounded up in magnitude
+    res = (mag + xsimd::select(away, mask, zero)) & keep;
+  } else if constexpr (Mode == rounding::rto) {
+    const vi lsb = ops::shr(mag | vi(0x800000), shift) & one;
+    res = (mag & keep) + xsimd::select(((mag & mask) != zero) & (lsb == zero), one_s, zero);
+    to_max = true;
+  } else {
+    return false;  // sr, hys: the generic pipeline
+  }
+  const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
+  const bool symmetric = p.limit_neg == p.limit_pos && p.big_neg == p.big_pos;
+  const vi limit = symmetric ? vi(p.limit_pos) : xsimd::select(neg, vi(p.limit_neg), vi(p.limit_pos));
+  const vi big_value = symmetric ? vi(p.big_pos) : xsimd::select(neg, vi(p.big_neg), vi(p.big_pos));
+  vi overflow_value;
+  if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
+    // rup: negative lanes (rounded toward zero) saturate; rdn: positive ones
+    const vb toward_zero = Mode == rounding::rup ? neg : !neg;
+    overflow_value = p.saturate ? limit : xsimd::select(toward_zero, limit, big_value);
+  } else {
+    overflow_value = to_max ? limit : big_value;
+  }
+  const vi out_mag = xsimd::select(res > limit, overflow_value, res);
+  if (p.has_negative_zero) {
+    out = out_mag | (u & sign_bit);
+  } else {
+    out = out_mag | xsimd::select(neg & (out_mag != zero), sign_bit, zero);
+  }
+  return true;
+}
+
 // Quantize one batch of float32 bit patterns. `fallback` flags lanes that must be recomputed by the
 // scalar reference. index0 = random stream index of lane 0.
 template <class A, rounding Mode, bool Table>
@@ -296,6 +370,13 @@ template <class A, rounding Mode, bool Table>
   const vi zero(0), one(1);
 
   const vi u = xsimd::bitwise_cast<vi>(x);
+  if constexpr (Mode != rounding::sr && Mode != rounding::hys) {
+    vi out;
+    if (p.fast && quantize_batch_fast<A, Mode, Table>(p, u, out)) {
+      fallback = ops::splat(false);
+      return out;
+    }
+  }
   const vi mag = u & vi(0x7fffffff);
   const vb neg = u < zero;
   const vi field = mag >> 23;

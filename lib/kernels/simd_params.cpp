@@ -5,6 +5,7 @@
 #include <fmtsim/core/float_bits.hpp>
 #include <fmtsim/core/quantize.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <stdexcept>
 
@@ -59,6 +60,48 @@ void set_subnormal(simd_params& p, const element_format& f) {
   if ((p.fnu && grid_low_exp(f) <= -127) || p.log_domain) p.subnormal_uniform = false;
 }
 
+// The fast branch's ranges (see simd_params::fast). A lane qualifies when its shift lies in [1, 23]: the
+// quantum is above the input's last bit (shift >= 1, so the rounding bias half - 1 is >= 0) and at most at
+// its top bit (no rounding to 0 or to a power above). Float32 subnormal inputs qualify only under the table
+// rule, when one shift in [1, 22] serves all of them (their significand has no implicit bit 23).
+void set_fast(simd_params& p) {
+  p.fast = !p.fnu && p.has_sign && !p.log_domain;
+  p.fast_lo = p.fast_hi = 0;
+  p.fast_table.fill(0);
+  if (!p.fast) return;
+  const auto ok = [](int s) { return s >= 1 && s <= 23; };
+  if (p.table) {
+    for (int field = 1; field <= 254; ++field) {
+      const int s = p.shift_table[static_cast<unsigned>(field)];
+      p.fast_table[static_cast<unsigned>(field)] = ok(s) ? s : 0;
+    }
+    if (p.subnormal_uniform && p.subnormal_shift >= 1 && p.subnormal_shift <= 22) p.fast_table[0] = p.subnormal_shift;
+    return;
+  }
+  // the qualifying fields must form one interval (checked: the shift is non-increasing in the field except
+  // that ftz formats jump up below low_e); zero lanes take the rule's shift at e = -127 capped at 24, which
+  // must be >= 1 too (then every rounding mode gives 0)
+  int lo = 0, hi = -1;
+  for (int field = 1; field <= 254; ++field) {
+    const int e = field - 127;
+    if (!ok(e >= p.low_e ? p.shift_high : p.low_shift_base - e)) continue;
+    if (lo == 0) lo = field;
+    hi = field;
+  }
+  const int zero_shift = -127 >= p.low_e ? p.shift_high : p.low_shift_base + 127;
+  bool interval = lo != 0 && zero_shift >= 1;
+  for (int field = lo; interval && field <= hi; ++field) {
+    const int e = field - 127;
+    if (!ok(e >= p.low_e ? p.shift_high : p.low_shift_base - e)) interval = false;
+  }
+  if (!interval) {
+    p.fast = false;
+    return;
+  }
+  p.fast_lo = lo << 23;
+  p.fast_hi = (hi + 1) << 23;
+}
+
 }  // namespace
 
 simd_params make_simd_params(const element_format& f, const quantize_options& opt) {
@@ -104,6 +147,7 @@ simd_params make_simd_params(const element_format& f, const quantize_options& op
   p.saturate = f.saturate;
   p.inf_passes = has_inf(f) && !f.saturate;
   p.has_negative_zero = has_negative_zero(f);
+  set_fast(p);
   return p;
 }
 
@@ -143,6 +187,7 @@ const simd_params& cached_simd_params(const element_format& f, const quantize_op
   p.low_shift_base = cache.base.low_shift_base + s;
   set_subnormal(p, f);
   set_limits(p, f);
+  set_fast(p);
   return p;
 }
 

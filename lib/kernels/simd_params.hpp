@@ -53,6 +53,16 @@ struct simd_params {
   bool inf_passes = false;  // has_inf && !saturate: +-inf input stays +-inf
   bool has_sign = true;
   bool has_negative_zero = true;
+
+  // The common-case rule (quantize_batch's fast branch, set_fast in simd_params.cpp): a batch whose lanes
+  // are all zero or finite with a quantum 1..23 bits above the input's last bit needs only the rounding
+  // add and the overflow compare. `fast` is false for the formats that need more per lane (fnu, unsigned,
+  // logdomain). Arithmetic rule: the nonzero magnitudes (float32 bits) in [fast_lo, fast_hi) qualify.
+  // Table rule: fast_table[field] is the shift where the field qualifies, else 0.
+  bool fast = false;
+  std::int32_t fast_lo = 0;
+  std::int32_t fast_hi = 0;
+  alignas(64) std::array<std::int32_t, 256> fast_table{};
 };
 
 // Throws std::invalid_argument if the format's values are not representable in float32.

@@ -302,10 +302,15 @@ template <class A, rounding Mode, bool Table>
   vi shift;
   if constexpr (Table) {
     shift = ops::gather(p.fast_table.data(), mag >> 23);
-    if (!xsimd::all(ops::ult(shift - one, vi(23)) | is_zero)) return false;
+    // shift 24: a lane below the lowest qualifying binade (simd_params::fast_below)
+    if (!xsimd::all(ops::ult(shift - one, vi(24)) | is_zero)) return false;
     shift = xsimd::max(shift, one);  // zero lanes: any shift in [1, 24] gives 0
   } else {
-    if (!xsimd::all(ops::ult(mag - vi(p.fast_lo), vi(p.fast_hi - p.fast_lo)) | is_zero)) return false;
+    if (p.fast_below) {
+      if (!xsimd::all(mag < vi(p.fast_hi))) return false;
+    } else if (!xsimd::all(ops::ult(mag - vi(p.fast_lo), vi(p.fast_hi - p.fast_lo)) | is_zero)) {
+      return false;
+    }
     const vi e = (mag >> 23) - vi(127);
     // zero lanes (e = -127) may have any shift >= 1: capped at 24 so that one_s stays a positive power
     shift = xsimd::min(xsimd::select(e >= vi(p.low_e), vi(p.shift_high), vi(p.low_shift_base) - e), vi(24));
@@ -335,6 +340,24 @@ template <class A, rounding Mode, bool Table>
     to_max = true;
   } else {
     return false;  // sr, hys: the generic pipeline
+  }
+  if (p.fast_below) {
+    // the lanes below q = 2^(fast_lo's exponent) round to 0 or q; ties (exactly q/2) go to 0, the even one
+    const vb below = mag < vi(p.fast_lo);
+    const vi q(p.fast_lo), half(p.fast_lo - (1 << 23));
+    vb up;
+    if constexpr (Mode == rounding::rne) {
+      up = mag > half;
+    } else if constexpr (Mode == rounding::rna) {
+      up = mag >= half;
+    } else if constexpr (Mode == rounding::rtz) {
+      up = ops::splat(false);
+    } else if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
+      up = (Mode == rounding::rup ? !neg : neg) & !is_zero;
+    } else {
+      up = !is_zero;  // rto: q is the odd neighbour
+    }
+    res = xsimd::select(below, xsimd::select(up, q, zero), res);
   }
   const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
   const bool symmetric = p.limit_neg == p.limit_pos && p.big_neg == p.big_pos;

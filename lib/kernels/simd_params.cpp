@@ -64,18 +64,48 @@ void set_subnormal(simd_params& p, const element_format& f) {
 // quantum is above the input's last bit (shift >= 1, so the rounding bias half - 1 is >= 0) and at most at
 // its top bit (no rounding to 0 or to a power above). Float32 subnormal inputs qualify only under the table
 // rule, when one shift in [1, 22] serves all of them (their significand has no implicit bit 23).
+//
+// Below the lowest qualifying field lo, when lo's shift is 23 (its quantum q = 2^(lo - 127) is the binade's
+// leading bit) and every lower field f has the shift of that same quantum (q's exponent + 150 - f; float32
+// subnormals: + 149, under a uniform rule), the format has no value in (0, q): those lanes round to 0 or q
+// by comparing with q/2, which must be a normal float32 (lo >= 2) so that the compare is on bit patterns.
+int rule_shift(const simd_params& p, int field) {
+  if (field == 0) return p.subnormal_shift;
+  if (p.table) return p.shift_table[static_cast<unsigned>(field)];
+  const int e = field - 127;
+  return e >= p.low_e ? p.shift_high : p.low_shift_base - e;
+}
+
+void set_fast_below(simd_params& p, int lo) {
+  p.fast_below = false;
+  if (lo < 2 || rule_shift(p, lo) != 23 || !p.subnormal_uniform) return;
+  const int q_exp = lo - 127;
+  for (int field = 0; field < lo; ++field) {
+    if (rule_shift(p, field) != q_exp + (field == 0 ? 149 : 150 - field)) return;
+  }
+  p.fast_below = true;
+  p.fast_lo = lo << 23;
+  if (p.table) {
+    for (int field = 0; field < lo; ++field) p.fast_table[static_cast<unsigned>(field)] = 24;
+  }
+}
+
 void set_fast(simd_params& p) {
   p.fast = !p.fnu && p.has_sign && !p.log_domain;
+  p.fast_below = false;
   p.fast_lo = p.fast_hi = 0;
   p.fast_table.fill(0);
   if (!p.fast) return;
   const auto ok = [](int s) { return s >= 1 && s <= 23; };
   if (p.table) {
+    int lowest = 0;
     for (int field = 1; field <= 254; ++field) {
       const int s = p.shift_table[static_cast<unsigned>(field)];
       p.fast_table[static_cast<unsigned>(field)] = ok(s) ? s : 0;
+      if (ok(s) && lowest == 0) lowest = field;
     }
     if (p.subnormal_uniform && p.subnormal_shift >= 1 && p.subnormal_shift <= 22) p.fast_table[0] = p.subnormal_shift;
+    set_fast_below(p, lowest);
     return;
   }
   // the qualifying fields must form one interval (checked: the shift is non-increasing in the field except
@@ -100,6 +130,7 @@ void set_fast(simd_params& p) {
   }
   p.fast_lo = lo << 23;
   p.fast_hi = (hi + 1) << 23;
+  set_fast_below(p, lo);
 }
 
 }  // namespace

@@ -59,7 +59,12 @@ struct simd_params {
   // add and the overflow compare. `fast` is false for the formats that need more per lane (fnu, unsigned,
   // logdomain). Arithmetic rule: the nonzero magnitudes (float32 bits) in [fast_lo, fast_hi) qualify.
   // Table rule: fast_table[field] is the shift where the field qualifies, else 0.
+  // fast_below: the magnitudes below the lowest qualifying binade (float32 bits < fast_lo, float32
+  // subnormals included) lie on the uniform grid {0, q} with q = 2^(fast_lo's exponent), the quantum of
+  // that binade, so they qualify too and round to 0 or q (arithmetic rule: then every magnitude below
+  // fast_hi qualifies; table rule: their fast_table entry is 24).
   bool fast = false;
+  bool fast_below = false;
   std::int32_t fast_lo = 0;
   std::int32_t fast_hi = 0;
   alignas(64) std::array<std::int32_t, 256> fast_table{};

@@ -76,8 +76,8 @@ int rule_shift(const simd_params& p, int field) {
   return e >= p.low_e ? p.shift_high : p.low_shift_base - e;
 }
 
+// (called by set_fast, which has reset fast_below)
 void set_fast_below(simd_params& p, int lo) {
-  p.fast_below = false;
   if (lo < 2 || rule_shift(p, lo) != 23 || !p.subnormal_uniform) return;
   const int q_exp = lo - 127;
   for (int field = 0; field < lo; ++field) {
@@ -100,7 +100,7 @@ void set_fast(simd_params& p) {
   if (p.table) {
     int lowest = 0;
     for (int field = 1; field <= 254; ++field) {
-      const int s = p.shift_table[static_cast<unsigned>(field)];
+      const int s = rule_shift(p, field);
       p.fast_table[static_cast<unsigned>(field)] = ok(s) ? s : 0;
       if (ok(s) && lowest == 0) lowest = field;
     }
@@ -113,16 +113,14 @@ void set_fast(simd_params& p) {
   // must be >= 1 too (then every rounding mode gives 0)
   int lo = 0, hi = -1;
   for (int field = 1; field <= 254; ++field) {
-    const int e = field - 127;
-    if (!ok(e >= p.low_e ? p.shift_high : p.low_shift_base - e)) continue;
+    if (!ok(rule_shift(p, field))) continue;
     if (lo == 0) lo = field;
     hi = field;
   }
   const int zero_shift = -127 >= p.low_e ? p.shift_high : p.low_shift_base + 127;
   bool interval = lo != 0 && zero_shift >= 1;
   for (int field = lo; interval && field <= hi; ++field) {
-    const int e = field - 127;
-    if (!ok(e >= p.low_e ? p.shift_high : p.low_shift_base - e)) interval = false;
+    if (!ok(rule_shift(p, field))) interval = false;
   }
   if (!interval) {
     p.fast = false;

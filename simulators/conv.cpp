@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
-// Conv2d (stride, padding, dilation, groups) by im2col + SGEMM, forward and backward.
+// Conv2d (stride, padding, dilation, groups) by im2col + SGEMM, forward and backward; 3x3
+// stride-1 padding-1 convolutions by Winograd F(2x2, 3x3) unless the run asks for im2col.
 #include "blas.hpp"
 #include "fmtsim/sim/layers.hpp"
 #include "fmtsim/sim/parallel.hpp"
+#include "winograd.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <stdexcept>
 
@@ -116,9 +119,36 @@ geom make_geom(const conv2d_options& o, const std::vector<std::int64_t>& in, con
   return g;
 }
 
-thread_local std::vector<float> tl_col, tl_tmp;
+thread_local std::vector<float> tl_col, tl_tmp, tl_u;
+
+bool use_winograd(const geom& g, const run_context& ctx) {
+  return ctx.conv == conv_algorithm::winograd && g.kh == 3 && g.kw == 3 && g.s == 1 && g.p == 1 && g.d == 1 &&
+         g.groups == 1;
+}
 
 }  // namespace
+
+namespace {
+std::atomic<conv_algorithm>& conv_setting() {
+  static std::atomic<conv_algorithm> a{conv_algorithm::winograd};
+  return a;
+}
+}  // namespace
+
+void set_conv_algorithm(conv_algorithm algorithm) noexcept { conv_setting() = algorithm; }
+
+conv_algorithm default_conv_algorithm() noexcept { return conv_setting().load(); }
+
+std::string_view to_string(conv_algorithm algorithm) noexcept {
+  return algorithm == conv_algorithm::winograd ? "winograd" : "im2col";
+}
+
+conv_algorithm parse_conv_algorithm(std::string_view text) {
+  if (text == "winograd") return conv_algorithm::winograd;
+  if (text == "im2col") return conv_algorithm::im2col;
+  throw std::invalid_argument("unknown convolution algorithm '" + std::string(text) +
+                              "' (expected winograd or im2col)");
+}
 
 conv2d::conv2d(std::string path, const conv2d_options& opt) : module(std::move(path)), opt_(opt) {
   if (opt.in_channels <= 0 || opt.out_channels <= 0 || opt.groups <= 0 || opt.kernel_h <= 0 || opt.kernel_w <= 0 ||
@@ -161,32 +191,38 @@ tensor conv2d::forward(tensor x, run_context& ctx) {
     w = &used_weight_;
   }
   tensor y({g.n, g.cout, g.ho, g.wo});
-  parallel_for(g.chunks, [&](std::int64_t c) {
-    const std::int64_t n0 = c * g.chunk, ns = std::min(g.chunk, g.n - n0);
-    const std::int64_t ld = ns * g.l;
-    tl_col.resize(static_cast<std::size_t>(g.k * ld));
-    tl_tmp.resize(static_cast<std::size_t>(g.og * ld));
-    for (std::int64_t gi = 0; gi < g.groups; ++gi) {
-      for (std::int64_t s = 0; s < ns; ++s) {
-        im2col(x.ptr() + ((n0 + s) * g.c + gi * g.cg) * g.h * g.w, g, tl_col.data(), ld, s * g.l);
-      }
-      detail::sgemm(false, false, g.og, ld, g.k, 1.0f, w->ptr() + gi * g.og * g.k, g.k, tl_col.data(), ld, 0.0f,
-                    tl_tmp.data(), ld);
-      for (std::int64_t s = 0; s < ns; ++s) {
-        for (std::int64_t o = 0; o < g.og; ++o) {
-          const std::int64_t co = gi * g.og + o;
-          float* dst = y.ptr() + ((n0 + s) * g.cout + co) * g.l;
-          const float* src = tl_tmp.data() + o * ld + s * g.l;
-          if (opt_.bias) {
-            const float b = bias.value.data[co];
-            for (std::int64_t i = 0; i < g.l; ++i) dst[i] = src[i] + b;
-          } else {
-            std::memcpy(dst, src, sizeof(float) * g.l);
+  if (use_winograd(g, ctx)) {
+    detail::winograd_kernel(w->ptr(), g.cout, g.c, false, tl_u);
+    detail::winograd_conv3x3(x.ptr(), g.n, g.c, g.h, g.w, tl_u, g.cout, opt_.bias ? bias.value.ptr() : nullptr,
+                             y.ptr());
+  } else {
+    parallel_for(g.chunks, [&](std::int64_t c) {
+      const std::int64_t n0 = c * g.chunk, ns = std::min(g.chunk, g.n - n0);
+      const std::int64_t ld = ns * g.l;
+      tl_col.resize(static_cast<std::size_t>(g.k * ld));
+      tl_tmp.resize(static_cast<std::size_t>(g.og * ld));
+      for (std::int64_t gi = 0; gi < g.groups; ++gi) {
+        for (std::int64_t s = 0; s < ns; ++s) {
+          im2col(x.ptr() + ((n0 + s) * g.c + gi * g.cg) * g.h * g.w, g, tl_col.data(), ld, s * g.l);
+        }
+        detail::sgemm(false, false, g.og, ld, g.k, 1.0f, w->ptr() + gi * g.og * g.k, g.k, tl_col.data(), ld, 0.0f,
+                      tl_tmp.data(), ld);
+        for (std::int64_t s = 0; s < ns; ++s) {
+          for (std::int64_t o = 0; o < g.og; ++o) {
+            const std::int64_t co = gi * g.og + o;
+            float* dst = y.ptr() + ((n0 + s) * g.cout + co) * g.l;
+            const float* src = tl_tmp.data() + o * ld + s * g.l;
+            if (opt_.bias) {
+              const float b = bias.value.data[co];
+              for (std::int64_t i = 0; i < g.l; ++i) dst[i] = src[i] + b;
+            } else {
+              std::memcpy(dst, src, sizeof(float) * g.l);
+            }
           }
         }
       }
-    }
-  });
+    });
+  }
   input_ = std::move(x);
   if (ctx.hook != nullptr) ctx.hook->apply(quant_kind::activation, path_, y.data, y.shape);
   return y;
@@ -209,9 +245,16 @@ tensor conv2d::backward(const tensor& dy_in, run_context& ctx, bool need_input_g
   const bool want_w = ctx.weight_grads;
   tensor dx;
   if (need_input_grad) dx = tensor(input_.shape);
+  // The input gradient of a Winograd-eligible convolution is the same kind of convolution of dy
+  // (flipped, transposed kernel); the loop below then computes only the weight gradient.
+  const bool col_input_grad = need_input_grad && !use_winograd(g, ctx);
+  if (need_input_grad && !col_input_grad) {
+    detail::winograd_kernel(w.ptr(), g.cout, g.c, true, tl_u);
+    detail::winograd_conv3x3(dy->ptr(), g.n, g.cout, g.h, g.w, tl_u, g.c, nullptr, dx.ptr());
+  }
   std::vector<float> partial;
   if (want_w) partial.assign(static_cast<std::size_t>(g.chunks * g.cout * g.k), 0.0f);
-  if (want_w || need_input_grad) {
+  if (want_w || col_input_grad) {
     parallel_for(g.chunks, [&](std::int64_t c) {
       const std::int64_t n0 = c * g.chunk, ns = std::min(g.chunk, g.n - n0);
       const std::int64_t ld = ns * g.l;
@@ -232,7 +275,7 @@ tensor conv2d::backward(const tensor& dy_in, run_context& ctx, bool need_input_g
           detail::sgemm(false, true, g.og, g.k, ld, 1.0f, tl_tmp.data(), ld, tl_col.data(), ld, 0.0f,
                         partial.data() + (c * g.cout + gi * g.og) * g.k, g.k);
         }
-        if (need_input_grad) {
+        if (col_input_grad) {
           detail::sgemm(true, false, g.k, ld, g.og, 1.0f, w.ptr() + gi * g.og * g.k, g.k, tl_tmp.data(), ld, 0.0f,
                         tl_col.data(), ld);
           for (std::int64_t s = 0; s < ns; ++s) {

@@ -444,6 +444,7 @@ search_summary run_search(const model_source& model, const io::dataset& train,
   cfg["rounding"] = rounding_name(opt.rounding);
   cfg["seed"] = opt.seed;
   cfg["all_layers"] = all_layers;
+  cfg["conv"] = std::string(to_string(opt.conv));
   if (opt.early_stop.enabled) {
     cfg["early_stop"] = {{"keep", opt.early_stop.keep},
                          {"keep_per_width", opt.early_stop.per_width},
@@ -553,11 +554,14 @@ search_summary run_search(const model_source& model, const io::dataset& train,
   const int saved_engine_threads = num_threads();
   struct engine_threads_guard {
     int saved;
+    conv_algorithm conv;
     ~engine_threads_guard() {
       set_num_threads(saved);
       kernels::set_thread_count(0);
+      set_conv_algorithm(conv);
     }
-  } guard{saved_engine_threads};
+  } guard{saved_engine_threads, default_conv_algorithm()};
+  set_conv_algorithm(opt.conv);
   while (static_cast<int>(nets.size()) < std::min<int>(threads, static_cast<int>(std::max<std::size_t>(1, nmine))))
     nets.push_back(model.make());
 

@@ -37,6 +37,7 @@ struct search_args : model_args {
   std::string error_rule = "room", activation_rule = "room";
   std::string error_groups = "tensor", activation_groups = "tensor";
   std::string rounding = "rne";
+  std::string conv = "winograd";
   int top = 20;
   bool resume = false, quiet = false, early_stop = false, keep_overall = false;
   sim::search_options opt;
@@ -158,6 +159,11 @@ void run_search_cmd(search_args& a) {
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   sim::search_options opt = a.opt;
+  try {
+    opt.conv = sim::parse_conv_algorithm(a.conv);
+  } catch (const std::invalid_argument& e) {
+    throw failure(std::string("--conv: ") + e.what());
+  }
   // ---- model
   if (resolve_model(a) && !a.quiet) {
     std::fprintf(stderr, "fmtsim search: no model given: the shipped reference checkpoint %s (resnet20)\n",
@@ -338,6 +344,7 @@ const registrar reg_search{
       cmd->add_option("--plot", a->plot, "draw score against format as SVG");
       cmd->add_flag("--resume", a->resume, "continue an interrupted run from OUT.progress (same settings)");
       cmd->add_option("--threads", a->opt.threads, "worker threads (0: all cores)")->capture_default_str();
+      add_conv_option(*cmd, a->conv);
       cmd->add_flag("--early-stop", a->early_stop,
                     "drop formats that are clearly worse than the top --keep by a paired sequential test "
                     "(fp134/fp143/fp152/int8 are never dropped)");

@@ -123,6 +123,7 @@ struct train_args {
   std::string init;
   std::string schedule = "cosine";
   int threads = 0;
+  std::string conv = "winograd";
   bool quiet = false;
   std::int64_t eval_batches = 0;
   quant_options quant;
@@ -135,6 +136,7 @@ struct eval_args : model_args {
   std::int64_t batch_size = 256, max_batches = 0;
   std::uint64_t seed = 0;
   int threads = 0;
+  std::string conv = "winograd";
   quant_options quant;
 };
 
@@ -158,6 +160,7 @@ std::string join_floats(const std::vector<float>& v) {
 
 void run_train(const train_args& a) {
   if (a.threads > 0) sim::set_num_threads(a.threads);
+  apply_conv_option(a.conv);
   sim::train_options opt = a.opt;
   check_arch(a.arch);
   const std::unique_ptr<sim::quantizer_hook> hook = a.quant.build(opt.seed);
@@ -232,6 +235,7 @@ void run_train(const train_args& a) {
 
 void run_eval(eval_args& a) {
   if (a.threads > 0) sim::set_num_threads(a.threads);
+  apply_conv_option(a.conv);
   if (resolve_model(a)) {
     std::fprintf(stderr, "fmtsim eval: no model given: the shipped reference checkpoint %s (resnet20)\n",
                  a.weights.c_str());
@@ -308,6 +312,7 @@ const registrar reg_eval{
           ->capture_default_str();
       cmd->add_option("--seed", args->seed, "seed of stochastic rounding")->capture_default_str();
       cmd->add_option("--threads", args->threads, "worker threads (0: all cores)")->capture_default_str();
+      add_conv_option(*cmd, args->conv);
       cmd->add_option("--json", args->json, "also write the result as JSON (atomically)");
       args->quant.add_to(*cmd);
       cmd->callback([args] { run_eval(*args); });
@@ -348,6 +353,7 @@ const registrar reg{
       cmd->add_option("--max-batches", args->opt.max_batches, "stop each epoch after this many batches (0: all)")
           ->capture_default_str();
       cmd->add_option("--threads", args->threads, "worker threads (0: all cores)")->capture_default_str();
+      add_conv_option(*cmd, args->conv);
       cmd->add_flag("--quiet", args->quiet, "no per-batch progress line");
       args->quant.add_to(*cmd);
       cmd->callback([args] { run_train(*args); });

@@ -3,7 +3,10 @@
 
 #include "common.hpp"
 
+#include <fmtsim/sim/layers.hpp>
 #include <fmtsim/sim/model.hpp>
+
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <system_error>
@@ -17,6 +20,22 @@ std::filesystem::path reference_checkpoint() {
     if (std::filesystem::is_regular_file(p, ec)) return p;
   }
   return {};
+}
+
+void add_conv_option(CLI::App& cmd, std::string& conv) {
+  cmd.add_option("--conv", conv,
+                 "3x3 stride-1 convolutions (forward and input gradient): winograd (F(2x2,3x3), 2.25x fewer "
+                 "multiplications) or im2col (SGEMM on the unfolded input, as every other convolution); they differ "
+                 "in float rounding only")
+      ->capture_default_str();
+}
+
+void apply_conv_option(const std::string& conv) {
+  try {
+    sim::set_conv_algorithm(sim::parse_conv_algorithm(conv));
+  } catch (const std::invalid_argument& e) {
+    throw failure(std::string("--conv: ") + e.what());
+  }
 }
 
 void check_arch(const std::string& arch) {

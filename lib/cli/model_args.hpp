@@ -7,7 +7,16 @@
 #include <filesystem>
 #include <string>
 
+namespace CLI {
+class App;
+}
+
 namespace fmtsim::cli {
+
+// --conv winograd|im2col on train/eval/search: how Conv2d computes 3x3 stride-1 convolutions.
+// apply_conv_option sets the engine's process-wide default (sim::set_conv_algorithm).
+void add_conv_option(CLI::App& cmd, std::string& conv);
+void apply_conv_option(const std::string& conv);
 
 struct model_args {
   std::string arch, weights, onnx;

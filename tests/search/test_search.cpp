@@ -292,6 +292,22 @@ TEST_CASE("search: deterministic for any thread count, resumable, shard + merge 
   other.error_scale.room = 2;
   CHECK_THROWS_WITH_AS(run_search(src, d, cands, other, io3), doctest::Contains("different settings"),
                        std::runtime_error);
+  other = opt;
+  other.conv = conv_algorithm::im2col;
+  CHECK_THROWS_WITH_AS(run_search(src, d, cands, other, io3), doctest::Contains("different settings"),
+                       std::runtime_error);
+  // the convolution algorithm is recorded, used (im2col rounds differently) and only for the run
+  CHECK(j1.find("\"conv\":\"winograd\"") != std::string::npos);
+  {
+    search_io iom;
+    iom.json = dir / "im2col.json";
+    const search_summary sm = run_search(src, d, cands, other, iom);
+    const std::string jm = slurp(iom.json);
+    CHECK(jm.find("\"conv\":\"im2col\"") != std::string::npos);
+    CHECK(jm != j1);
+    CHECK(sm.complete);
+    CHECK(default_conv_algorithm() == conv_algorithm::winograd);
+  }
   // a corrupt line in the middle is refused
   {
     std::string text = slurp(io3.json.string() + ".progress");

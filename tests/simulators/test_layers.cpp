@@ -70,50 +70,122 @@ struct coarse_hook final : quant_hook {
 
 }  // namespace
 
-TEST_CASE("conv2d forward and input gradient match direct loops for stride, padding, dilation, groups") {
-  const conv2d_options cases[] = {
-      {3, 4, 3, 3, 1, 1, 1, 1, false}, {4, 6, 3, 3, 2, 1, 1, 2, true},  {6, 6, 3, 3, 1, 2, 2, 6, false},
-      {2, 3, 1, 1, 2, 0, 1, 1, true},  {3, 2, 2, 3, 3, 1, 1, 1, false},
+// The input gradient by a direct loop in double: every (output, kernel tap) pair adds dy * w to the
+// input element it read. abs_sum gets the sum of the terms' magnitudes (for error bounds).
+std::vector<double> direct_input_grad(const tensor& dy, const tensor& w, const conv2d_options& o,
+                                      const std::vector<std::int64_t>& in, std::vector<double>& abs_sum) {
+  const std::int64_t n = in[0], h = in[2], wd = in[3], ho = dy.shape[2], wo = dy.shape[3];
+  const std::int64_t cg = o.in_channels / o.groups, og = o.out_channels / o.groups;
+  std::vector<double> dx(static_cast<std::size_t>(n * o.in_channels * h * wd), 0.0);
+  abs_sum.assign(dx.size(), 0.0);
+  for (std::int64_t b = 0; b < n; ++b)
+    for (std::int64_t co = 0; co < o.out_channels; ++co)
+      for (std::int64_t oh = 0; oh < ho; ++oh)
+        for (std::int64_t ow = 0; ow < wo; ++ow) {
+          const double g = dy.data[((b * o.out_channels + co) * ho + oh) * wo + ow];
+          for (std::int64_t ci = 0; ci < cg; ++ci)
+            for (std::int64_t ki = 0; ki < o.kernel_h; ++ki)
+              for (std::int64_t kj = 0; kj < o.kernel_w; ++kj) {
+                const std::int64_t ih = oh * o.stride - o.padding + ki * o.dilation;
+                const std::int64_t iw = ow * o.stride - o.padding + kj * o.dilation;
+                if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
+                const std::size_t k =
+                    static_cast<std::size_t>(((b * o.in_channels + co / og * cg + ci) * h + ih) * wd + iw);
+                const double t = g * w.data[((co * cg + ci) * o.kernel_h + ki) * o.kernel_w + kj];
+                dx[k] += t;
+                abs_sum[k] += std::abs(t);
+              }
+        }
+  return dx;
+}
+
+TEST_CASE("conv2d forward and gradients match direct loops for stride, padding, dilation, groups, both algorithms") {
+  struct conv_case {
+    conv2d_options o;
+    std::int64_t h, w;
   };
-  for (const auto& o : cases) {
-    CAPTURE(o.stride);
-    CAPTURE(o.groups);
-    conv2d conv("c", o);
-    fill(conv.weight.value, 7);
-    if (o.bias) fill(conv.bias.value, 9);
-    tensor x({3, o.in_channels, 9, 8});
-    fill(x, 11);
-    run_context ctx;
-    const tensor y = conv.forward(x, ctx);
-    const auto ref = direct_conv(x, conv.weight.value, o, y.shape[2], y.shape[3]);
-    const std::int64_t l = y.shape[2] * y.shape[3];
-    for (std::size_t i = 0; i < ref.size(); ++i) {
-      const double b = o.bias ? conv.bias.value.data[(i / l) % o.out_channels] : 0.0;
-      CHECK(std::abs(y.data[i] - (ref[i] + b)) < 1e-5);
-    }
-    // <dy, conv(x)> is linear in x: the input gradient must equal the adjoint, checked by
-    // <dy, conv(e_k)> = dx[k] for a few unit vectors e_k (with bias removed).
-    tensor dy(y.shape);
-    fill(dy, 13);
-    const tensor dx = conv.backward(dy, ctx, true);
-    for (std::int64_t k = 0; k < x.numel(); k += 37) {
-      tensor e(x.shape);
-      e.data[k] = 1.0f;
-      const auto col = direct_conv(e, conv.weight.value, o, y.shape[2], y.shape[3]);
-      double dot = 0;
-      for (std::size_t i = 0; i < col.size(); ++i) dot += col[i] * dy.data[i];
-      CHECK(std::abs(dx.data[k] - dot) < 1e-5);
-    }
-    // Weight gradient: d<dy, y>/dw[j] = <dy, conv_with(e_j)(x)>.
-    for (std::int64_t j = 0; j < conv.weight.value.numel(); j += 5) {
-      tensor we(conv.weight.value.shape);
-      we.data[j] = 1.0f;
-      const auto col = direct_conv(x, we, o, y.shape[2], y.shape[3]);
-      double dot = 0;
-      for (std::size_t i = 0; i < col.size(); ++i) dot += col[i] * dy.data[i];
-      CHECK(std::abs(conv.weight.grad.data[j] - dot) < 1e-4);
+  // The 3x3 stride-1 padding-1 single-group cases take the Winograd path under conv_algorithm::winograd:
+  // even and odd sizes (a last tile cut in half), 1x1 and 1-row inputs, one input channel, bias.
+  const conv_case cases[] = {
+      {{3, 4, 3, 3, 1, 1, 1, 1, false}, 9, 8},   {{4, 6, 3, 3, 2, 1, 1, 2, true}, 9, 8},
+      {{6, 6, 3, 3, 1, 2, 2, 6, false}, 9, 8},   {{2, 3, 1, 1, 2, 0, 1, 1, true}, 9, 8},
+      {{3, 2, 2, 3, 3, 1, 1, 1, false}, 9, 8},   {{5, 7, 3, 3, 1, 1, 1, 1, true}, 7, 7},
+      {{1, 16, 3, 3, 1, 1, 1, 1, false}, 6, 10}, {{16, 5, 3, 3, 1, 1, 1, 1, true}, 1, 1},
+      {{4, 4, 3, 3, 1, 1, 1, 1, false}, 1, 5},   {{4, 3, 3, 3, 1, 1, 1, 1, false}, 3, 2},
+      {{8, 8, 3, 3, 1, 1, 1, 2, false}, 6, 6},   {{3, 4, 3, 3, 1, 1, 2, 1, false}, 9, 8},
+  };
+  for (const conv_algorithm algo : {conv_algorithm::winograd, conv_algorithm::im2col}) {
+    for (const auto& [o, h, wd] : cases) {
+      CAPTURE(to_string(algo));
+      CAPTURE(o.in_channels);
+      CAPTURE(o.out_channels);
+      CAPTURE(o.stride);
+      CAPTURE(o.groups);
+      CAPTURE(h);
+      CAPTURE(wd);
+      conv2d conv("c", o);
+      fill(conv.weight.value, 7);
+      if (o.bias) fill(conv.bias.value, 9);
+      tensor x({3, o.in_channels, h, wd});
+      fill(x, 11);
+      run_context ctx;
+      ctx.conv = algo;
+      const tensor y = conv.forward(x, ctx);
+      const auto ref = direct_conv(x, conv.weight.value, o, y.shape[2], y.shape[3]);
+      const std::int64_t l = y.shape[2] * y.shape[3];
+      // Every term is a product of two values in [-1, 1]: a bound of 16 float ulps per unit of the
+      // terms' count is loose for either algorithm and far below any indexing mistake.
+      const double terms = static_cast<double>(o.in_channels / o.groups * o.kernel_h * o.kernel_w);
+      for (std::size_t i = 0; i < ref.size(); ++i) {
+        const double b = o.bias ? conv.bias.value.data[(i / l) % o.out_channels] : 0.0;
+        CHECK(std::abs(y.data[i] - (ref[i] + b)) <= 1e-6 * (terms + 1));
+      }
+      tensor dy(y.shape);
+      fill(dy, 13);
+      const tensor dx = conv.backward(dy, ctx, true);
+      std::vector<double> abs_sum;
+      const auto dref = direct_input_grad(dy, conv.weight.value, o, x.shape, abs_sum);
+      REQUIRE(dx.data.size() == dref.size());
+      for (std::size_t i = 0; i < dref.size(); ++i) {
+        CHECK(std::abs(dx.data[i] - dref[i]) <= 4e-7 * abs_sum[i] + 1e-7);
+      }
+      // Weight gradient: d<dy, y>/dw[j] = <dy, conv_with(e_j)(x)>.
+      for (std::int64_t j = 0; j < conv.weight.value.numel(); j += 5) {
+        tensor we(conv.weight.value.shape);
+        we.data[j] = 1.0f;
+        const auto col = direct_conv(x, we, o, y.shape[2], y.shape[3]);
+        double dot = 0;
+        for (std::size_t i = 0; i < col.size(); ++i) dot += col[i] * dy.data[i];
+        CHECK(std::abs(conv.weight.grad.data[j] - dot) < 1e-4);
+      }
     }
   }
+}
+
+TEST_CASE("conv algorithm: names, the process-wide default and run_context") {
+  CHECK(parse_conv_algorithm("winograd") == conv_algorithm::winograd);
+  CHECK(parse_conv_algorithm("im2col") == conv_algorithm::im2col);
+  CHECK_THROWS_WITH_AS(parse_conv_algorithm("fft"), "unknown convolution algorithm 'fft' (expected winograd or im2col)",
+                       std::invalid_argument);
+  CHECK(default_conv_algorithm() == conv_algorithm::winograd);
+  set_conv_algorithm(conv_algorithm::im2col);
+  CHECK(run_context{}.conv == conv_algorithm::im2col);
+  set_conv_algorithm(conv_algorithm::winograd);
+  CHECK(run_context{}.conv == conv_algorithm::winograd);
+  // The two algorithms round differently (so the setting is real), by float rounding only.
+  conv2d conv("c", {16, 16, 3, 3, 1, 1, 1, 1, false});
+  fill(conv.weight.value, 3);
+  tensor x({2, 16, 12, 12});
+  fill(x, 5);
+  run_context wctx, ictx;
+  ictx.conv = conv_algorithm::im2col;
+  const tensor yw = conv.forward(x, wctx);
+  const tensor yi = conv.forward(x, ictx);
+  double max_diff = 0;
+  for (std::size_t i = 0; i < yw.data.size(); ++i)
+    max_diff = std::max<double>(max_diff, std::abs(yw.data[i] - yi.data[i]));
+  CHECK(max_diff > 0);
+  CHECK(max_diff < 1e-4);
 }
 
 TEST_CASE("results are bitwise identical for 1 and 2 threads") {

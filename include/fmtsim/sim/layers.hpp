@@ -8,9 +8,23 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fmtsim::sim {
+
+// How Conv2d computes 3x3 convolutions with stride 1, padding 1, dilation 1 and one group (the
+// forward pass and the input gradient): Winograd F(2x2, 3x3) (2.25x fewer multiplications) or
+// im2col + SGEMM like every other convolution. Both are float32; they differ in rounding only.
+enum class conv_algorithm { winograd, im2col };
+
+// Process-wide default of run_context::conv (the CLI's --conv): winograd unless set. Unlike the
+// thread count this changes results (in the last bits), so the search records it.
+void set_conv_algorithm(conv_algorithm algorithm) noexcept;
+conv_algorithm default_conv_algorithm() noexcept;
+std::string_view to_string(conv_algorithm algorithm) noexcept;
+// "winograd" or "im2col"; anything else throws std::invalid_argument naming the accepted values.
+conv_algorithm parse_conv_algorithm(std::string_view text);
 
 // State shared by one forward/backward pass.
 struct run_context {
@@ -19,6 +33,7 @@ struct run_context {
   bool weight_grads = true;        // false: backward skips the weight-gradient computations
   std::uint64_t dropout_seed = 0;  // Dropout masks derive from (seed, step, layer path)
   std::uint64_t step = 0;
+  conv_algorithm conv = default_conv_algorithm();
 };
 
 // A learnable tensor with its gradient (set by the last backward pass).

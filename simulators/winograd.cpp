@@ -15,7 +15,7 @@
 namespace fmtsim::sim::detail {
 namespace {
 
-thread_local std::vector<float> tl_v, tl_m, tl_rows;
+thread_local std::vector<float> tl_v, tl_m, tl_rows, tl_y;
 
 // Rows of one input plane, zero-padded and split into even and odd padded columns so that the
 // tile loops below read with unit stride: row r (r = 0 .. 2 th + 1) holds input row r - 1, its
@@ -110,19 +110,27 @@ inline void interleave(const float* __restrict a, const float* __restrict b, flo
   if (n % 2 != 0) out[n - 1] = a[pairs];
 }
 
-// Output plane from its tiles' products src[e * estride + ti * tw + tj]; rows and columns past
-// h x w (the second half of the last tile of an odd size) are dropped.
-void output_tiles(const float* src, std::int64_t estride, float bias, float* plane, std::int64_t h, std::int64_t w,
-                  std::int64_t th, std::int64_t tw, float* rows) {
-  float* y = rows;  // 4 rows of tw: y00, y01, y10, y11
-  for (std::int64_t ti = 0; ti < th; ++ti) {
-    const float* m = src + ti * tw;
-    const std::int64_t s = estride;
-    tiles_at(m, m + s, m + 2 * s, m + 3 * s, m + 4 * s, m + 5 * s, m + 6 * s, m + 7 * s, m + 8 * s, m + 9 * s,
-             m + 10 * s, m + 11 * s, m + 12 * s, m + 13 * s, m + 14 * s, m + 15 * s, bias, y, y + tw, y + 2 * tw,
-             y + 3 * tw, tw);
-    interleave(y, y + tw, plane + 2 * ti * w, w);
-    if (2 * ti + 1 < h) interleave(y + 2 * tw, y + 3 * tw, plane + (2 * ti + 1) * w, w);
+// One output channel of a chunk: A^T M A of all its t tiles in one pass (src[e * estride + k] is
+// product e of tile k; tiles are sample-major, then row-major), then every output row is
+// interleaved from its tile row; rows and columns past h x w (the second half of the last tile of
+// an odd size) are dropped. y points at the channel's plane of the chunk's first sample and
+// moves by sample_stride per sample.
+void output_tiles(const float* src, std::int64_t estride, std::int64_t t, float bias, float* y,
+                  std::int64_t sample_stride, std::int64_t h, std::int64_t w, std::int64_t th, std::int64_t tw,
+                  float* rows) {
+  const float* m = src;
+  const std::int64_t s = estride;
+  tiles_at(m, m + s, m + 2 * s, m + 3 * s, m + 4 * s, m + 5 * s, m + 6 * s, m + 7 * s, m + 8 * s, m + 9 * s, m + 10 * s,
+           m + 11 * s, m + 12 * s, m + 13 * s, m + 14 * s, m + 15 * s, bias, rows, rows + t, rows + 2 * t, rows + 3 * t,
+           t);
+  const std::int64_t tiles = th * tw;
+  for (std::int64_t k = 0; k < t / tiles; ++k) {
+    float* plane = y + k * sample_stride;
+    for (std::int64_t ti = 0; ti < th; ++ti) {
+      const std::int64_t r = k * tiles + ti * tw;
+      interleave(rows + r, rows + t + r, plane + 2 * ti * w, w);
+      if (2 * ti + 1 < h) interleave(rows + 2 * t + r, rows + 3 * t + r, plane + (2 * ti + 1) * w, w);
+    }
   }
 }
 
@@ -167,7 +175,8 @@ void winograd_conv3x3(const float* x, std::int64_t n, std::int64_t c, std::int64
     const std::int64_t n0 = ch * chunk, ns = std::min(chunk, n - n0), t = ns * tiles;
     tl_v.resize(static_cast<std::size_t>(16 * c * t));
     tl_m.resize(static_cast<std::size_t>(16 * o * t));
-    tl_rows.resize(static_cast<std::size_t>(std::max((2 * th + 2) * (2 * tw + 2), 4 * tw)));
+    tl_rows.resize(static_cast<std::size_t>((2 * th + 2) * (2 * tw + 2)));
+    tl_y.resize(static_cast<std::size_t>(4 * t));
     for (std::int64_t s = 0; s < ns; ++s) {
       for (std::int64_t ci = 0; ci < c; ++ci) {
         input_tiles(x + ((n0 + s) * c + ci) * h * w, h, w, th, tw, tl_v.data() + ci * t + s * tiles, c * t,
@@ -178,11 +187,9 @@ void winograd_conv3x3(const float* x, std::int64_t n, std::int64_t c, std::int64
       sgemm(false, false, o, t, c, 1.0f, u.data() + e * o * c, c, tl_v.data() + e * c * t, t, 0.0f,
             tl_m.data() + e * o * t, t);
     }
-    for (std::int64_t s = 0; s < ns; ++s) {
-      for (std::int64_t oc = 0; oc < o; ++oc) {
-        output_tiles(tl_m.data() + oc * t + s * tiles, o * t, bias != nullptr ? bias[oc] : 0.0f,
-                     y + ((n0 + s) * o + oc) * h * w, h, w, th, tw, tl_rows.data());
-      }
+    for (std::int64_t oc = 0; oc < o; ++oc) {
+      output_tiles(tl_m.data() + oc * t, o * t, t, bias != nullptr ? bias[oc] : 0.0f, y + (n0 * o + oc) * h * w,
+                   o * h * w, h, w, th, tw, tl_y.data());
     }
   });
 }

@@ -121,6 +121,18 @@ geom make_geom(const conv2d_options& o, const std::vector<std::int64_t>& in, con
 
 thread_local std::vector<float> tl_col, tl_tmp, tl_u;
 
+// Samples [n0, n0 + ns) of im2col task c, with ld = ns * l columns; sizes this thread's column and
+// product buffers for them.
+struct chunk_span {
+  std::int64_t n0, ns, ld;
+};
+chunk_span chunk_buffers(const geom& g, std::int64_t c) {
+  const std::int64_t n0 = c * g.chunk, ns = std::min(g.chunk, g.n - n0), ld = ns * g.l;
+  tl_col.resize(static_cast<std::size_t>(g.k * ld));
+  tl_tmp.resize(static_cast<std::size_t>(g.og * ld));
+  return {n0, ns, ld};
+}
+
 bool use_winograd(const geom& g, const run_context& ctx) {
   return ctx.conv == conv_algorithm::winograd && g.kh == 3 && g.kw == 3 && g.s == 1 && g.p == 1 && g.d == 1 &&
          g.groups == 1;
@@ -197,10 +209,7 @@ tensor conv2d::forward(tensor x, run_context& ctx) {
                              y.ptr());
   } else {
     parallel_for(g.chunks, [&](std::int64_t c) {
-      const std::int64_t n0 = c * g.chunk, ns = std::min(g.chunk, g.n - n0);
-      const std::int64_t ld = ns * g.l;
-      tl_col.resize(static_cast<std::size_t>(g.k * ld));
-      tl_tmp.resize(static_cast<std::size_t>(g.og * ld));
+      const auto [n0, ns, ld] = chunk_buffers(g, c);
       for (std::int64_t gi = 0; gi < g.groups; ++gi) {
         for (std::int64_t s = 0; s < ns; ++s) {
           im2col(x.ptr() + ((n0 + s) * g.c + gi * g.cg) * g.h * g.w, g, tl_col.data(), ld, s * g.l);
@@ -256,10 +265,7 @@ tensor conv2d::backward(const tensor& dy_in, run_context& ctx, bool need_input_g
   if (want_w) partial.assign(static_cast<std::size_t>(g.chunks * g.cout * g.k), 0.0f);
   if (want_w || col_input_grad) {
     parallel_for(g.chunks, [&](std::int64_t c) {
-      const std::int64_t n0 = c * g.chunk, ns = std::min(g.chunk, g.n - n0);
-      const std::int64_t ld = ns * g.l;
-      tl_col.resize(static_cast<std::size_t>(g.k * ld));
-      tl_tmp.resize(static_cast<std::size_t>(g.og * ld));
+      const auto [n0, ns, ld] = chunk_buffers(g, c);
       for (std::int64_t gi = 0; gi < g.groups; ++gi) {
         // Gather this group's output gradient as [og x (ns * l)].
         for (std::int64_t s = 0; s < ns; ++s) {

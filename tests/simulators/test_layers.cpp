@@ -24,29 +24,35 @@ void fill(tensor& t, std::uint64_t seed) {
   }
 }
 
-// Direct 7-loop convolution in double (independent of im2col).
-std::vector<double> direct_conv(const tensor& x, const tensor& w, const conv2d_options& o, std::int64_t ho,
-                                std::int64_t wo) {
-  const std::int64_t n = x.shape[0], h = x.shape[2], wd = x.shape[3];
+// Calls tap(output index, input index, weight index) for every product of a direct convolution
+// (7 nested loops, independent of im2col and Winograd); input [n, in_channels, h, wd].
+template <class Tap>
+void for_each_tap(const conv2d_options& o, std::int64_t n, std::int64_t h, std::int64_t wd, std::int64_t ho,
+                  std::int64_t wo, Tap tap) {
   const std::int64_t cg = o.in_channels / o.groups, og = o.out_channels / o.groups;
-  std::vector<double> y(static_cast<std::size_t>(n * o.out_channels * ho * wo), 0.0);
   for (std::int64_t b = 0; b < n; ++b)
     for (std::int64_t co = 0; co < o.out_channels; ++co)
       for (std::int64_t oh = 0; oh < ho; ++oh)
-        for (std::int64_t ow = 0; ow < wo; ++ow) {
-          double s = 0;
-          const std::int64_t g = co / og;
+        for (std::int64_t ow = 0; ow < wo; ++ow)
           for (std::int64_t ci = 0; ci < cg; ++ci)
             for (std::int64_t ki = 0; ki < o.kernel_h; ++ki)
               for (std::int64_t kj = 0; kj < o.kernel_w; ++kj) {
                 const std::int64_t ih = oh * o.stride - o.padding + ki * o.dilation;
                 const std::int64_t iw = ow * o.stride - o.padding + kj * o.dilation;
                 if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
-                s += static_cast<double>(x.data[((b * o.in_channels + g * cg + ci) * h + ih) * wd + iw]) *
-                     w.data[((co * cg + ci) * o.kernel_h + ki) * o.kernel_w + kj];
+                tap(static_cast<std::size_t>(((b * o.out_channels + co) * ho + oh) * wo + ow),
+                    static_cast<std::size_t>(((b * o.in_channels + co / og * cg + ci) * h + ih) * wd + iw),
+                    static_cast<std::size_t>(((co * cg + ci) * o.kernel_h + ki) * o.kernel_w + kj));
               }
-          y[((b * o.out_channels + co) * ho + oh) * wo + ow] = s;
-        }
+}
+
+// Direct convolution in double.
+std::vector<double> direct_conv(const tensor& x, const tensor& w, const conv2d_options& o, std::int64_t ho,
+                                std::int64_t wo) {
+  std::vector<double> y(static_cast<std::size_t>(x.shape[0] * o.out_channels * ho * wo), 0.0);
+  for_each_tap(o, x.shape[0], x.shape[2], x.shape[3], ho, wo, [&](std::size_t out, std::size_t in, std::size_t k) {
+    y[out] += static_cast<double>(x.data[in]) * w.data[k];
+  });
   return y;
 }
 
@@ -70,32 +76,17 @@ struct coarse_hook final : quant_hook {
 
 }  // namespace
 
-// The input gradient by a direct loop in double: every (output, kernel tap) pair adds dy * w to the
-// input element it read. abs_sum gets the sum of the terms' magnitudes (for error bounds).
+// The input gradient by the direct loop in double: every (output, kernel tap) pair adds dy * w to
+// the input element it read. abs_sum gets the sum of the terms' magnitudes (for error bounds).
 std::vector<double> direct_input_grad(const tensor& dy, const tensor& w, const conv2d_options& o,
                                       const std::vector<std::int64_t>& in, std::vector<double>& abs_sum) {
-  const std::int64_t n = in[0], h = in[2], wd = in[3], ho = dy.shape[2], wo = dy.shape[3];
-  const std::int64_t cg = o.in_channels / o.groups, og = o.out_channels / o.groups;
-  std::vector<double> dx(static_cast<std::size_t>(n * o.in_channels * h * wd), 0.0);
+  std::vector<double> dx(static_cast<std::size_t>(in[0] * o.in_channels * in[2] * in[3]), 0.0);
   abs_sum.assign(dx.size(), 0.0);
-  for (std::int64_t b = 0; b < n; ++b)
-    for (std::int64_t co = 0; co < o.out_channels; ++co)
-      for (std::int64_t oh = 0; oh < ho; ++oh)
-        for (std::int64_t ow = 0; ow < wo; ++ow) {
-          const double g = dy.data[((b * o.out_channels + co) * ho + oh) * wo + ow];
-          for (std::int64_t ci = 0; ci < cg; ++ci)
-            for (std::int64_t ki = 0; ki < o.kernel_h; ++ki)
-              for (std::int64_t kj = 0; kj < o.kernel_w; ++kj) {
-                const std::int64_t ih = oh * o.stride - o.padding + ki * o.dilation;
-                const std::int64_t iw = ow * o.stride - o.padding + kj * o.dilation;
-                if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
-                const std::size_t k =
-                    static_cast<std::size_t>(((b * o.in_channels + co / og * cg + ci) * h + ih) * wd + iw);
-                const double t = g * w.data[((co * cg + ci) * o.kernel_h + ki) * o.kernel_w + kj];
-                dx[k] += t;
-                abs_sum[k] += std::abs(t);
-              }
-        }
+  for_each_tap(o, in[0], in[2], in[3], dy.shape[2], dy.shape[3], [&](std::size_t out, std::size_t i, std::size_t k) {
+    const double t = static_cast<double>(dy.data[out]) * w.data[k];
+    dx[i] += t;
+    abs_sum[i] += std::abs(t);
+  });
   return dx;
 }
 

@@ -36,26 +36,40 @@ void split_plane(const float* plane, std::int64_t h, std::int64_t w, std::int64_
 // The loops below take their rows as restrict-qualified parameters (GCC vectorises them only
 // then; restrict on local pointers is not used for its alias analysis).
 
-// One row i of B^T d B for a row of tiles, from the two padded input rows that B^T row i combines
-// (q = a + b or a - b: rows 0 - 2, 1 + 2, 2 - 1, 1 - 3). Tile tj's four columns 2tj-1 .. 2tj+2
-// are E[tj], O[tj], E[tj+1], O[tj+1] of the split rows (split_plane). Fused so that no freshly
-// stored row is reloaded at another alignment (a store-forwarding stall).
-template <bool Add>
-inline void tile_row(const float* __restrict a, const float* __restrict b, std::int64_t half, float* __restrict o0,
-                     float* __restrict o1, float* __restrict o2, float* __restrict o3, std::int64_t tw) {
-  const float* __restrict ae = a;
-  const float* __restrict ao = a + half;
-  const float* __restrict be = b;
-  const float* __restrict bo = b + half;
+// B^T d B for a row of tiles, from the tile row's four split padded rows r0..r3 (split_plane): tile
+// tj's columns 2tj-1 .. 2tj+2 are E[tj], O[tj], E[tj+1], O[tj+1] (O = E + half). B^T combines the
+// rows (0 - 2, 1 + 2, 2 - 1, 1 - 3), B the columns the same way; product e = 4 i + j goes to o[e].
+// One loop for all 16 products: its rows are freshly stored by split_plane at their own alignment,
+// and every value is loaded once.
+inline void tile_row(const float* __restrict r0, const float* __restrict r1, const float* __restrict r2,
+                     const float* __restrict r3, std::int64_t half, float* __restrict o0, float* __restrict o1,
+                     float* __restrict o2, float* __restrict o3, float* __restrict o4, float* __restrict o5,
+                     float* __restrict o6, float* __restrict o7, float* __restrict o8, float* __restrict o9,
+                     float* __restrict o10, float* __restrict o11, float* __restrict o12, float* __restrict o13,
+                     float* __restrict o14, float* __restrict o15, std::int64_t tw) {
   for (std::int64_t tj = 0; tj < tw; ++tj) {
-    const float q0 = Add ? ae[tj] + be[tj] : ae[tj] - be[tj];
-    const float q1 = Add ? ao[tj] + bo[tj] : ao[tj] - bo[tj];
-    const float q2 = Add ? ae[tj + 1] + be[tj + 1] : ae[tj + 1] - be[tj + 1];
-    const float q3 = Add ? ao[tj + 1] + bo[tj + 1] : ao[tj + 1] - bo[tj + 1];
-    o0[tj] = q0 - q2;
-    o1[tj] = q1 + q2;
-    o2[tj] = q2 - q1;
-    o3[tj] = q1 - q3;
+    float d[4][4];  // d[row][column] of the tile's 4x4 patch
+    const float* rows[4] = {r0, r1, r2, r3};
+    for (int r = 0; r < 4; ++r) {
+      d[r][0] = rows[r][tj];
+      d[r][1] = rows[r][half + tj];
+      d[r][2] = rows[r][tj + 1];
+      d[r][3] = rows[r][half + tj + 1];
+    }
+    float q[4][4];  // B^T d
+    for (int j = 0; j < 4; ++j) {
+      q[0][j] = d[0][j] - d[2][j];
+      q[1][j] = d[1][j] + d[2][j];
+      q[2][j] = d[2][j] - d[1][j];
+      q[3][j] = d[1][j] - d[3][j];
+    }
+    float* out[16] = {o0, o1, o2, o3, o4, o5, o6, o7, o8, o9, o10, o11, o12, o13, o14, o15};
+    for (int i = 0; i < 4; ++i) {  // (B^T d) B
+      out[4 * i + 0][tj] = q[i][0] - q[i][2];
+      out[4 * i + 1][tj] = q[i][1] + q[i][2];
+      out[4 * i + 2][tj] = q[i][2] - q[i][1];
+      out[4 * i + 3][tj] = q[i][1] - q[i][3];
+    }
   }
 }
 
@@ -66,16 +80,12 @@ void input_tiles(const float* plane, std::int64_t h, std::int64_t w, std::int64_
   const std::int64_t half = tw + 1, width = 2 * half;
   split_plane(plane, h, w, th, tw, rows);
   for (std::int64_t ti = 0; ti < th; ++ti) {
-    const float* d0 = rows + 2 * ti * width;
-    const float* d1 = d0 + width;
-    const float* d2 = d1 + width;
-    const float* d3 = d2 + width;
+    const float* d = rows + 2 * ti * width;
     float* o = dst + ti * tw;
     const std::int64_t s = estride;
-    tile_row<false>(d0, d2, half, o, o + s, o + 2 * s, o + 3 * s, tw);
-    tile_row<true>(d1, d2, half, o + 4 * s, o + 5 * s, o + 6 * s, o + 7 * s, tw);
-    tile_row<false>(d2, d1, half, o + 8 * s, o + 9 * s, o + 10 * s, o + 11 * s, tw);
-    tile_row<false>(d1, d3, half, o + 12 * s, o + 13 * s, o + 14 * s, o + 15 * s, tw);
+    tile_row(d, d + width, d + 2 * width, d + 3 * width, half, o, o + s, o + 2 * s, o + 3 * s, o + 4 * s, o + 5 * s,
+             o + 6 * s, o + 7 * s, o + 8 * s, o + 9 * s, o + 10 * s, o + 11 * s, o + 12 * s, o + 13 * s, o + 14 * s,
+             o + 15 * s, tw);
   }
 }
 

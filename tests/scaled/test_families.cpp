@@ -3,6 +3,7 @@
 #include "scaled_oracle.hpp"
 
 #include <fmtsim/formats/families.hpp>
+#include <fmtsim/formats/family_spec.hpp>
 
 #include <doctest/doctest.h>
 
@@ -227,6 +228,34 @@ TEST_CASE("SmaQ: z-score codes, outliers clamped and counted, decode, memory acc
   const double z0 = static_cast<double>((so::rat(x[0]) - so::rat(e40.mu)) / so::rat(e40.sigma));
   REQUIRE(std::fabs(z0) <= 1);
   CHECK(std::fabs(m / N - z0 * 15) < 5 * 0.5 / std::sqrt(double(N)));
+}
+
+TEST_CASE("SmaQ through its family spec: seed and rounding from the options; index_offset is refused") {
+  std::mt19937_64 rng(23);
+  const auto x = randn(rng, 300, 1.5);
+  const auto spec = parse_real_family("smaq:6,8");
+  REQUIRE(spec.has_value());
+  const std::int64_t shape[1] = {300};
+  quantize_options opt;
+  opt.mode = round_mode{rounding::sr, 0};
+  opt.seed = 77;
+  std::vector<float> got(300), want(300);
+  real_family_quantize<float>(*spec, x, got, shape, opt);
+  smaq_config cfg;  // main 6, outlier 8 bits: the spec's
+  cfg.mode = opt.mode;
+  cfg.seed = 77;
+  smaq_quantize<float>(x, want, cfg);
+  CHECK(got == want);
+  // another seed draws other codes (the seed is used)
+  opt.seed = 78;
+  std::vector<float> other(300);
+  real_family_quantize<float>(*spec, x, other, shape, opt);
+  CHECK(other != got);
+  // SmaQ's mean, deviation and random stream are per tensor: a chunk of a larger tensor (index_offset)
+  // cannot be quantized on its own, and saying so beats a silently different result
+  opt.index_offset = 1000;
+  CHECK_THROWS_WITH_AS(real_family_quantize<float>(*spec, x, other, shape, opt),
+                       doctest::Contains("smaq: index_offset is not supported"), std::invalid_argument);
 }
 
 TEST_CASE("S2FP8: alpha/beta from log2 statistics of the non-zero elements, e5m2 underneath") {

@@ -178,7 +178,8 @@ const registrar quantize_cmd{
     "quantize", [](CLI::App& app) {
       auto* cmd = app.add_subcommand("quantize",
                                      "fake-quantize a tensor: every element becomes its value in the format (element "
-                                     "formats, or tensor formats with scale groups: MX, bm, bp/log with room, ...)");
+                                     "formats, tensor formats with scale groups: MX, bm, bp/log with room, ..., or "
+                                     "the families asym<B>, scq<B>:dx|dw, sign, sbin, agp<B>, smaq, s2fp8)");
       auto opt = std::make_shared<format_options>();
       auto so = std::make_shared<scaled_options>();
       auto in = std::make_shared<std::string>(), out = std::make_shared<std::string>();
@@ -188,6 +189,16 @@ const registrar quantize_cmd{
           ->required();
       cmd->add_option("output", *out, ".npy of the input's dtype and shape, or '-' for raw data on stdout")->required();
       cmd->callback([opt, so, in, out] {
+        std::optional<real_family_spec> fam;
+        try {
+          fam = parse_real_family(opt->spec);
+        } catch (const std::invalid_argument& e) {
+          throw failure(e.what());
+        }
+        if (fam) {
+          run_family_quantize(*opt, *so, *fam, *in, *out);
+          return;
+        }
         if (is_scaled(*opt, *so)) {
           run_scaled_quantize(*opt, *so, *in, *out);
           return;

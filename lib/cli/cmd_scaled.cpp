@@ -52,6 +52,21 @@ bool scaled_options::any_set() const {
          !nonfinite.empty() || !state.empty() || !stats.empty();
 }
 
+namespace {
+
+// --scale/--axis/--block/--tile as a groups spec ("" when --scale is not given).
+std::string groups_text(const scaled_options& so) {
+  if (so.scale.empty()) return {};
+  std::string g = so.scale;
+  if (so.scale == "channel") g += ":" + std::to_string(so.axis_set ? so.axis : 0);
+  if (so.scale == "block")
+    g += ":" + std::to_string(so.block > 0 ? so.block : 32) + ":" + std::to_string(so.axis_set ? so.axis : -1);
+  if (so.scale == "tile") g += ":" + (so.tile.empty() ? std::string("48x48") : so.tile);
+  return g;
+}
+
+}  // namespace
+
 tensor_format scaled_options::build(const format_options& fo) const {
   tensor_format f;
   try {
@@ -66,12 +81,7 @@ tensor_format scaled_options::build(const format_options& fo) const {
   }
   try {
     if (!scale.empty()) {
-      std::string g = scale;
-      if (scale == "channel") g += ":" + std::to_string(axis_set ? axis : 0);
-      if (scale == "block")
-        g += ":" + std::to_string(block > 0 ? block : 32) + ":" + std::to_string(axis_set ? axis : -1);
-      if (scale == "tile") g += ":" + (tile.empty() ? std::string("48x48") : tile);
-      f.groups = parse_groups(g);
+      f.groups = parse_groups(groups_text(*this));
       if (f.rule == scale_rule::none && rule.empty()) f.rule = scale_rule::floor;
     } else {
       if (block > 0) {
@@ -148,6 +158,58 @@ void run_scaled_quantize(const format_options& fo, const scaled_options& so, con
   }
   if (!so.stats.empty()) {
     const std::string js = stats_json(st) + "\n";
+    if (so.stats == "-")
+      std::cerr << js;
+    else
+      write_text(so.stats, js);
+  }
+}
+
+void run_family_quantize(const format_options& fo, const scaled_options& so, real_family_spec fam,
+                         const std::string& in_path, const std::string& out_path) {
+  const std::string name = fam.spelling;
+  if (fo.saturate || fo.ftz) throw failure("--sat and --ftz apply to element formats, not to the family " + name);
+  if (!fo.previous.empty() || fo.mode().kind == rounding::hys)
+    throw failure("hysteresis rounding (-r hys, --previous) applies to element and scaled formats, not to " + name);
+  if (fo.backend_name != "auto" && fo.backend_name != "scalar")
+    throw failure("the family " + name + " runs on the scalar reference only (--backend auto or scalar)");
+  if (!so.rule.empty() || so.room_set || so.tracking || !so.nonfinite.empty() || !so.state.empty())
+    throw failure("the family " + name +
+                  " has its own scaling: --scale-rule, --room, --tracking, --nonfinite and --state apply to element "
+                  "and scaled formats");
+  const bool groups_given = !so.scale.empty() || so.axis_set || so.block > 0 || !so.tile.empty();
+  if (groups_given) {
+    if (!real_family_takes_groups(fam)) throw failure("the family " + name + " takes no scale groups");
+    if (so.scale.empty()) throw failure("--axis, --block and --tile need --scale for the family " + name);
+    try {
+      fam.groups = parse_groups(groups_text(so));
+    } catch (const std::invalid_argument& e) {
+      throw failure(e.what());
+    }
+  }
+  quantize_options opt{fo.mode(), fo.seed, 0};
+  const io::npy_array a = read_float_input(in_path);
+  io::npy_array r = a;
+  real_family_result res;
+  try {
+    res = a.type == io::dtype::f32 ? real_family_quantize<float>(fam, a.as<float>(), r.as<float>(), a.shape, opt)
+                                   : real_family_quantize<double>(fam, a.as<double>(), r.as<double>(), a.shape, opt);
+  } catch (const std::invalid_argument& e) {
+    throw failure(e.what());
+  }
+  write_output(out_path, r);
+  if (!so.stats.empty()) {
+    nlohmann::ordered_json j = nlohmann::ordered_json::parse(stats_json(res.stats));
+    j["family"] = real_family_name(fam);
+    if (fam.kind == real_family::s2fp8) {
+      j["alpha"] = res.alpha;
+      j["beta"] = res.beta;
+    }
+    if (!res.kept.empty()) {
+      j["keep_probability"] = res.keep_probability;
+      j["kept"] = res.kept;
+    }
+    const std::string js = j.dump() + "\n";
     if (so.stats == "-")
       std::cerr << js;
     else

@@ -4,6 +4,7 @@
 
 #include "common.hpp"
 
+#include <fmtsim/formats/family_spec.hpp>
 #include <fmtsim/formats/tensor.hpp>
 
 #include <CLI/CLI.hpp>
@@ -35,6 +36,12 @@ struct scaled_options {
 // Quantize a tensor file with a tensor quantizer (`fmtsim quantize` with a scaled format or scale options).
 void run_scaled_quantize(const format_options& fo, const scaled_options& so, const std::string& in,
                          const std::string& out);
+
+// `fmtsim quantize` with a family spec (asym<B>, scq<B>:dx|dw, sign, sbin, agp<B>[:det], smaq[:M,O], s2fp8):
+// the family's own scaling; --scale/--axis/--block/--tile set the groups of asym, sign and sbin, --stats
+// writes the statistics (and s2fp8's alpha/beta, agp's kept samples). Options that do not apply are errors.
+void run_family_quantize(const format_options& fo, const scaled_options& so, real_family_spec fam,
+                         const std::string& in, const std::string& out);
 
 // The tensor format of SPEC (MX, bm, bp/log presets ...) and its element relative to a scale of 1, as JSON.
 std::string describe_scaled_json(const std::string& spec);

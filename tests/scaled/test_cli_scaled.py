@@ -89,6 +89,44 @@ with tempfile.TemporaryDirectory() as d:
     r = run("quantize", "-f", "fp134", "--room", "2", "--tracking", "--state", state, one, out, ok=False)
     check(r.returncode == 1 and "state" in r.stderr, "state of another quantizer is refused")
 
+    # family specs (asym, scq, sign, sbin, agp, smaq, s2fp8): their own scaling through the same command
+    g = (rng.standard_normal((4, 50)) * 3.0).astype(np.float32)
+    gin = os.path.join(d, "g.npy")
+    np.save(gin, g)
+
+    def fam(*args, ok=True):
+        r = run("quantize", *args, gin, out, ok=ok)
+        return r if not ok else np.load(out)
+
+    a4 = fam("-f", "asym4")
+    lo, hi = float(g.min()), float(g.max())
+    step = (hi - lo) / 15
+    want = lo + np.round((g.astype(np.float64) - lo) / step) * step
+    check(a4.dtype == np.float32 and a4.shape == g.shape, "asym4 keeps dtype and shape")
+    check(len(np.unique(a4)) <= 16 and np.abs(a4 - want).max() <= 1e-5 * (hi - lo), "asym4: min/max grid of 16 levels")
+    rows = fam("-f", "asym4", "--scale", "channel", "--axis", "0")
+    check(all(len(np.unique(rw)) <= 16 for rw in rows) and not np.array_equal(rows, a4), "asym4 per row")
+    check(np.array_equal(rows, fam("-f", "scq4:dx")), "scq4:dx == asym4 with one group per row")
+    sg = fam("-f", "sign")
+    check(np.array_equal(np.abs(sg), np.full_like(g, np.float32(np.abs(g.astype(np.float64)).mean()))), "sign: mean |x|")
+    s3, s3b, s4 = (fam("-f", "smaq", "-r", "sr", "--seed", str(k)) for k in (3, 3, 4))
+    check(np.array_equal(s3, s3b) and not np.array_equal(s3, s4), "smaq sr: reproducible per seed, seeded")
+    fs = os.path.join(d, "fam_stats.json")
+    fam("-f", "s2fp8", "--stats", fs)
+    st = json.load(open(fs))
+    check(st["family"] == "s2fp8" and st["alpha"] > 0 and st["elements"] == 200, "s2fp8 stats with alpha, beta")
+    fam("-f", "agp2", "-r", "sr", "--stats", fs)
+    st = json.load(open(fs))
+    check(len(st["kept"]) == 4 and len(st["keep_probability"]) == 4, "agp2 stats: kept samples")
+    for args, msg in [(["-f", "scq4:dx", "--scale", "tensor"], "takes no scale groups"),
+                      (["-f", "sign", "--room", "2"], "has its own scaling"),
+                      (["-f", "sbin", "--backend", "simd"], "scalar reference only"),
+                      (["-f", "sbin", "--sat"], "--sat and --ftz"),
+                      (["-f", "asym0"], "asym0"),
+                      (["-f", "asym4", "-r", "hys"], "hysteresis")]:
+        r = fam(*args, ok=False)
+        check(r.returncode == 1 and msg in r.stderr, f"{' '.join(args)}: {r.stderr.strip()}")
+
     # catalog listing
     cat = json.loads(run("formats", "--catalog", "lee22", "--json").stdout)
     check(len(cat) == 498 and {"id", "bits", "name"} <= set(cat[0]), "catalog lee22 --json")

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -48,7 +49,7 @@ buffer make_buffer(std::size_t n) {
   return buffer(static_cast<float*>(p));
 }
 
-// N(0, 1) data, the same for every benchmark.
+// N(0, 1) data, the same for every benchmark (unsigned formats: its magnitudes, see bm_quantize).
 buffer normal_data(std::size_t n) {
   buffer b = make_buffer(n);
   std::mt19937 rng(12345);
@@ -147,6 +148,11 @@ void bm_quantize(benchmark::State& state, std::string spec, std::string rounding
     }
   } else {
     const element_format f = parse_format(spec);
+    if (!has_sign(f)) {
+      // an unsigned format (e8m0fnu, the MX scale format; :u): its domain is x >= 0 (negative inputs give 0 or
+      // NaN), so it is measured on |N(0, 1)|, the magnitudes of the same data
+      for (std::size_t i = 0; i < n; ++i) src[i] = std::fabs(src[i]);
+    }
     std::span<const float> previous;
     if (opt.mode.kind == rounding::hys) {
       quantize_options rne;

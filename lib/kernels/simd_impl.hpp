@@ -306,18 +306,21 @@ template <class A, rounding Mode, bool Table>
   using vi = typename ops::vi;
   using vb = typename ops::vb;
   const vi zero(0), one(1);
+  if (p.fast_nonneg && xsimd::any(u < zero)) return false;
   const vi mag = u & vi(0x7fffffff);
   const vb is_zero = mag == zero;
+  // zero lanes pass the range checks where the format has a zero (fnu: never)
+  const vb zero_ok = p.fast_zero ? is_zero : ops::splat(false);
   vi shift;
   if constexpr (Table) {
     shift = ops::gather(p.fast_table.data(), mag >> 23);
     // shift 24: a lane below the lowest qualifying binade (simd_params::fast_below)
-    if (!xsimd::all(ops::ult(shift - one, vi(24)) | is_zero)) return false;
+    if (!xsimd::all(ops::ult(shift - one, vi(24)) | zero_ok)) return false;
     shift = xsimd::max(shift, one);  // zero lanes: any shift in [1, 24] gives 0
   } else {
     if (p.fast_below) {
       if (!xsimd::all(mag < vi(p.fast_hi))) return false;
-    } else if (!xsimd::all(ops::ult(mag - vi(p.fast_lo), vi(p.fast_hi - p.fast_lo)) | is_zero)) {
+    } else if (!xsimd::all(ops::ult(mag - vi(p.fast_lo), vi(p.fast_hi - p.fast_lo)) | zero_ok)) {
       return false;
     }
     const vi e = (mag >> 23) - vi(127);

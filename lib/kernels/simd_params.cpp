@@ -78,7 +78,7 @@ int rule_shift(const simd_params& p, int field) {
 
 // (called by set_fast, which has reset fast_below)
 void set_fast_below(simd_params& p, int lo) {
-  if (lo < 2 || rule_shift(p, lo) != 23 || !p.subnormal_uniform) return;
+  if (p.fnu || lo < 2 || rule_shift(p, lo) != 23 || !p.subnormal_uniform) return;
   const int q_exp = lo - 127;
   for (int field = 0; field < lo; ++field) {
     if (rule_shift(p, field) != q_exp + (field == 0 ? 149 : 150 - field)) return;
@@ -91,20 +91,26 @@ void set_fast_below(simd_params& p, int lo) {
 }
 
 void set_fast(simd_params& p) {
-  p.fast = !p.fnu && p.has_sign && !p.log_domain;
+  p.fast = !p.log_domain;
+  p.fast_nonneg = !p.has_sign;
+  p.fast_zero = !p.fnu;
   p.fast_below = false;
   p.fast_lo = p.fast_hi = 0;
   p.fast_table.fill(0);
   if (!p.fast) return;
+  // fnu: the fields below the floor 2^fnu_low_e (forced up to it) and float32 subnormals never qualify (the
+  // rule's shift there is above 23 already for fnu grids; the bound keeps the floor out of the branch regardless)
+  const int first_field = p.fnu ? std::max(1, p.fnu_low_e + 127) : 1;
   const auto ok = [](int s) { return s >= 1 && s <= 23; };
   if (p.table) {
     int lowest = 0;
-    for (int field = 1; field <= 254; ++field) {
+    for (int field = first_field; field <= 254; ++field) {
       const int s = rule_shift(p, field);
       p.fast_table[static_cast<unsigned>(field)] = ok(s) ? s : 0;
       if (ok(s) && lowest == 0) lowest = field;
     }
-    if (p.subnormal_uniform && p.subnormal_shift >= 1 && p.subnormal_shift <= 22) p.fast_table[0] = p.subnormal_shift;
+    if (!p.fnu && p.subnormal_uniform && p.subnormal_shift >= 1 && p.subnormal_shift <= 22)
+      p.fast_table[0] = p.subnormal_shift;
     set_fast_below(p, lowest);
     return;
   }
@@ -112,13 +118,13 @@ void set_fast(simd_params& p) {
   // that ftz formats jump up below low_e); zero lanes take the rule's shift at e = -127 capped at 24, which
   // must be >= 1 too (then every rounding mode gives 0)
   int lo = 0, hi = -1;
-  for (int field = 1; field <= 254; ++field) {
+  for (int field = first_field; field <= 254; ++field) {
     if (!ok(rule_shift(p, field))) continue;
     if (lo == 0) lo = field;
     hi = field;
   }
   const int zero_shift = -127 >= p.low_e ? p.shift_high : p.low_shift_base + 127;
-  bool interval = lo != 0 && zero_shift >= 1;
+  bool interval = lo != 0 && (zero_shift >= 1 || !p.fast_zero);
   for (int field = lo; interval && field <= hi; ++field) {
     if (!ok(rule_shift(p, field))) interval = false;
   }

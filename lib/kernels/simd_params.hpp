@@ -56,14 +56,18 @@ struct simd_params {
 
   // The common-case rule (quantize_batch's fast branch, set_fast in simd_params.cpp): a batch whose lanes
   // are all zero or finite with a quantum 1..23 bits above the input's last bit needs only the rounding
-  // add and the overflow compare. `fast` is false for the formats that need more per lane (fnu, unsigned,
-  // logdomain). Arithmetic rule: the nonzero magnitudes (float32 bits) in [fast_lo, fast_hi) qualify.
+  // add and the overflow compare. `fast` is false for logdomain formats (their midpoints are geometric).
+  // Unsigned formats (fast_nonneg) qualify only in batches without a negative lane (-0 included: those
+  // give +0 or NaN), fnu formats (no zero) only in batches without a zero lane and only above their
+  // floor 2^grid_low_exp. Arithmetic rule: the nonzero magnitudes (float32 bits) in [fast_lo, fast_hi) qualify.
   // Table rule: fast_table[field] is the shift where the field qualifies, else 0.
   // fast_below: the magnitudes below the lowest qualifying binade (float32 bits < fast_lo, float32
   // subnormals included) lie on the uniform grid {0, q} with q = 2^(fast_lo's exponent), the quantum of
   // that binade, so they qualify too and round to 0 or q (arithmetic rule: then every magnitude below
   // fast_hi qualifies; table rule: their fast_table entry is 24).
   bool fast = false;
+  bool fast_nonneg = false;  // unsigned: every lane's sign bit must be clear
+  bool fast_zero = true;     // zero lanes qualify (not for fnu)
   bool fast_below = false;
   std::int32_t fast_lo = 0;
   std::int32_t fast_hi = 0;

@@ -299,28 +299,36 @@ inline void philox_first_word(typename simd_ops<A>::vi idx_lo, typename simd_ops
 // exactly as the generic "add one quantum" does). The kept significand's last bit (ties-to-even, rto)
 // is bit `shift` of (mag | 2^23): the implicit bit when shift = 23. Returns false, with `out`
 // unspecified, if a lane does not qualify; the caller then runs the generic pipeline.
-template <class A, rounding Mode, bool Table>
+template <class A, rounding Mode, bool Table, bool Guarded>
 [[gnu::always_inline]] inline bool quantize_batch_fast(const simd_params& p, typename simd_ops<A>::vi u,
                                                        typename simd_ops<A>::vi& out) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   using vb = typename ops::vb;
   const vi zero(0), one(1);
-  if (p.fast_nonneg && xsimd::any(u < zero)) return false;
+  // Guarded (unsigned and fnu formats, simd_params::fast_guards): no negative lane, no zero lane for fnu
+  if constexpr (Guarded) {
+    if (p.fast_nonneg && xsimd::any(u < zero)) return false;
+  }
   const vi mag = u & vi(0x7fffffff);
   const vb is_zero = mag == zero;
-  // zero lanes pass the range checks where the format has a zero (fnu: never)
-  const vb zero_ok = p.fast_zero ? is_zero : ops::splat(false);
+  // whether every lane is in range or zero (fnu formats have no zero)
+  auto all_ok = [&](const vb& in_range) [[gnu::always_inline]] {
+    if constexpr (Guarded) {
+      if (!p.fast_zero) return xsimd::all(in_range);
+    }
+    return xsimd::all(in_range | is_zero);
+  };
   vi shift;
   if constexpr (Table) {
     shift = ops::gather(p.fast_table.data(), mag >> 23);
     // shift 24: a lane below the lowest qualifying binade (simd_params::fast_below)
-    if (!xsimd::all(ops::ult(shift - one, vi(24)) | zero_ok)) return false;
+    if (!all_ok(ops::ult(shift - one, vi(24)))) return false;
     shift = xsimd::max(shift, one);  // zero lanes: any shift in [1, 24] gives 0
   } else {
     if (p.fast_below) {
       if (!xsimd::all(mag < vi(p.fast_hi))) return false;
-    } else if (!xsimd::all(ops::ult(mag - vi(p.fast_lo), vi(p.fast_hi - p.fast_lo)) | zero_ok)) {
+    } else if (!all_ok(ops::ult(mag - vi(p.fast_lo), vi(p.fast_hi - p.fast_lo)))) {
       return false;
     }
     const vi e = (mag >> 23) - vi(127);
@@ -394,7 +402,7 @@ template <class A, rounding Mode, bool Table>
 
 // Quantize one batch of float32 bit patterns. `fallback` flags lanes that must be recomputed by the
 // scalar reference. index0 = random stream index of lane 0.
-template <class A, rounding Mode, bool Table>
+template <class A, rounding Mode, bool Table, bool Guarded = false>
 [[gnu::always_inline]] inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename simd_ops<A>::vf x,
                                                                       typename simd_ops<A>::vf prev,
                                                                       std::uint64_t index0,
@@ -407,7 +415,8 @@ template <class A, rounding Mode, bool Table>
   const vi u = xsimd::bitwise_cast<vi>(x);
   if constexpr (Mode != rounding::sr && Mode != rounding::hys) {
     vi out;
-    if (p.fast && quantize_batch_fast<A, Mode, Table>(p, u, out)) {
+    // the fast branch needs its guards for unsigned and fnu formats: callers without them skip it there
+    if (p.fast && (Guarded || !p.fast_guards) && quantize_batch_fast<A, Mode, Table, Guarded>(p, u, out)) {
       fallback = ops::splat(false);
       return out;
     }
@@ -545,7 +554,7 @@ template <class A, rounding Mode, bool Table>
   return out;
 }
 
-template <class A, rounding Mode, bool Table>
+template <class A, rounding Mode, bool Table, bool Guarded>
 void quantize_run(const simd_call& c) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
@@ -589,8 +598,8 @@ void quantize_run(const simd_call& c) {
     std::memcpy(src, c.in + i, count * sizeof(float));
     if (hys) std::memcpy(prv, c.prev + i, count * sizeof(float));
     vb fallback;
-    const vi res =
-        quantize_batch<A, Mode, Table>(p, vf::load_aligned(src), vf::load_aligned(prv), c.index_base + i, fallback);
+    const vi res = quantize_batch<A, Mode, Table, Guarded>(p, vf::load_aligned(src), vf::load_aligned(prv),
+                                                           c.index_base + i, fallback);
     finish(res, fallback, i, count, src, prv, c.out + i, false);
   };
 
@@ -614,39 +623,50 @@ void quantize_run(const simd_call& c) {
     const vf x = vf::load_unaligned(c.in + i);
     const vf pv = hys ? vf::load_unaligned(c.prev + i) : vf(0.0f);
     vb fallback;
-    const vi res = quantize_batch<A, Mode, Table>(p, x, pv, c.index_base + i, fallback);
+    const vi res = quantize_batch<A, Mode, Table, Guarded>(p, x, pv, c.index_base + i, fallback);
     finish(res, fallback, i, N, c.in + i, hys ? c.prev + i : nullptr, c.out + i, stream);
   }
   if (i < n) partial(i, n - i);
   if (stream) ops::stream_fence();
 }
 
+// The deterministic modes: the fast branch with its guards only for the formats that need them (unsigned, fnu),
+// so that the common signed formats keep the unguarded code.
+template <class A, rounding Mode, bool Table>
+void quantize_guard(const simd_call& c) {
+  if (c.params->fast_guards) {
+    quantize_run<A, Mode, Table, true>(c);
+  } else {
+    quantize_run<A, Mode, Table, false>(c);
+  }
+}
+
 template <class A, bool Table>
 void quantize_mode(const simd_call& c) {
   switch (c.params->mode.kind) {
     case rounding::rne:
-      quantize_run<A, rounding::rne, Table>(c);
+      quantize_guard<A, rounding::rne, Table>(c);
       return;
     case rounding::rna:
-      quantize_run<A, rounding::rna, Table>(c);
+      quantize_guard<A, rounding::rna, Table>(c);
       return;
     case rounding::rtz:
-      quantize_run<A, rounding::rtz, Table>(c);
+      quantize_guard<A, rounding::rtz, Table>(c);
       return;
     case rounding::rup:
-      quantize_run<A, rounding::rup, Table>(c);
+      quantize_guard<A, rounding::rup, Table>(c);
       return;
     case rounding::rdn:
-      quantize_run<A, rounding::rdn, Table>(c);
+      quantize_guard<A, rounding::rdn, Table>(c);
       return;
     case rounding::rto:
-      quantize_run<A, rounding::rto, Table>(c);
+      quantize_guard<A, rounding::rto, Table>(c);
       return;
     case rounding::sr:
-      quantize_run<A, rounding::sr, Table>(c);
+      quantize_run<A, rounding::sr, Table, false>(c);
       return;
     case rounding::hys:
-      quantize_run<A, rounding::hys, Table>(c);
+      quantize_run<A, rounding::hys, Table, false>(c);
       return;
   }
 }

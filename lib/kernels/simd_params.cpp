@@ -94,6 +94,7 @@ void set_fast(simd_params& p) {
   p.fast = !p.log_domain;
   p.fast_nonneg = !p.has_sign;
   p.fast_zero = !p.fnu;
+  p.fast_guards = p.fast_nonneg || !p.fast_zero;
   p.fast_below = false;
   p.fast_lo = p.fast_hi = 0;
   p.fast_table.fill(0);

@@ -68,6 +68,7 @@ struct simd_params {
   bool fast = false;
   bool fast_nonneg = false;  // unsigned: every lane's sign bit must be clear
   bool fast_zero = true;     // zero lanes qualify (not for fnu)
+  bool fast_guards = false;  // fast_nonneg || !fast_zero: only the elementwise kernel's guarded variant serves it
   bool fast_below = false;
   std::int32_t fast_lo = 0;
   std::int32_t fast_hi = 0;

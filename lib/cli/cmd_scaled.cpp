@@ -132,6 +132,14 @@ void write_text(const std::string& path, const std::string& text) {
   io::write_file_atomic(path, std::span<const std::byte>(reinterpret_cast<const std::byte*>(text.data()), text.size()));
 }
 
+// --stats: one line of JSON to stderr ('-') or to a file (atomically).
+void write_stats(const std::string& where, const std::string& json) {
+  if (where == "-")
+    std::cerr << json << "\n";
+  else
+    write_text(where, json + "\n");
+}
+
 }  // namespace
 
 void run_scaled_quantize(const format_options& fo, const scaled_options& so, const std::string& in_path,
@@ -156,13 +164,7 @@ void run_scaled_quantize(const format_options& fo, const scaled_options& so, con
   } catch (const io::npy_error& e) {
     throw failure(e.what());
   }
-  if (!so.stats.empty()) {
-    const std::string js = stats_json(st) + "\n";
-    if (so.stats == "-")
-      std::cerr << js;
-    else
-      write_text(so.stats, js);
-  }
+  if (!so.stats.empty()) write_stats(so.stats, stats_json(st));
 }
 
 void run_family_quantize(const format_options& fo, const scaled_options& so, real_family_spec fam,
@@ -209,11 +211,7 @@ void run_family_quantize(const format_options& fo, const scaled_options& so, rea
       j["keep_probability"] = res.keep_probability;
       j["kept"] = res.kept;
     }
-    const std::string js = j.dump() + "\n";
-    if (so.stats == "-")
-      std::cerr << js;
-    else
-      write_text(so.stats, js);
+    write_stats(so.stats, j.dump());
   }
 }
 

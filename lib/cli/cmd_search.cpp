@@ -159,11 +159,7 @@ void run_search_cmd(search_args& a) {
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   sim::search_options opt = a.opt;
-  try {
-    opt.conv = sim::parse_conv_algorithm(a.conv);
-  } catch (const std::invalid_argument& e) {
-    throw failure(std::string("--conv: ") + e.what());
-  }
+  opt.conv = parse_conv_option(a.conv);
   // ---- model
   if (resolve_model(a) && !a.quiet) {
     std::fprintf(stderr, "fmtsim search: no model given: the shipped reference checkpoint %s (resnet20)\n",

@@ -30,13 +30,15 @@ void add_conv_option(CLI::App& cmd, std::string& conv) {
       ->capture_default_str();
 }
 
-void apply_conv_option(const std::string& conv) {
+sim::conv_algorithm parse_conv_option(const std::string& conv) {
   try {
-    sim::set_conv_algorithm(sim::parse_conv_algorithm(conv));
+    return sim::parse_conv_algorithm(conv);
   } catch (const std::invalid_argument& e) {
     throw failure(std::string("--conv: ") + e.what());
   }
 }
+
+void apply_conv_option(const std::string& conv) { sim::set_conv_algorithm(parse_conv_option(conv)); }
 
 void check_arch(const std::string& arch) {
   const auto names = sim::model_names();

@@ -4,6 +4,8 @@
 // reference checkpoint (resnet20 trained on Fashion-MNIST).
 #pragma once
 
+#include <fmtsim/sim/layers.hpp>
+
 #include <filesystem>
 #include <string>
 
@@ -14,8 +16,10 @@ class App;
 namespace fmtsim::cli {
 
 // --conv winograd|im2col on train/eval/search: how Conv2d computes 3x3 stride-1 convolutions.
-// apply_conv_option sets the engine's process-wide default (sim::set_conv_algorithm).
+// parse_conv_option turns the text into the algorithm (failure "--conv: ..." otherwise);
+// apply_conv_option sets it as the engine's process-wide default (sim::set_conv_algorithm).
 void add_conv_option(CLI::App& cmd, std::string& conv);
+sim::conv_algorithm parse_conv_option(const std::string& conv);
 void apply_conv_option(const std::string& conv);
 
 struct model_args {

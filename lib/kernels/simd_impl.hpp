@@ -19,6 +19,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -160,6 +161,9 @@ struct simd_ops {
   }
 
   static vb ult(vi a, vi b) {  // unsigned a < b
+#if XSIMD_WITH_AVX512F
+    if constexpr (is_avx512) return vb(_mm512_cmplt_epu32_mask(a, b));
+#endif
     const vi bias(static_cast<std::int32_t>(0x80000000u));
     return (a ^ bias) < (b ^ bias);
   }
@@ -299,9 +303,74 @@ inline void philox_first_word(typename simd_ops<A>::vi idx_lo, typename simd_ops
 // exactly as the generic "add one quantum" does). The kept significand's last bit (ties-to-even, rto)
 // is bit `shift` of (mag | 2^23): the implicit bit when shift = 23. Returns false, with `out`
 // unspecified, if a lane does not qualify; the caller then runs the generic pipeline.
-template <class A, rounding Mode, bool Table, bool Guarded>
+// Whether the fast branch tries its uniform case (simd_params::fast_uniform), learnt per kernel loop (one
+// task of at most 2^16 elements, or one scaled task) from the data: a batch that fails the uniform test costs
+// the test and a mispredicted branch, one that passes saves the per-lane shift (about 9 vector operations).
+// Each pass adds 1 to the credit (up to 64), each failure takes 8; once the credit is not positive the loop
+// stops trying (e4m3fn on N(0, 1) data, where 18% of the batches have a lane below 2^-6, and the narrow
+// formats, whose lanes mostly lie below their normal range, measured 5-15% slower when they kept testing;
+// e5m2/fp16/bf16 and MX-scaled e4m3 pass nearly always). Only the path changes, never a result.
+struct fast_hint {
+  std::int32_t credit = 16;
+};
+
+// The rounding of the fast branch once the quantum 2^shift is known per lane (one_s = 2^shift, mask =
+// one_s - 1): the rounded magnitude bits, before overflow. lsb() gives the kept significand's last bit (rne,
+// rto). to_max: whether overflow gives max instead of inf/NaN (rup/rdn decide per lane in fast_finish).
+template <class A, rounding Mode, class Lsb>
+[[gnu::always_inline]] inline typename simd_ops<A>::vi fast_round(const simd_params& p, typename simd_ops<A>::vi mag,
+                                                                  typename simd_ops<A>::vb neg,
+                                                                  typename simd_ops<A>::vi one_s,
+                                                                  typename simd_ops<A>::vi mask, Lsb lsb,
+                                                                  bool& to_max) {
+  using vi = typename simd_ops<A>::vi;
+  const vi zero(0), one(1);
+  const vi keep = ~mask;
+  to_max = true;
+  if constexpr (Mode == rounding::rne) {
+    to_max = p.saturate;
+    return (mag + (one_s >> 1) - one + lsb()) & keep;
+  } else if constexpr (Mode == rounding::rna) {
+    to_max = p.saturate;
+    return (mag + (one_s >> 1)) & keep;
+  } else if constexpr (Mode == rounding::rtz) {
+    return mag & keep;
+  } else if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
+    const auto away = Mode == rounding::rup ? !neg : neg;  // the lanes rounded up in magnitude
+    return (mag + xsimd::select(away, mask, zero)) & keep;
+  } else {
+    static_assert(Mode == rounding::rto, "sr and hys take the generic pipeline");
+    return (mag & keep) + xsimd::select(((mag & mask) != zero) & (lsb() == zero), one_s, zero);
+  }
+}
+
+// Overflow and sign of the fast branch: res are the rounded magnitude bits of input bits u.
+template <class A, rounding Mode>
+[[gnu::always_inline]] inline typename simd_ops<A>::vi fast_finish(const simd_params& p, typename simd_ops<A>::vi u,
+                                                                   typename simd_ops<A>::vb neg,
+                                                                   typename simd_ops<A>::vi res, bool to_max) {
+  using vi = typename simd_ops<A>::vi;
+  const vi zero(0);
+  const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
+  const bool symmetric = p.limit_neg == p.limit_pos && p.big_neg == p.big_pos;
+  const vi limit = symmetric ? vi(p.limit_pos) : xsimd::select(neg, vi(p.limit_neg), vi(p.limit_pos));
+  const vi big_value = symmetric ? vi(p.big_pos) : xsimd::select(neg, vi(p.big_neg), vi(p.big_pos));
+  vi overflow_value;
+  if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
+    // rup: negative lanes (rounded toward zero) saturate; rdn: positive ones
+    const auto toward_zero = Mode == rounding::rup ? neg : !neg;
+    overflow_value = p.saturate ? limit : xsimd::select(toward_zero, limit, big_value);
+  } else {
+    overflow_value = to_max ? limit : big_value;
+  }
+  const vi out_mag = xsimd::select(res > limit, overflow_value, res);
+  if (p.has_negative_zero) return out_mag | (u & sign_bit);
+  return out_mag | xsimd::select(neg & (out_mag != zero), sign_bit, zero);
+}
+
+template <class A, rounding Mode, bool Table, bool Guarded, bool Uniform>
 [[gnu::always_inline]] inline bool quantize_batch_fast(const simd_params& p, typename simd_ops<A>::vi u,
-                                                       typename simd_ops<A>::vi& out) {
+                                                       typename simd_ops<A>::vi& out, fast_hint& hint) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   using vb = typename ops::vb;
@@ -319,6 +388,23 @@ template <class A, rounding Mode, bool Table, bool Guarded>
     }
     return xsimd::all(in_range | is_zero);
   };
+  bool to_max = true;
+  if constexpr (!Table && Uniform) {
+    // every lane in the format's normal range (or zero): one shift for all, splat constants
+    const bool uniform = all_ok(ops::ult(mag - vi(p.uni_lo), vi(p.uni_span)));
+    hint.credit = uniform ? std::min(hint.credit + 1, 64) : hint.credit - 8;
+    if (uniform) {
+      const vb neg = u < zero;
+      const std::int32_t s = p.shift_high;
+      const vi one_s(std::int32_t{1} << s);
+      // the kept last bit is bit s of the magnitude: the implicit bit when s = 23 (zero lanes give 0 either way)
+      const vi res = fast_round<A, Mode>(
+          p, mag, neg, one_s, one_s - one, [&]() [[gnu::always_inline]] { return s == 23 ? one : (mag >> s) & one; },
+          to_max);
+      out = fast_finish<A, Mode>(p, u, neg, res, to_max);
+      return true;
+    }
+  }
   vi shift;
   if constexpr (Table) {
     shift = ops::gather(p.fast_table.data(), mag >> 23);
@@ -335,32 +421,11 @@ template <class A, rounding Mode, bool Table, bool Guarded>
     // zero lanes (e = -127) may have any shift >= 1: capped at 24 so that one_s stays a positive power
     shift = xsimd::min(xsimd::select(e >= vi(p.low_e), vi(p.shift_high), vi(p.low_shift_base) - e), vi(24));
   }
-  const vi one_s = ops::shl(one, shift);
-  const vi mask = one_s - one;
-  const vi keep = ~mask;
   const vb neg = u < zero;
-  vi res;
-  [[maybe_unused]] bool to_max = true;  // overflow gives max instead of inf/NaN (rup/rdn: per lane, below)
-  if constexpr (Mode == rounding::rne) {
-    const vi lsb = ops::shr(mag | vi(0x800000), shift) & one;
-    res = (mag + (one_s >> 1) - one + lsb) & keep;
-    to_max = p.saturate;
-  } else if constexpr (Mode == rounding::rna) {
-    res = (mag + (one_s >> 1)) & keep;
-    to_max = p.saturate;
-  } else if constexpr (Mode == rounding::rtz) {
-    res = mag & keep;
-    to_max = true;
-  } else if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
-    const vb away = Mode == rounding::rup ? !neg : neg;  // the lanes rounded up in magnitude
-    res = (mag + xsimd::select(away, mask, zero)) & keep;
-  } else if constexpr (Mode == rounding::rto) {
-    const vi lsb = ops::shr(mag | vi(0x800000), shift) & one;
-    res = (mag & keep) + xsimd::select(((mag & mask) != zero) & (lsb == zero), one_s, zero);
-    to_max = true;
-  } else {
-    return false;  // sr, hys: the generic pipeline
-  }
+  const vi one_s = ops::shl(one, shift);
+  vi res = fast_round<A, Mode>(
+      p, mag, neg, one_s, one_s - one,
+      [&]() [[gnu::always_inline]] { return ops::shr(mag | vi(0x800000), shift) & one; }, to_max);
   if (p.fast_below) {
     // the lanes below q = 2^(fast_lo's exponent) round to 0 or q; ties (exactly q/2) go to 0, the even one
     const vb below = mag < vi(p.fast_lo);
@@ -379,34 +444,18 @@ template <class A, rounding Mode, bool Table, bool Guarded>
     }
     res = xsimd::select(below, xsimd::select(up, q, zero), res);
   }
-  const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
-  const bool symmetric = p.limit_neg == p.limit_pos && p.big_neg == p.big_pos;
-  const vi limit = symmetric ? vi(p.limit_pos) : xsimd::select(neg, vi(p.limit_neg), vi(p.limit_pos));
-  const vi big_value = symmetric ? vi(p.big_pos) : xsimd::select(neg, vi(p.big_neg), vi(p.big_pos));
-  vi overflow_value;
-  if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
-    // rup: negative lanes (rounded toward zero) saturate; rdn: positive ones
-    const vb toward_zero = Mode == rounding::rup ? neg : !neg;
-    overflow_value = p.saturate ? limit : xsimd::select(toward_zero, limit, big_value);
-  } else {
-    overflow_value = to_max ? limit : big_value;
-  }
-  const vi out_mag = xsimd::select(res > limit, overflow_value, res);
-  if (p.has_negative_zero) {
-    out = out_mag | (u & sign_bit);
-  } else {
-    out = out_mag | xsimd::select(neg & (out_mag != zero), sign_bit, zero);
-  }
+  out = fast_finish<A, Mode>(p, u, neg, res, to_max);
   return true;
 }
 
 // Quantize one batch of float32 bit patterns. `fallback` flags lanes that must be recomputed by the
 // scalar reference. index0 = random stream index of lane 0.
-template <class A, rounding Mode, bool Table, bool Guarded = false>
+template <class A, rounding Mode, bool Table, bool Guarded = false, bool Uniform = false>
 [[gnu::always_inline]] inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename simd_ops<A>::vf x,
                                                                       typename simd_ops<A>::vf prev,
                                                                       std::uint64_t index0,
-                                                                      typename simd_ops<A>::vb& fallback) {
+                                                                      typename simd_ops<A>::vb& fallback,
+                                                                      fast_hint& hint) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   using vb = typename ops::vb;
@@ -416,7 +465,8 @@ template <class A, rounding Mode, bool Table, bool Guarded = false>
   if constexpr (Mode != rounding::sr && Mode != rounding::hys) {
     vi out;
     // the fast branch needs its guards for unsigned and fnu formats: callers without them skip it there
-    if (p.fast && (Guarded || !p.fast_guards) && quantize_batch_fast<A, Mode, Table, Guarded>(p, u, out)) {
+    if (p.fast && (Guarded || !p.fast_guards) &&
+        quantize_batch_fast<A, Mode, Table, Guarded, Uniform>(p, u, out, hint)) {
       fallback = ops::splat(false);
       return out;
     }
@@ -591,6 +641,7 @@ void quantize_run(const simd_call& c) {
     }
   };
 
+  fast_hint hint;
   // a partial batch: padded with zeros through a buffer (zeros never need the fallback)
   auto partial = [&](std::size_t i, std::size_t count) {
     alignas(64) float src[N] = {};
@@ -599,7 +650,7 @@ void quantize_run(const simd_call& c) {
     if (hys) std::memcpy(prv, c.prev + i, count * sizeof(float));
     vb fallback;
     const vi res = quantize_batch<A, Mode, Table, Guarded>(p, vf::load_aligned(src), vf::load_aligned(prv),
-                                                           c.index_base + i, fallback);
+                                                           c.index_base + i, fallback, hint);
     finish(res, fallback, i, count, src, prv, c.out + i, false);
   };
 
@@ -619,13 +670,19 @@ void quantize_run(const simd_call& c) {
       }
     }
   }
-  for (; i + N <= n; i += N) {
-    const vf x = vf::load_unaligned(c.in + i);
-    const vf pv = hys ? vf::load_unaligned(c.prev + i) : vf(0.0f);
+  auto full = [&](auto uniform, std::size_t at) __attribute__((always_inline)) {
+    const vf x = vf::load_unaligned(c.in + at);
+    const vf pv = hys ? vf::load_unaligned(c.prev + at) : vf(0.0f);
     vb fallback;
-    const vi res = quantize_batch<A, Mode, Table, Guarded>(p, x, pv, c.index_base + i, fallback);
-    finish(res, fallback, i, N, c.in + i, hys ? c.prev + i : nullptr, c.out + i, stream);
+    const vi res =
+        quantize_batch<A, Mode, Table, Guarded, decltype(uniform)::value>(p, x, pv, c.index_base + at, fallback, hint);
+    finish(res, fallback, at, N, c.in + at, hys ? c.prev + at : nullptr, c.out + at, stream);
+  };
+  // the uniform case while it pays (fast_hint), then the loop without it
+  if (p.fast_uniform) {
+    for (; i + N <= n && hint.credit > 0; i += N) full(std::true_type{}, i);
   }
+  for (; i + N <= n; i += N) full(std::false_type{}, i);
   if (i < n) partial(i, n - i);
   if (stream) ops::stream_fence();
 }
@@ -732,6 +789,7 @@ void scaled_run(scaled_call& c) {
   std::uint64_t clipped = 0, flushed = 0;
   vi clipped_v(0), flushed_v(0);
   std::uint64_t batches = 0;
+  fast_hint hint;
   auto flush_counts = [&] {
     clipped += ops::hsum(clipped_v);
     flushed += ops::hsum(flushed_v);
@@ -756,19 +814,20 @@ void scaled_run(scaled_call& c) {
     float* dst = c.out + g.begin;
     const std::uint64_t idx0 = c.index_base + g.begin;
 
-    auto body = [&](vf x, std::size_t i, std::size_t count, float* d) [[gnu::always_inline]] {
+    auto body = [&](auto uniform, vf x, std::size_t i, std::size_t count, float* d) __attribute__((always_inline)) {
+      constexpr bool U = decltype(uniform)::value;
       const vi u = xsimd::bitwise_cast<vi>(x);
       const vi mag = u & abs_mask;
       const vb nonzero = mag != zero;
       vb fb;
       vi r;
       if constexpr (Direct) {
-        r = quantize_batch<A, Mode, Table>(p, x, vf(0.0f), idx0 + i, fb);
+        r = quantize_batch<A, Mode, Table, false, U>(p, x, vf(0.0f), idx0 + i, fb, hint);
       } else {
         const vb in_ok = mag >= in_lo;
         const vi y = xsimd::select(in_ok, u - shift_bits,
                                    u & vi(static_cast<std::int32_t>(0x80000000u)));  // zeros keep their sign
-        r = quantize_batch<A, Mode, Table>(p, xsimd::bitwise_cast<vf>(y), vf(0.0f), idx0 + i, fb);
+        r = quantize_batch<A, Mode, Table, false, U>(p, xsimd::bitwise_cast<vf>(y), vf(0.0f), idx0 + i, fb, hint);
         const vi rmag = r & abs_mask;
         const vb r_low = rmag < out_lo;
         r = xsimd::select(!r_low & (rmag < inf_bits), r + shift_bits, r);
@@ -809,11 +868,15 @@ void scaled_run(scaled_call& c) {
 
     const std::size_t n = g.len;
     std::size_t i = 0;
-    for (; i + N <= n; i += N) body(vf::load_unaligned(src + i), i, N, dst + i);
+    // the uniform case while it pays (fast_hint), then the loop without it
+    if (p.fast_uniform) {
+      for (; i + N <= n && hint.credit > 0; i += N) body(std::true_type{}, vf::load_unaligned(src + i), i, N, dst + i);
+    }
+    for (; i + N <= n; i += N) body(std::false_type{}, vf::load_unaligned(src + i), i, N, dst + i);
     if (i < n) {
       alignas(64) float buf[N] = {};  // zero padding: never clipped, never flushed
       std::memcpy(buf, src + i, (n - i) * sizeof(float));
-      body(vf::load_aligned(buf), i, n - i, dst + i);
+      body(std::false_type{}, vf::load_aligned(buf), i, n - i, dst + i);
     }
   }
   flush_counts();

@@ -97,6 +97,8 @@ void set_fast(simd_params& p) {
   p.fast_guards = p.fast_nonneg || !p.fast_zero;
   p.fast_below = false;
   p.fast_lo = p.fast_hi = 0;
+  p.fast_uniform = false;
+  p.uni_lo = p.uni_span = 0;
   p.fast_table.fill(0);
   if (!p.fast) return;
   // fnu: the fields below the floor 2^fnu_low_e (forced up to it) and float32 subnormals never qualify (the
@@ -136,6 +138,15 @@ void set_fast(simd_params& p) {
   p.fast_lo = lo << 23;
   p.fast_hi = (hi + 1) << 23;
   set_fast_below(p, lo);
+  // the uniform part: fields from max(lo, low_e's field) to hi, all with the shift shift_high
+  const int ulo = std::max(lo, p.low_e + 127);
+  bool uniform = ok(p.shift_high) && ulo <= hi;
+  for (int field = ulo; uniform && field <= hi; ++field) uniform = rule_shift(p, field) == p.shift_high;
+  if (uniform) {
+    p.fast_uniform = true;
+    p.uni_lo = ulo << 23;
+    p.uni_span = (hi + 1 - ulo) << 23;
+  }
 }
 
 }  // namespace

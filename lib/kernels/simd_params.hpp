@@ -73,6 +73,13 @@ struct simd_params {
   std::int32_t fast_lo = 0;
   std::int32_t fast_hi = 0;
   alignas(64) std::array<std::int32_t, 256> fast_table{};
+  // Arithmetic rule only: the format's normal range inside [fast_lo, fast_hi), where every field has the one
+  // shift shift_high (float-like formats: the quantum is a fixed number of bits below the input's leading
+  // bit). A batch whose lanes are all there (or zero, where zero qualifies) rounds with splat constants
+  // instead of a per-lane shift: fast_uniform, magnitudes (float32 bits) in [uni_lo, uni_lo + uni_span).
+  bool fast_uniform = false;
+  std::int32_t uni_lo = 0;
+  std::int32_t uni_span = 0;
 };
 
 // Throws std::invalid_argument if the format's values are not representable in float32.

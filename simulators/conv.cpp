@@ -2,6 +2,7 @@
 // Conv2d (stride, padding, dilation, groups) by im2col + SGEMM, forward and backward; 3x3
 // stride-1 padding-1 convolutions by Winograd F(2x2, 3x3) unless the run asks for im2col.
 #include "blas.hpp"
+#include "error_point.hpp"
 #include "fmtsim/sim/layers.hpp"
 #include "fmtsim/sim/parallel.hpp"
 #include "winograd.hpp"
@@ -243,13 +244,7 @@ tensor conv2d::backward(const tensor& dy_in, run_context& ctx, bool need_input_g
     throw std::invalid_argument(path_ + ": gradient shape " + shape_string(dy_in.shape) +
                                 " does not match the output of the last forward");
   }
-  tensor dyq;
-  const tensor* dy = &dy_in;
-  if (ctx.hook != nullptr) {
-    dyq = dy_in;
-    ctx.hook->apply(quant_kind::error, path_, dyq.data, dyq.shape);
-    dy = &dyq;
-  }
+  const tensor* dy = &detail::quantized_error(dy_in, ctx, path_);
   const tensor& w = used_weight_.empty() ? weight.value : used_weight_;
   const bool want_w = ctx.weight_grads;
   tensor dx;

@@ -111,11 +111,19 @@ void indicator_hook::set_quantizer(std::optional<quant_kind> kind, const tensor_
 
 void indicator_hook::apply(quant_kind kind, std::string_view point_name, std::span<float> data,
                            std::span<const std::int64_t> shape) {
+  apply_to(kind, point_name, std::span<const float>(data.data(), data.size()), data, shape);
+}
+
+void indicator_hook::apply_to(quant_kind kind, std::string_view point_name, std::span<const float> in,
+                              std::span<float> out, std::span<const std::int64_t> shape) {
+  if (in.size() != out.size()) throw std::invalid_argument("indicator_hook: input and output sizes differ");
   if (kind_ && kind == *kind_) {
     quantize_options o = qopt_;
     o.seed = detail::mix_seed(qopt_.seed, fnv1a(point_name));
     tensor_quantizer q(format_, o);
-    q.quantize<float>(std::span<const float>(data.data(), data.size()), data, shape);
+    q.quantize<float>(in, out, shape);
+  } else if (in.data() != out.data()) {
+    std::copy(in.begin(), in.end(), out.begin());
   }
   if (kind == quant_kind::error) {
     // The layer at this point computes its weight gradient right after this call, if ctx says so.

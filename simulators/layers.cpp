@@ -2,6 +2,7 @@
 // BatchNorm2d, ReLU/ReLU6, pooling, Flatten, Dropout, Sequential, residual blocks and the loss.
 #include "fmtsim/sim/layers.hpp"
 
+#include "error_point.hpp"
 #include "fmtsim/sim/parallel.hpp"
 
 #include <algorithm>
@@ -24,14 +25,6 @@ void require_same_shape(const tensor& dy, const std::vector<std::int64_t>& shape
     throw std::invalid_argument(path + ": gradient shape " + shape_string(dy.shape) +
                                 " does not match the output of the last forward " + shape_string(shape));
   }
-}
-
-// Copy of dy quantized at an E point, or dy itself when there is no hook.
-const tensor& error_point(const tensor& dy, tensor& storage, run_context& ctx, const std::string& point) {
-  if (ctx.hook == nullptr) return dy;
-  storage = dy;
-  ctx.hook->apply(quant_kind::error, point, storage.data, storage.shape);
-  return storage;
 }
 
 // dx[i] = pass[i] ? dy[i] : +0 for pass[i] in {0, 1} (dx may be dy). On the bits, without a branch,
@@ -144,8 +137,7 @@ tensor batch_norm2d::forward(tensor x, run_context& ctx) {
 
 tensor batch_norm2d::backward(const tensor& dy_in, run_context& ctx, bool need_input_grad) {
   require_same_shape(dy_in, xhat_.shape, path_);
-  tensor storage;
-  const tensor& dy = error_point(dy_in, storage, ctx, path_);
+  const tensor& dy = detail::quantized_error(dy_in, ctx, path_);
   const std::int64_t n = xhat_.shape[0], hw = xhat_.shape[2] * xhat_.shape[3];
   const double m = static_cast<double>(n * hw);
   tensor dx;
@@ -556,5 +548,18 @@ double softmax_cross_entropy(const tensor& logits, std::span<const std::int32_t>
   if (correct != nullptr) *correct = hits;
   return total / static_cast<double>(n);
 }
+
+namespace detail {
+
+const tensor& quantized_error(const tensor& dy, run_context& ctx, std::string_view point) {
+  if (ctx.hook == nullptr) return dy;
+  thread_local tensor scratch;
+  scratch.shape = dy.shape;
+  scratch.data.resize(dy.data.size());  // keeps the capacity: no zero-fill once it is large enough
+  ctx.hook->apply_to(quant_kind::error, point, dy.data, scratch.data, scratch.shape);
+  return scratch;
+}
+
+}  // namespace detail
 
 }  // namespace fmtsim::sim

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Linear layer (y = x W^T + b) through SGEMM, forward and backward.
 #include "blas.hpp"
+#include "error_point.hpp"
 #include "fmtsim/sim/layers.hpp"
 #include "fmtsim/sim/parallel.hpp"
 
@@ -69,13 +70,7 @@ tensor linear::backward(const tensor& dy_in, run_context& ctx, bool need_input_g
     throw std::invalid_argument(path_ + ": gradient shape " + shape_string(dy_in.shape) +
                                 " does not match the output of the last forward");
   }
-  tensor dyq;
-  const tensor* dy = &dy_in;
-  if (ctx.hook != nullptr) {
-    dyq = dy_in;
-    ctx.hook->apply(quant_kind::error, path_, dyq.data, dyq.shape);
-    dy = &dyq;
-  }
+  const tensor* dy = &detail::quantized_error(dy_in, ctx, path_);
   const tensor& w = used_weight_.empty() ? weight.value : used_weight_;
   const std::int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
   tensor dx;

@@ -4,6 +4,7 @@
 
 #include "fmtsim/sim/search.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace fmtsim::sim {
@@ -49,10 +50,18 @@ void quantizer_hook::reset() {
 
 void quantizer_hook::apply(quant_kind kind, std::string_view point_name, std::span<float> data,
                            std::span<const std::int64_t> shape) {
+  apply_to(kind, point_name, std::span<const float>(data.data(), data.size()), data, shape);
+}
+
+void quantizer_hook::apply_to(quant_kind kind, std::string_view point_name, std::span<const float> in,
+                              std::span<float> data, std::span<const std::int64_t> shape) {
+  if (in.size() != data.size()) throw std::invalid_argument("quantizer_hook: input and output sizes differ");
   slot& s = slots_[index_of(kind)];
-  if (!s.on) return;
+  if (!s.on) {
+    if (in.data() != data.data()) std::copy(in.begin(), in.end(), data.begin());
+    return;
+  }
   const quantize_options opt{s.q.rounding, detail::mix_seed(seed_, calls_++), 0};
-  const std::span<const float> in(data.data(), data.size());
   if (s.q.rounding.kind == rounding::hys) {
     auto it = s.stateful.find(point_name);
     if (it == s.stateful.end())

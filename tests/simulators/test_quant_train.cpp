@@ -7,6 +7,7 @@
 #include <fmtsim/core/float_bits.hpp>
 #include <fmtsim/core/quantize.hpp>
 #include <fmtsim/io/dataset.hpp>
+#include <fmtsim/sim/indicator.hpp>
 #include <fmtsim/sim/model.hpp>
 #include <fmtsim/sim/quantizer_hook.hpp>
 #include <fmtsim/sim/train.hpp>
@@ -122,6 +123,74 @@ TEST_CASE("quantizer_hook: formats from the search's parser, hys only at W/G, er
   CHECK(h.any());
   // MX presets keep their own groups and rule (as in the search).
   CHECK(make_q("mxfp8_e4m3", 3).format.groups.kind == group_kind::block);
+}
+
+// A hook that implements only apply: E points reach it through quant_hook's default apply_to.
+struct in_place_only final : quant_hook {
+  quantizer_hook& inner;
+  explicit in_place_only(quantizer_hook& h) : inner(h) {}
+  void apply(quant_kind kind, std::string_view name, std::span<float> data,
+             std::span<const std::int64_t> shape) override {
+    inner.apply(kind, name, data, shape);
+  }
+};
+
+bool same_bits(std::span<const float> a, std::span<const float> b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+TEST_CASE("quant_hook::apply_to (out of place, used at E points) == copy then apply, for every hook") {
+  std::vector<float> x(3000);
+  std::uint64_t st = 0x9E3779B97F4A7C15ull;
+  for (auto& v : x) {
+    st = st * 6364136223846793005ull + 1442695040888963407ull;
+    v = static_cast<float>(static_cast<std::int64_t>(st >> 11) % 2000001 - 1000000) * 1e-5f;
+  }
+  const std::vector<std::int64_t> shape{3, 10, 10, 10};
+  // quantizer_hook: E with sr (the call counter feeds the seed: both hooks see the same call sequence),
+  // W with rne, A off (a plain copy)
+  quantizer_hook a(11), b(11);
+  for (quantizer_hook* h : {&a, &b}) {
+    h->set(quant_kind::error, make_q("e5m2", 3, "sr"));
+    h->set(quant_kind::weight, make_q("e4m3fn", 3));
+  }
+  for (const quant_kind k : {quant_kind::error, quant_kind::weight, quant_kind::activation, quant_kind::error}) {
+    std::vector<float> out(x.size(), -1.0f), ref = x;
+    a.apply_to(k, "layer1.0.conv1", x, out, shape);
+    b.apply(k, "layer1.0.conv1", ref, shape);
+    CHECK(same_bits(out, ref));
+    if (k != quant_kind::activation) CHECK_FALSE(same_bits(out, x));  // it did quantize
+  }
+  // the base class's default (copy, then the hook's apply) gives the same
+  quantizer_hook c(11);
+  c.set(quant_kind::error, make_q("e5m2", 3, "sr"));
+  in_place_only wrapped(c);
+  quantizer_hook d(11);
+  d.set(quant_kind::error, make_q("e5m2", 3, "sr"));
+  std::vector<float> out(x.size()), ref = x;
+  wrapped.apply_to(quant_kind::error, "p", x, out, shape);
+  d.apply(quant_kind::error, "p", ref, shape);
+  CHECK(same_bits(out, ref));
+  std::vector<float> short_out(10);
+  CHECK_THROWS_AS(wrapped.apply_to(quant_kind::error, "p", x, short_out, shape), std::invalid_argument);
+  CHECK_THROWS_AS(a.apply_to(quant_kind::error, "p", x, short_out, shape), std::invalid_argument);
+  // indicator_hook: the quantized kind, another kind (copied), and the weight-gradient switch at E points
+  run_context ctx;
+  indicator_hook ih(ctx, {"conv1"});
+  ih.set_quantizer(quant_kind::error, point_format("fp143", indicator_scale{}), quantize_options{});
+  std::vector<float> o1(x.size()), r1 = x;
+  ih.apply_to(quant_kind::error, "conv1", x, o1, shape);
+  CHECK(ctx.weight_grads);
+  ih.apply(quant_kind::error, "layer1.0.bn1", r1, shape);
+  CHECK_FALSE(ctx.weight_grads);
+  std::vector<float> r2 = x;
+  ih.apply(quant_kind::error, "conv1", r2, shape);
+  CHECK(same_bits(o1, r2));
+  CHECK_FALSE(same_bits(o1, x));
+  std::vector<float> o3(x.size());
+  ih.apply_to(quant_kind::activation, "conv1", x, o3, shape);
+  CHECK(same_bits(o3, x));
+  CHECK_THROWS_AS(ih.apply_to(quant_kind::error, "conv1", x, short_out, shape), std::invalid_argument);
 }
 
 TEST_CASE("quantizer_hook: every A and W value is the scalar reference's at the group scale; forward uses W") {

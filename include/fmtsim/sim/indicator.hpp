@@ -128,6 +128,9 @@ class indicator_hook final : public quant_hook {
   void set_quantizer(std::optional<quant_kind> kind, const tensor_format& f, const quantize_options& opt);
   void apply(quant_kind kind, std::string_view point_name, std::span<float> data,
              std::span<const std::int64_t> shape) override;
+  // Out of place: the tensor quantizer reads `in` and writes `out` (no copy first).
+  void apply_to(quant_kind kind, std::string_view point_name, std::span<const float> in, std::span<float> out,
+                std::span<const std::int64_t> shape) override;
 
  private:
   run_context& ctx_;

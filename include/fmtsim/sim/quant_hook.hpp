@@ -2,8 +2,10 @@
 // Quantization points of the network engine (Lee et al. 2022): the hook a model calls at each.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string_view>
 
 namespace fmtsim::sim {
@@ -36,6 +38,15 @@ struct quant_hook {
   virtual ~quant_hook() = default;
   virtual void apply(quant_kind kind, std::string_view point_name, std::span<float> data,
                      std::span<const std::int64_t> shape) = 0;
+  // The same as apply on a copy of `in` written to `out` (same size, not overlapping): the engine's E
+  // points, whose input it must keep, call this. Hooks that can quantize out of place override it and
+  // save the copy; the result must equal copy-then-apply.
+  virtual void apply_to(quant_kind kind, std::string_view point_name, std::span<const float> in, std::span<float> out,
+                        std::span<const std::int64_t> shape) {
+    if (in.size() != out.size()) throw std::invalid_argument("quant_hook::apply_to: input and output sizes differ");
+    std::copy(in.begin(), in.end(), out.begin());
+    apply(kind, point_name, out, shape);
+  }
 };
 
 }  // namespace fmtsim::sim

@@ -50,6 +50,9 @@ class quantizer_hook final : public quant_hook {
 
   void apply(quant_kind kind, std::string_view point_name, std::span<float> data,
              std::span<const std::int64_t> shape) override;
+  // Out of place: the tensor quantizer reads `in` and writes `out` (no copy first).
+  void apply_to(quant_kind kind, std::string_view point_name, std::span<const float> in, std::span<float> out,
+                std::span<const std::int64_t> shape) override;
 
  private:
   struct slot {

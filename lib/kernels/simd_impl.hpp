@@ -296,13 +296,6 @@ inline void philox_first_word(typename simd_ops<A>::vi idx_lo, typename simd_ops
   w_lo = lo1;
 }
 
-// The common case of quantize_batch (simd_params::fast): every lane is zero or finite with a shift in
-// [1, 23], and the format needs nothing per lane beyond rounding and overflow. Then the generic
-// pipeline reduces to integer arithmetic on the magnitude bits: the rounding decision of each mode
-// becomes a bias added before the rounded-away bits are cleared (a carry moves into the exponent field
-// exactly as the generic "add one quantum" does). The kept significand's last bit (ties-to-even, rto)
-// is bit `shift` of (mag | 2^23): the implicit bit when shift = 23. Returns false, with `out`
-// unspecified, if a lane does not qualify; the caller then runs the generic pipeline.
 // Whether the fast branch tries its uniform case (simd_params::fast_uniform), learnt per kernel loop (one
 // task of at most 2^16 elements, or one scaled task) from the data: a batch that fails the uniform test costs
 // the test and a mispredicted branch, one that passes saves the per-lane shift (about 9 vector operations).
@@ -368,6 +361,15 @@ template <class A, rounding Mode>
   return out_mag | xsimd::select(neg & (out_mag != zero), sign_bit, zero);
 }
 
+// The common case of quantize_batch (simd_params::fast): every lane is zero or finite with a shift in
+// [1, 23], and the format needs nothing per lane beyond rounding and overflow. Then the generic
+// pipeline reduces to integer arithmetic on the magnitude bits: the rounding decision of each mode
+// becomes a bias added before the rounded-away bits are cleared (a carry moves into the exponent field
+// exactly as the generic "add one quantum" does). The kept significand's last bit (ties-to-even, rto)
+// is bit `shift` of (mag | 2^23): the implicit bit when shift = 23. Returns false, with `out`
+// unspecified, if a lane does not qualify; the caller then runs the generic pipeline. Uniform (the caller's
+// loop while fast_hint says it pays): first the case where every lane is zero or in the format's normal
+// range, whose shift is the constant shift_high.
 template <class A, rounding Mode, bool Table, bool Guarded, bool Uniform>
 [[gnu::always_inline]] inline bool quantize_batch_fast(const simd_params& p, typename simd_ops<A>::vi u,
                                                        typename simd_ops<A>::vi& out, fast_hint& hint) {

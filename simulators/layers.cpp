@@ -555,7 +555,8 @@ const tensor& quantized_error(const tensor& dy, run_context& ctx, std::string_vi
   if (ctx.hook == nullptr) return dy;
   thread_local tensor scratch;
   scratch.shape = dy.shape;
-  scratch.data.resize(dy.data.size());  // keeps the capacity: no zero-fill once it is large enough
+  // keeps its capacity (no reallocation), but growing past the previous call's size zero-fills the new part
+  scratch.data.resize(dy.data.size());
   ctx.hook->apply_to(quant_kind::error, point, dy.data, scratch.data, scratch.shape);
   return scratch;
 }

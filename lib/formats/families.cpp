@@ -184,7 +184,7 @@ quantize_stats asymmetric_quantize(std::span<const T> in, std::span<T> out, std:
             up = c > 0 || (c == 0 && (k & 1) != 0);
           } else {
             element_random rng(opt.seed, opt.index_offset + i);
-            const std::uint64_t u = rng.next64() >> (64 - R);
+            const std::uint64_t u = rng.leading(R);
             // u < floor(f 2^R)  <=>  x - lo - k D >= (u + 1) D 2^-R   (each product exact in double)
             up = sign_of_sum({x, -double(lo), -double(k) * Dd, -std::ldexp(double(u + 1) * Dd, -R)}) >= 0;
           }
@@ -251,7 +251,7 @@ quantize_stats stochastic_binary(std::span<const T> in, std::span<T> out, std::s
       }
       element_random rng(opt.seed, opt.index_offset + i);
       const int R = (opt.mode.sr_bits == 0 || opt.mode.sr_bits > 29) ? 29 : opt.mode.sr_bits;
-      const std::uint64_t u = rng.next64() >> (64 - R);
+      const std::uint64_t u = rng.leading(R);
       // up iff u < floor(f 2^R), f = (x + a) / (2a)  <=>  x + a >= (u + 1) 2a 2^-R
       const bool up =
           sign_of_sum({x, static_cast<double>(a), -std::ldexp(double(u + 1) * 2 * static_cast<double>(a), -R)}) >= 0;
@@ -301,7 +301,7 @@ agp_result agp_quantize(std::span<const T> in, std::span<T> out, std::span<const
       res.keep_probability[g] = p;
       // keep iff u < p, u uniform in [0, 1) with 53 bits; random stream: seed ^ a fixed tag, index g
       element_random rng(opt.seed ^ 0xA6B0A6B0A6B0A6B0ull, g);
-      const double u = std::ldexp(static_cast<double>(rng.next64() >> 11), -53);
+      const double u = std::ldexp(static_cast<double>(rng.leading(53)), -53);
       res.kept[g] = u < p ? 1 : 0;
     }
   }

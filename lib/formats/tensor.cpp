@@ -602,9 +602,9 @@ inline double quantize_real(const element_format& ef, double x, double S, round_
   if (m.sr_bits == 0) {
     // u uniform in [0, 1), compared with f bit by bit
     bool decided = false;
-    for (int w = 0; w < 64 && !decided; ++w) {
-      const std::uint64_t word = rng.next64();
-      for (int b = 63; b >= 0; --b) {
+    for (int w = 0; w < 128 && !decided; ++w) {
+      const std::uint32_t word = rng.next32();
+      for (int b = 31; b >= 0; --b) {
         if (f.exhausted()) {
           up = false;  // u >= f
           decided = true;
@@ -620,8 +620,7 @@ inline double quantize_real(const element_format& ef, double x, double S, round_
     }
   } else {
     const int R = m.sr_bits;
-    const std::uint64_t word = rng.next64();
-    const std::uint64_t u = R == 64 ? word : (word >> (64 - R));
+    const std::uint64_t u = rng.leading(R);
     std::uint64_t F = 0;
     for (int b = 0; b < R; ++b) F = (F << 1) | static_cast<std::uint64_t>(f.next());
     up = u < F;

@@ -92,11 +92,13 @@ struct simd_ops {
   static void mulhilo(vi a, std::uint32_t m, vi& hi, vi& lo) {
 #if XSIMD_WITH_AVX512F
     if constexpr (is_avx512) {
+      // the 64-bit products of the even and odd lanes; each half moves to its lane with one merging
+      // pair swap (vpshufd with a mask) instead of a shift and a blend
       const __m512i mm = _mm512_set1_epi32(static_cast<int>(m));
       const __m512i even = _mm512_mul_epu32(a, mm);
       const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), mm);
-      lo = vi(_mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)));
-      hi = vi(_mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd));
+      lo = vi(_mm512_mask_shuffle_epi32(even, 0xAAAA, odd, _MM_PERM_CDAB));
+      hi = vi(_mm512_mask_shuffle_epi32(odd, 0x5555, even, _MM_PERM_CDAB));
       return;
     }
 #endif
@@ -261,40 +263,97 @@ constexpr std::int32_t log_midpoint_threshold() {
   return static_cast<std::int32_t>(s);
 }
 
-// Philox-4x32-10 of counter (index_lo, index_hi, 0, 0) under the seed: words 0 and 1 of the block
-// (= the first 64-bit word of element_random: hi = word 0, lo = word 1).
-template <class A>
-inline void philox_first_word(typename simd_ops<A>::vi idx_lo, typename simd_ops<A>::vi idx_hi, std::uint64_t seed,
-                              typename simd_ops<A>::vi& w_hi, typename simd_ops<A>::vi& w_lo) {
+// Philox-4x32-10 of K vectors of counters (c_lo, c_hi, 0, 0) under the seed, all four words. The K chains are
+// independent and interleaved round by round (a round's multiplies wait on the previous round's).
+template <class A, std::size_t K>
+inline void philox_words(const typename simd_ops<A>::vi (&c_lo)[K], const typename simd_ops<A>::vi (&c_hi)[K],
+                         std::uint64_t seed, typename simd_ops<A>::vi (&w)[K][4]) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
-  vi c0 = idx_lo, c1 = idx_hi, c2(0), c3(0);
-  vi hi0, lo0, hi1, lo1;
-  // round 0: c2 = c3 = 0, so the second product is 0
-  ops::mulhilo(c0, fmtsim::detail::philox_m0, hi0, lo0);
-  c0 = c1 ^ vi(static_cast<std::int32_t>(k0));
-  c1 = vi(0);
-  c2 = hi0 ^ vi(static_cast<std::int32_t>(k1));
-  c3 = lo0;
-  for (int round = 1; round < 9; ++round) {
+  vi c0[K], c1[K], c2[K], c3[K];
+  // round 0: counter words 2 and 3 are 0, so the second product is 0
+  for (std::size_t j = 0; j < K; ++j) {
+    vi hi0, lo0;
+    ops::mulhilo(c_lo[j], fmtsim::detail::philox_m0, hi0, lo0);
+    c0[j] = c_hi[j] ^ vi(static_cast<std::int32_t>(k0));
+    c1[j] = vi(0);
+    c2[j] = hi0 ^ vi(static_cast<std::int32_t>(k1));
+    c3[j] = lo0;
+  }
+  for (int round = 1; round < 10; ++round) {
     k0 += fmtsim::detail::philox_w0;
     k1 += fmtsim::detail::philox_w1;
-    ops::mulhilo(c0, fmtsim::detail::philox_m0, hi0, lo0);
-    ops::mulhilo(c2, fmtsim::detail::philox_m1, hi1, lo1);
-    const vi n0 = hi1 ^ c1 ^ vi(static_cast<std::int32_t>(k0));
-    const vi n2 = hi0 ^ c3 ^ vi(static_cast<std::int32_t>(k1));
-    c0 = n0;
-    c1 = lo1;
-    c2 = n2;
-    c3 = lo0;
+    for (std::size_t j = 0; j < K; ++j) {
+      vi hi0, lo0, hi1, lo1;
+      ops::mulhilo(c0[j], fmtsim::detail::philox_m0, hi0, lo0);
+      ops::mulhilo(c2[j], fmtsim::detail::philox_m1, hi1, lo1);
+      c0[j] = hi1 ^ c1[j] ^ vi(static_cast<std::int32_t>(k0));
+      c1[j] = lo1;
+      c2[j] = hi0 ^ c3[j] ^ vi(static_cast<std::int32_t>(k1));
+      c3[j] = lo0;
+    }
   }
-  // round 9: only words 0 and 1 are needed
-  k0 += fmtsim::detail::philox_w0;
-  ops::mulhilo(c2, fmtsim::detail::philox_m1, hi1, lo1);
-  w_hi = hi1 ^ c1 ^ vi(static_cast<std::int32_t>(k0));
-  w_lo = lo1;
+  for (std::size_t j = 0; j < K; ++j) {
+    w[j][0] = c0[j];
+    w[j][1] = c1[j];
+    w[j][2] = c2[j];
+    w[j][3] = c3[j];
+  }
 }
+
+// The first random word of every element (element_random's word 0), 64 elements at a time: the 16 shared
+// Philox blocks of group g = index >> 6 hold them in element order (block 16g + l, word w -> element 64g + 16w + l),
+// so 16 / N vector calls fill the group and each batch loads its N words. G consecutive groups are filled at
+// once, as G independent Philox chains interleaved (the rounds' multiplies are latency-bound one chain at a
+// time); a batch that runs past the last of them (a start not a multiple of N) refills from its own group.
+template <class A>
+struct sr_stream {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  static constexpr std::size_t N = ops::size;
+  static_assert(16 % N == 0, "a group's 16 blocks are filled N at a time");
+  static constexpr std::size_t G = N == 16 ? 4 : 2;                          // groups filled at once
+  static constexpr std::uint64_t group_mask = (std::uint64_t{1} << 58) - 1;  // index >> 6 of a 64-bit index
+
+  explicit sr_stream(std::uint64_t s) : seed(s) {}
+
+  vi first_words(std::uint64_t index0) {
+    const std::uint64_t g = index0 >> 6;
+    const std::size_t off = static_cast<std::size_t>(index0 & 63u);
+    std::uint64_t d = (g - first) & group_mask;  // indices wrap modulo 2^64 as in the scalar reference
+    if (!valid || d >= G || (d == G - 1 && off + N > 64)) {
+      fill(g);
+      d = 0;
+    }
+    return vi::load_unaligned(reinterpret_cast<const std::int32_t*>(words + 64 * d + off));
+  }
+
+ private:
+  // groups g .. g + G - 1 into words[64 j, 64 j + 64)
+  void fill(std::uint64_t g) {
+    first = g;
+    valid = true;
+    for (std::size_t l0 = 0; l0 < 16; l0 += N) {
+      vi lo[G], hi[G], out[G][4];
+      for (std::size_t j = 0; j < G; ++j) {
+        const std::uint64_t base = ((g + j) & group_mask) << 4;  // counters base .. base + 15: no carry
+        lo[j] = vi(static_cast<std::int32_t>(static_cast<std::uint32_t>(base) + l0)) + ops::iota();
+        hi[j] = vi(static_cast<std::int32_t>(static_cast<std::uint32_t>(base >> 32)));
+      }
+      philox_words<A, G>(lo, hi, seed, out);
+      for (std::size_t j = 0; j < G; ++j) {
+        for (std::size_t k = 0; k < 4; ++k)
+          out[j][k].store_aligned(reinterpret_cast<std::int32_t*>(words + 64 * j + 16 * k + l0));
+      }
+    }
+  }
+
+  std::uint64_t seed;
+  std::uint64_t first = 0;
+  bool valid = false;
+  alignas(64) std::uint32_t words[64 * G];
+};
 
 // Whether the fast branch tries its uniform case (simd_params::fast_uniform), learnt per kernel loop (one
 // task of at most 2^16 elements, or one scaled task) from the data: a batch that fails the uniform test costs
@@ -332,9 +391,34 @@ template <class A, rounding Mode, class Lsb>
     const auto away = Mode == rounding::rup ? !neg : neg;  // the lanes rounded up in magnitude
     return (mag + xsimd::select(away, mask, zero)) & keep;
   } else {
-    static_assert(Mode == rounding::rto, "sr and hys take the generic pipeline");
+    static_assert(Mode == rounding::rto, "sr takes fast_round_sr, hys the generic pipeline");
     return (mag & keep) + xsimd::select(((mag & mask) != zero) & (lsb() == zero), one_s, zero);
   }
+}
+
+// Stochastic rounding in the fast branch (shift in [1, 24], 24 only for zero lanes): the distance r to the
+// lower neighbour has at most 23 bits, so the threshold T = f 2^32 (sr<R>: floor(f 2^R) 2^(32-R)), f = r / 2^shift,
+// is a 32-bit integer and the element's first random word w0 always decides: up iff w0 < T (formats.md 2,
+// element_random). The generic pipeline's 64-bit threshold and its fallback are not needed.
+template <class A>
+[[gnu::always_inline]] inline typename simd_ops<A>::vi fast_round_sr(const simd_params& p, typename simd_ops<A>::vi mag,
+                                                                     typename simd_ops<A>::vi shift,
+                                                                     typename simd_ops<A>::vi one_s,
+                                                                     typename simd_ops<A>::vi mask,
+                                                                     typename simd_ops<A>::vi w0) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  const vi zero(0);
+  const vi r = mag & mask;
+  const int bits = p.mode.sr_bits;
+  vi t;
+  if (bits != 0 && bits < 23) {
+    const vi d = xsimd::max(shift - vi(bits), zero);  // the bits of r below floor(f 2^R)
+    t = ops::shl(ops::shr(r, d), vi(32) - shift + d);
+  } else {
+    t = ops::shl(r, vi(32) - shift);
+  }
+  return (mag & ~mask) + xsimd::select(ops::ult(w0, t), one_s, zero);
 }
 
 // Overflow and sign of the fast branch: res are the rounded magnitude bits of input bits u.
@@ -372,7 +456,8 @@ template <class A, rounding Mode>
 // range, whose shift is the constant shift_high.
 template <class A, rounding Mode, bool Table, bool Guarded, bool Uniform>
 [[gnu::always_inline]] inline bool quantize_batch_fast(const simd_params& p, typename simd_ops<A>::vi u,
-                                                       typename simd_ops<A>::vi& out, fast_hint& hint) {
+                                                       typename simd_ops<A>::vi& out, fast_hint& hint,
+                                                       std::uint64_t index0, sr_stream<A>& rs) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   using vb = typename ops::vb;
@@ -399,10 +484,16 @@ template <class A, rounding Mode, bool Table, bool Guarded, bool Uniform>
       const vb neg = u < zero;
       const std::int32_t s = p.shift_high;
       const vi one_s(std::int32_t{1} << s);
-      // the kept last bit is bit s of the magnitude: the implicit bit when s = 23 (zero lanes give 0 either way)
-      const vi res = fast_round<A, Mode>(
-          p, mag, neg, one_s, one_s - one, [&]() [[gnu::always_inline]] { return s == 23 ? one : (mag >> s) & one; },
-          to_max);
+      vi res;
+      if constexpr (Mode == rounding::sr) {
+        res = fast_round_sr<A>(p, mag, vi(s), one_s, one_s - one, rs.first_words(index0));
+        to_max = p.saturate;
+      } else {
+        // the kept last bit is bit s of the magnitude: the implicit bit when s = 23 (zero lanes give 0 either way)
+        res = fast_round<A, Mode>(
+            p, mag, neg, one_s, one_s - one, [&]() [[gnu::always_inline]] { return s == 23 ? one : (mag >> s) & one; },
+            to_max);
+      }
       out = fast_finish<A, Mode>(p, u, neg, res, to_max);
       return true;
     }
@@ -410,11 +501,12 @@ template <class A, rounding Mode, bool Table, bool Guarded, bool Uniform>
   vi shift;
   if constexpr (Table) {
     shift = ops::gather(p.fast_table.data(), mag >> 23);
-    // shift 24: a lane below the lowest qualifying binade (simd_params::fast_below)
-    if (!all_ok(ops::ult(shift - one, vi(24)))) return false;
+    // shift 24: a lane below the lowest qualifying binade (simd_params::fast_below; not for sr, whose
+    // lanes there round up with probability |x| / q)
+    if (!all_ok(ops::ult(shift - one, vi(Mode == rounding::sr ? 23 : 24)))) return false;
     shift = xsimd::max(shift, one);  // zero lanes: any shift in [1, 24] gives 0
   } else {
-    if (p.fast_below) {
+    if (p.fast_below && Mode != rounding::sr) {
       if (!xsimd::all(mag < vi(p.fast_hi))) return false;
     } else if (!all_ok(ops::ult(mag - vi(p.fast_lo), vi(p.fast_hi - p.fast_lo)))) {
       return false;
@@ -425,50 +517,55 @@ template <class A, rounding Mode, bool Table, bool Guarded, bool Uniform>
   }
   const vb neg = u < zero;
   const vi one_s = ops::shl(one, shift);
-  vi res = fast_round<A, Mode>(
-      p, mag, neg, one_s, one_s - one,
-      [&]() [[gnu::always_inline]] { return ops::shr(mag | vi(0x800000), shift) & one; }, to_max);
-  if (p.fast_below) {
-    // the lanes below q = 2^(fast_lo's exponent) round to 0 or q; ties (exactly q/2) go to 0, the even one
-    const vb below = mag < vi(p.fast_lo);
-    const vi q(p.fast_lo), half(p.fast_lo - (1 << 23));
-    vb up;
-    if constexpr (Mode == rounding::rne) {
-      up = mag > half;
-    } else if constexpr (Mode == rounding::rna) {
-      up = mag >= half;
-    } else if constexpr (Mode == rounding::rtz) {
-      up = ops::splat(false);
-    } else if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
-      up = (Mode == rounding::rup ? !neg : neg) & !is_zero;
-    } else {
-      up = !is_zero;  // rto: q is the odd neighbour
+  if constexpr (Mode == rounding::sr) {
+    const vi res = fast_round_sr<A>(p, mag, shift, one_s, one_s - one, rs.first_words(index0));
+    out = fast_finish<A, Mode>(p, u, neg, res, p.saturate);
+  } else {
+    vi res = fast_round<A, Mode>(
+        p, mag, neg, one_s, one_s - one,
+        [&]() [[gnu::always_inline]] { return ops::shr(mag | vi(0x800000), shift) & one; }, to_max);
+    if (p.fast_below) {
+      // the lanes below q = 2^(fast_lo's exponent) round to 0 or q; ties (exactly q/2) go to 0, the even one
+      const vb below = mag < vi(p.fast_lo);
+      const vi q(p.fast_lo), half(p.fast_lo - (1 << 23));
+      vb up;
+      if constexpr (Mode == rounding::rne) {
+        up = mag > half;
+      } else if constexpr (Mode == rounding::rna) {
+        up = mag >= half;
+      } else if constexpr (Mode == rounding::rtz) {
+        up = ops::splat(false);
+      } else if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
+        up = (Mode == rounding::rup ? !neg : neg) & !is_zero;
+      } else {
+        up = !is_zero;  // rto: q is the odd neighbour
+      }
+      res = xsimd::select(below, xsimd::select(up, q, zero), res);
     }
-    res = xsimd::select(below, xsimd::select(up, q, zero), res);
+    out = fast_finish<A, Mode>(p, u, neg, res, to_max);
   }
-  out = fast_finish<A, Mode>(p, u, neg, res, to_max);
   return true;
 }
 
 // Quantize one batch of float32 bit patterns. `fallback` flags lanes that must be recomputed by the
-// scalar reference. index0 = random stream index of lane 0.
+// scalar reference. index0 = random stream index of lane 0 (sr draws its first words from rs).
 template <class A, rounding Mode, bool Table, bool Guarded = false, bool Uniform = false>
 [[gnu::always_inline]] inline typename simd_ops<A>::vi quantize_batch(const simd_params& p, typename simd_ops<A>::vf x,
                                                                       typename simd_ops<A>::vf prev,
                                                                       std::uint64_t index0,
                                                                       typename simd_ops<A>::vb& fallback,
-                                                                      fast_hint& hint) {
+                                                                      fast_hint& hint, sr_stream<A>& rs) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   using vb = typename ops::vb;
   const vi zero(0), one(1);
 
   const vi u = xsimd::bitwise_cast<vi>(x);
-  if constexpr (Mode != rounding::sr && Mode != rounding::hys) {
+  if constexpr (Mode != rounding::hys) {
     vi out;
     // the fast branch needs its guards for unsigned and fnu formats: callers without them skip it there
     if (p.fast && (Guarded || !p.fast_guards) &&
-        quantize_batch_fast<A, Mode, Table, Guarded, Uniform>(p, u, out, hint)) {
+        quantize_batch_fast<A, Mode, Table, Guarded, Uniform>(p, u, out, hint, index0, rs)) {
       fallback = ops::splat(false);
       return out;
     }
@@ -549,17 +646,13 @@ template <class A, rounding Mode, bool Table, bool Guarded = false, bool Uniform
     const vi t_hi =
         xsimd::select(high, ops::shl(v, xsimd::max(pos - vi(32), zero)), ops::shr(v, xsimd::min(vi(32) - pos, vi(31))));
     const vi t_lo = xsimd::select(high, zero, ops::shl(v, xsimd::min(pos, vi(31))));
-    const vi lane = ops::iota();
-    const vi base_lo(static_cast<std::int32_t>(static_cast<std::uint32_t>(index0)));
-    const vi idx_lo = base_lo + lane;
-    const vi carry = xsimd::select(ops::ult(idx_lo, base_lo), one, zero);
-    const vi idx_hi = vi(static_cast<std::int32_t>(static_cast<std::uint32_t>(index0 >> 32))) + carry;
-    vi w_hi, w_lo;
-    philox_first_word<A>(idx_lo, idx_hi, p.seed, w_hi, w_lo);
-    const vb hi_eq = w_hi == t_hi;
-    const vb lt = ops::ult(w_hi, t_hi) | (hi_eq & ops::ult(w_lo, t_lo));
-    up = rnz & lt;
-    if (exact) fallback = fallback | (rnz & !is_special & (shift > vi(64)) & hi_eq & (w_lo == t_lo));
+    // the first random word decides unless it equals T's high word and more of T follows (probability 2^-32):
+    // those lanes go to the scalar reference, which draws the element's further words
+    const vi w0 = rs.first_words(index0);
+    const vb hi_eq = w0 == t_hi;
+    up = rnz & ops::ult(w0, t_hi);
+    const vb more = exact ? ((t_lo != zero) | (shift > vi(64))) : (t_lo != zero);
+    fallback = fallback | (rnz & !is_special & hi_eq & more);
     to_max = ops::splat(p.saturate);
   }
 
@@ -644,6 +737,7 @@ void quantize_run(const simd_call& c) {
   };
 
   fast_hint hint;
+  sr_stream<A> rs(p.seed);
   // a partial batch: padded with zeros through a buffer (zeros never need the fallback)
   auto partial = [&](std::size_t i, std::size_t count) {
     alignas(64) float src[N] = {};
@@ -652,7 +746,7 @@ void quantize_run(const simd_call& c) {
     if (hys) std::memcpy(prv, c.prev + i, count * sizeof(float));
     vb fallback;
     const vi res = quantize_batch<A, Mode, Table, Guarded>(p, vf::load_aligned(src), vf::load_aligned(prv),
-                                                           c.index_base + i, fallback, hint);
+                                                           c.index_base + i, fallback, hint, rs);
     finish(res, fallback, i, count, src, prv, c.out + i, false);
   };
 
@@ -676,8 +770,8 @@ void quantize_run(const simd_call& c) {
     const vf x = vf::load_unaligned(c.in + at);
     const vf pv = hys ? vf::load_unaligned(c.prev + at) : vf(0.0f);
     vb fallback;
-    const vi res =
-        quantize_batch<A, Mode, Table, Guarded, decltype(uniform)::value>(p, x, pv, c.index_base + at, fallback, hint);
+    const vi res = quantize_batch<A, Mode, Table, Guarded, decltype(uniform)::value>(p, x, pv, c.index_base + at,
+                                                                                     fallback, hint, rs);
     finish(res, fallback, at, N, c.in + at, hys ? c.prev + at : nullptr, c.out + at, stream);
   };
   // the uniform case while it pays (fast_hint), then the loop without it
@@ -722,7 +816,7 @@ void quantize_mode(const simd_call& c) {
       quantize_guard<A, rounding::rto, Table>(c);
       return;
     case rounding::sr:
-      quantize_run<A, rounding::sr, Table, false>(c);
+      quantize_guard<A, rounding::sr, Table>(c);
       return;
     case rounding::hys:
       quantize_run<A, rounding::hys, Table, false>(c);
@@ -792,6 +886,7 @@ void scaled_run(scaled_call& c) {
   vi clipped_v(0), flushed_v(0);
   std::uint64_t batches = 0;
   fast_hint hint;
+  sr_stream<A> rs(p.seed);
   auto flush_counts = [&] {
     clipped += ops::hsum(clipped_v);
     flushed += ops::hsum(flushed_v);
@@ -824,12 +919,12 @@ void scaled_run(scaled_call& c) {
       vb fb;
       vi r;
       if constexpr (Direct) {
-        r = quantize_batch<A, Mode, Table, false, U>(p, x, vf(0.0f), idx0 + i, fb, hint);
+        r = quantize_batch<A, Mode, Table, false, U>(p, x, vf(0.0f), idx0 + i, fb, hint, rs);
       } else {
         const vb in_ok = mag >= in_lo;
         const vi y = xsimd::select(in_ok, u - shift_bits,
                                    u & vi(static_cast<std::int32_t>(0x80000000u)));  // zeros keep their sign
-        r = quantize_batch<A, Mode, Table, false, U>(p, xsimd::bitwise_cast<vf>(y), vf(0.0f), idx0 + i, fb, hint);
+        r = quantize_batch<A, Mode, Table, false, U>(p, xsimd::bitwise_cast<vf>(y), vf(0.0f), idx0 + i, fb, hint, rs);
         const vi rmag = r & abs_mask;
         const vb r_low = rmag < out_lo;
         r = xsimd::select(!r_low & (rmag < inf_bits), r + shift_bits, r);

@@ -142,7 +142,9 @@ TEST_CASE("SIMD stochastic rounding: same stream across ISAs and index offsets n
   const element_format f = parse_format("e4m3fn");
   std::vector<float> x(1000);
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = 1.0f + static_cast<float>(i) / 4096.0f;  // many off-grid values
-  for (std::uint64_t offset : {std::uint64_t{0xffffffffu} - 500, ~std::uint64_t{0} - 1500, std::uint64_t{7}}) {
+  // the third offset wraps past 2^64 inside the array (indices are taken modulo 2^64)
+  for (std::uint64_t offset :
+       {std::uint64_t{0xffffffffu} - 500, ~std::uint64_t{0} - 1500, ~std::uint64_t{0} - 300, std::uint64_t{7}}) {
     quantize_options opt;
     opt.mode = *parse_rounding("sr");
     opt.seed = 42;
@@ -150,6 +152,82 @@ TEST_CASE("SIMD stochastic rounding: same stream across ISAs and index offsets n
     std::vector<float> expect(x.size());
     quantize_array<float>(f, x, expect, opt);
     for (std::string_view isa : isas) check_isa(isa, f, x, opt, {}, expect);
+  }
+}
+
+TEST_CASE("SIMD stochastic rounding: a first random word equal to the threshold's top word draws further words") {
+  // The kernels draw one 32-bit word per element; when it equals the top 32 bits of the threshold and more of
+  // the threshold follows, the decision needs the element's next words (the scalar reference's job). Such
+  // inputs are built here: for e4m3fn (subnormal quantum 2^-9), x = F 2^-42 with F = 2 w0 + 1 < 2^24 has
+  // f = x / 2^-9 = F 2^-33, whose top 32 bits are w0 and whose 33rd bit is 1. The element is chosen so that
+  // its second word's top bit is 0 (then u < f: up, to 2^-9) or 1 (then not: 0), for sr, sr33 and sr40.
+  const std::vector<std::string_view> isas = kernels::simd_isas();
+  if (isas.empty()) return;
+  const element_format f = parse_format("e4m3fn");
+  const std::uint64_t seed = 99;
+  for (int want_up = 0; want_up < 2; ++want_up) {
+    std::uint64_t index = 0;
+    std::uint32_t w0 = 0;
+    for (;; ++index) {
+      element_random rng(seed, index);
+      w0 = rng.next32();
+      if (w0 >= (1u << 23)) continue;
+      if (((rng.next32() >> 31) == 0) == (want_up == 1)) break;
+    }
+    const float x = std::ldexp(static_cast<float>(2 * w0 + 1), -42);
+    const float expect_value = want_up ? std::ldexp(1.0f, -9) : 0.0f;
+    for (const char* mode : {"sr", "sr33", "sr40"}) {
+      for (std::size_t at : {std::size_t{0}, std::size_t{5}, std::size_t{17}, std::size_t{63}, std::size_t{70}}) {
+        if (at > index) continue;
+        std::vector<float> in(80, 0.75f);  // neighbours: ordinary sr lanes
+        in[at] = x;
+        quantize_options opt;
+        opt.mode = *parse_rounding(mode);
+        opt.seed = seed;
+        opt.index_offset = index - at;
+        std::vector<float> expect(in.size());
+        quantize_array<float>(f, in, expect, opt);
+        INFO("mode ", mode, " element ", index, " at ", at, " want_up ", want_up);
+        CHECK(expect[at] == expect_value);  // the reference's own decision, from the construction
+        for (std::string_view isa : isas) check_isa(isa, f, in, opt, {}, expect);
+      }
+    }
+  }
+}
+
+TEST_CASE("SIMD stochastic rounding: a first random word equal to a 32-bit threshold does not round up") {
+  // In e4m3fn's normal range the quantum is 20 bits above a float's last bit: x = 1 + r 2^-23 has f = r / 2^20
+  // and T = floor(f 2^R) 2^(32-R) (R = 32 for exact sr). With w0 == T exactly, u >= T: never up (the
+  // kernels' fast branch compares the word alone). Batches of in-range neighbours take that branch.
+  const std::vector<std::string_view> isas = kernels::simd_isas();
+  if (isas.empty()) return;
+  const element_format f = parse_format("e4m3fn");
+  const std::uint64_t seed = 7;
+  for (int bits : {0, 20, 16}) {
+    const int kept = bits == 0 ? 20 : std::min(bits, 20);  // bits of r that T keeps
+    const std::uint32_t low_zero = (std::uint32_t{1} << (32 - kept)) - 1;
+    std::uint64_t index = 100;
+    std::uint32_t w0 = 0;
+    for (;; ++index) {
+      w0 = element_random(seed, index).next32();
+      if ((w0 & low_zero) == 0 && w0 != 0) break;
+    }
+    // r's top `kept` bits are w0's top bits; below them (sr16) any bits: 0b0101
+    const std::uint32_t r = ((w0 >> (32 - kept)) << (20 - kept)) | (kept < 20 ? 5u : 0u);
+    const float x = 1.0f + std::ldexp(static_cast<float>(r), -23);
+    for (std::size_t at : {std::size_t{0}, std::size_t{9}, std::size_t{16}, std::size_t{47}}) {
+      std::vector<float> in(64, 1.3f);
+      in[at] = x;
+      quantize_options opt;
+      opt.mode = bits == 0 ? *parse_rounding("sr") : round_mode{rounding::sr, static_cast<std::uint8_t>(bits)};
+      opt.seed = seed;
+      opt.index_offset = index - at;
+      std::vector<float> expect(in.size());
+      quantize_array<float>(f, in, expect, opt);
+      INFO("mode ", rounding_name(opt.mode), " element ", index, " at ", at);
+      CHECK(expect[at] == 1.0f);  // the reference: u == T is not below T
+      for (std::string_view isa : isas) check_isa(isa, f, in, opt, {}, expect);
+    }
   }
 }
 

@@ -34,21 +34,54 @@ FMTSIM_HD constexpr philox_block philox4x32_10(philox_block ctr, std::uint32_t k
   return ctr;
 }
 
-// The random bits of one element: an endless sequence of 64-bit words, word k of element `index`
-// under `seed` being half of Philox block k/2 with counter (index_lo, index_hi, k/2, 0).
+// The random bits of one element: an endless stream of 32-bit words, consumed most significant bit first.
+// Word 0 of element i is shared out of one block per 4 elements so that a vector of 16 blocks gives the first
+// words of 64 consecutive elements, in order, for any SIMD width that divides 16:
+//   word 0 = word ((i >> 4) & 3) of Philox(counter c = ((i >> 6) << 4) | (i & 15) as (c_lo, c_hi, 0, 0)),
+// i.e. elements 64g + 16w + l (w < 4, l < 16) take word w of block 16g + l. The rest of the stream, needed
+// only when the first 32 bits do not decide (sr<R> with R > 32, or exact sr on an equal prefix: probability
+// 2^-32 per element), comes from the element's own blocks, marked by counter word 3 = 1:
+//   word j >= 1 = word ((j - 1) & 3) of Philox(i_lo, i_hi, (j - 1) >> 2, 1).
 class element_random {
  public:
   FMTSIM_HD constexpr element_random(std::uint64_t seed, std::uint64_t index) : seed_(seed), index_(index) {}
 
-  FMTSIM_HD constexpr std::uint64_t next64() {
-    if ((word_ & 1u) == 0) {
-      block_ = philox4x32_10({static_cast<std::uint32_t>(index_), static_cast<std::uint32_t>(index_ >> 32),
-                              static_cast<std::uint32_t>(word_ >> 1), 0u},
-                             static_cast<std::uint32_t>(seed_), static_cast<std::uint32_t>(seed_ >> 32));
+  // The counter of the shared block that holds word 0 of element `index`, and which of its words it is.
+  FMTSIM_HD static constexpr std::uint64_t first_counter(std::uint64_t index) {
+    return ((index >> 6) << 4) | (index & 15u);
+  }
+  FMTSIM_HD static constexpr unsigned first_word(std::uint64_t index) {
+    return static_cast<unsigned>((index >> 4) & 3u);
+  }
+
+  FMTSIM_HD constexpr std::uint32_t next32() {
+    const std::uint32_t k0 = static_cast<std::uint32_t>(seed_), k1 = static_cast<std::uint32_t>(seed_ >> 32);
+    if (word_ == 0) {
+      ++word_;
+      const std::uint64_t c = first_counter(index_);
+      return philox4x32_10({static_cast<std::uint32_t>(c), static_cast<std::uint32_t>(c >> 32), 0u, 0u}, k0,
+                           k1)[first_word(index_)];
     }
-    const unsigned half = static_cast<unsigned>(word_ & 1u) * 2u;
+    const std::uint32_t j = word_ - 1;
     ++word_;
-    return (static_cast<std::uint64_t>(block_[half]) << 32) | block_[half + 1];
+    if ((j & 3u) == 0) {
+      block_ = philox4x32_10({static_cast<std::uint32_t>(index_), static_cast<std::uint32_t>(index_ >> 32), j >> 2, 1u},
+                             k0, k1);
+    }
+    return block_[j & 3u];
+  }
+
+  // The next 64 bits of the stream (two words, the first one high).
+  FMTSIM_HD constexpr std::uint64_t next64() {
+    const std::uint64_t hi = next32();
+    return (hi << 32) | next32();
+  }
+
+  // A uniform integer in [0, 2^bits), bits = 1..64: the top bits of the next word (bits <= 32) or of the next
+  // two words.
+  FMTSIM_HD constexpr std::uint64_t leading(int bits) {
+    if (bits <= 32) return next32() >> (32 - bits);
+    return bits == 64 ? next64() : (next64() >> (64 - bits));
   }
 
  private:

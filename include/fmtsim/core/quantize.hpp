@@ -52,15 +52,11 @@ FMTSIM_HD constexpr int compare_dyadic(std::uint64_t a, int ea, std::uint64_t b,
 FMTSIM_HD constexpr bool random_below(element_random& rng, std::uint64_t r, int shift) {
   int remaining = shift;
   while (remaining > 0) {
-    const int take = remaining < 64 ? remaining : 64;
-    const std::uint64_t word = rng.next64();
-    const std::uint64_t u = take == 64 ? word : (word >> (64 - take));
+    const int take = remaining < 32 ? remaining : 32;
+    const std::uint64_t u = rng.next32() >> (32 - take);
     const int low = remaining - take;  // bits of r below this chunk
     std::uint64_t chunk = 0;
-    if (low < 64) {
-      chunk = r >> low;
-      if (take < 64) chunk &= (std::uint64_t{1} << take) - 1;
-    }
+    if (low < 64) chunk = (r >> low) & ((std::uint64_t{1} << take) - 1);
     if (u != chunk) return u < chunk;
     remaining -= take;
   }
@@ -134,9 +130,7 @@ FMTSIM_HD constexpr detail::quantized_magnitude round_magnitude(const element_fo
         } else {
           const std::uint64_t threshold =
               shift <= sr_bits ? (r << (sr_bits - shift)) : (shift - sr_bits >= 64 ? 0 : (r >> (shift - sr_bits)));
-          const std::uint64_t word = rng->next64();
-          const std::uint64_t u = sr_bits == 64 ? word : (word >> (64 - sr_bits));
-          up = u < threshold;
+          up = rng->leading(sr_bits) < threshold;
         }
       }
       break;

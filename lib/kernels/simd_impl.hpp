@@ -421,6 +421,45 @@ template <class A>
   return (mag & ~mask) + xsimd::select(ops::ult(w0, t), one_s, zero);
 }
 
+// fast_round's overflow choice (to_max) for a mode, without rounding anything.
+template <rounding Mode>
+constexpr bool fast_to_max(const simd_params& p) {
+  return (Mode == rounding::rne || Mode == rounding::rna) ? p.saturate : true;
+}
+
+// The fixed-quantum lanes of the uniform case (simd_params::fast_fixed): n = round(|x| 2^-q) in the float unit,
+// then n 2^q, both scalings exact. y < 2^23 there (the quantum lies above the input's last bit), so t + 1 is exact
+// for the integer t = trunc(y), as is y - t. The rounding instructions carry their mode (MXCSR's is not used).
+template <class A, rounding Mode>
+[[gnu::always_inline]] inline typename simd_ops<A>::vi fast_fixed_round(const simd_params& p,
+                                                                        typename simd_ops<A>::vi mag,
+                                                                        typename simd_ops<A>::vb neg) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vf = typename ops::vf;
+  const vf y = xsimd::bitwise_cast<vf>(mag) * vf(p.fixed_up);
+  vf n;
+  if constexpr (Mode == rounding::rne) {
+    n = xsimd::nearbyint(y);
+  } else if constexpr (Mode == rounding::rna) {
+    const vf t = xsimd::trunc(y);  // y - t is exact (t is y with its fraction bits cleared)
+    n = xsimd::select(y - t >= vf(0.5f), t + vf(1.0f), t);
+  } else if constexpr (Mode == rounding::rtz) {
+    n = xsimd::trunc(y);
+  } else if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
+    const auto away = Mode == rounding::rup ? !neg : neg;  // the lanes rounded up in magnitude
+    n = xsimd::bitwise_cast<vf>(
+        xsimd::select(away, xsimd::bitwise_cast<vi>(xsimd::ceil(y)), xsimd::bitwise_cast<vi>(xsimd::trunc(y))));
+  } else {
+    static_assert(Mode == rounding::rto, "sr and hys do not take the fixed-quantum lanes");
+    const vf t = xsimd::trunc(y);
+    const vi tb = xsimd::bitwise_cast<vi>(t);
+    const auto bump = (tb != xsimd::bitwise_cast<vi>(y)) & ((xsimd::to_int(t) & vi(1)) == vi(0));
+    n = xsimd::bitwise_cast<vf>(xsimd::select(bump, xsimd::bitwise_cast<vi>(t + vf(1.0f)), tb));
+  }
+  return xsimd::bitwise_cast<vi>(n * vf(p.fixed_down));
+}
+
 // Overflow and sign of the fast branch: res are the rounded magnitude bits of input bits u.
 template <class A, rounding Mode>
 [[gnu::always_inline]] inline typename simd_ops<A>::vi fast_finish(const simd_params& p, typename simd_ops<A>::vi u,
@@ -477,25 +516,38 @@ template <class A, rounding Mode, bool Table, bool Guarded, bool Uniform>
   };
   bool to_max = true;
   if constexpr (!Table && Uniform) {
-    // every lane in the format's normal range (or zero): one shift for all, splat constants
-    const bool uniform = all_ok(ops::ult(mag - vi(p.uni_lo), vi(p.uni_span)));
-    hint.credit = uniform ? std::min(hint.credit + 1, 64) : hint.credit - 8;
-    if (uniform) {
-      const vb neg = u < zero;
-      const std::int32_t s = p.shift_high;
-      const vi one_s(std::int32_t{1} << s);
-      vi res;
-      if constexpr (Mode == rounding::sr) {
-        res = fast_round_sr<A>(p, mag, vi(s), one_s, one_s - one, rs.first_words(index0));
-        to_max = p.saturate;
-      } else {
-        // the kept last bit is bit s of the magnitude: the implicit bit when s = 23 (zero lanes give 0 either way)
-        res = fast_round<A, Mode>(
-            p, mag, neg, one_s, one_s - one, [&]() [[gnu::always_inline]] { return s == 23 ? one : (mag >> s) & one; },
-            to_max);
+    if (Mode != rounding::sr && p.fast_fixed) {
+      // integer and fixed-point grids: one quantum for every normal float32 magnitude below uni_lo (or zero)
+      const bool fixed = all_ok(ops::ult(mag - vi(1 << 23), vi(p.uni_lo - (1 << 23))));
+      hint.credit = fixed ? std::min(hint.credit + 1, 64) : hint.credit - 8;
+      if (fixed) {
+        const vb neg = u < zero;
+        if constexpr (Mode != rounding::sr) {
+          out = fast_finish<A, Mode>(p, u, neg, fast_fixed_round<A, Mode>(p, mag, neg), fast_to_max<Mode>(p));
+        }
+        return true;
       }
-      out = fast_finish<A, Mode>(p, u, neg, res, to_max);
-      return true;
+    } else {
+      // every lane in the format's normal range (or zero): one shift for all, splat constants
+      const bool uniform = all_ok(ops::ult(mag - vi(p.uni_lo), vi(p.uni_span)));
+      hint.credit = uniform ? std::min(hint.credit + 1, 64) : hint.credit - 8;
+      if (uniform) {
+        const vb neg = u < zero;
+        const std::int32_t s = p.shift_high;
+        const vi one_s(std::int32_t{1} << s);
+        vi res;
+        if constexpr (Mode == rounding::sr) {
+          res = fast_round_sr<A>(p, mag, vi(s), one_s, one_s - one, rs.first_words(index0));
+          to_max = p.saturate;
+        } else {
+          // the kept last bit is bit s of the magnitude: the implicit bit when s = 23 (zero lanes give 0 either way)
+          res = fast_round<A, Mode>(
+              p, mag, neg, one_s, one_s - one,
+              [&]() [[gnu::always_inline]] { return s == 23 ? one : (mag >> s) & one; }, to_max);
+        }
+        out = fast_finish<A, Mode>(p, u, neg, res, to_max);
+        return true;
+      }
     }
   }
   vi shift;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <stdexcept>
 
 namespace fmtsim::kernels::detail {
@@ -99,6 +100,8 @@ void set_fast(simd_params& p) {
   p.fast_lo = p.fast_hi = 0;
   p.fast_uniform = false;
   p.uni_lo = p.uni_span = 0;
+  p.fast_fixed = false;
+  p.fixed_up = p.fixed_down = 1.0f;
   p.fast_table.fill(0);
   if (!p.fast) return;
   // fnu: the fields below the floor 2^fnu_low_e (forced up to it) and float32 subnormals never qualify (the
@@ -146,6 +149,20 @@ void set_fast(simd_params& p) {
     p.fast_uniform = true;
     p.uni_lo = ulo << 23;
     p.uni_span = (hi + 1 - ulo) << 23;
+  }
+  // without a uniform part (integer and fixed-point grids): the fixed-quantum case, when fields 1 .. hi all
+  // have the quantum 2^q, q in [-126, 0] (for minifloats, whose subnormal lanes would take it in a minority of
+  // batches, the branch's mispredictions measured 20-30% slower than the per-lane shift)
+  const int q = 1 - 150 + rule_shift(p, 1);  // the quantum exponent at field 1
+  bool fixed = !uniform && !p.fnu && q >= -126 && q <= 0;
+  for (int field = 1; fixed && field <= hi; ++field) fixed = field - 150 + rule_shift(p, field) == q;
+  if (fixed) {
+    p.fast_uniform = true;  // the kernel loops' variant that tries it
+    p.fast_fixed = true;
+    p.uni_lo = (hi + 1) << 23;
+    p.uni_span = 0;
+    p.fixed_up = std::ldexp(1.0f, -q);
+    p.fixed_down = std::ldexp(1.0f, q);
   }
 }
 

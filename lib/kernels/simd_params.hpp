@@ -80,6 +80,14 @@ struct simd_params {
   bool fast_uniform = false;
   std::int32_t uni_lo = 0;
   std::int32_t uni_span = 0;
+  // Integer and fixed-point grids (no uniform part): every normal float32 magnitude below uni_lo has the one
+  // quantum 2^fixed_exp (fast_fixed, with fast_uniform set for the loops and uni_span = 0). With fixed_exp in
+  // [-126, 0] a batch of such lanes (or zeros) rounds as n = round(|x| 2^-fixed_exp) in the float unit
+  // (scalings by powers of two that stay normal: exact; rounding instructions with the mode in the instruction:
+  // independent of MXCSR, FTZ and DAZ), result n 2^fixed_exp. Not for sr.
+  bool fast_fixed = false;
+  float fixed_up = 1.0f;    // 2^-fixed_exp
+  float fixed_down = 1.0f;  // 2^fixed_exp
 };
 
 // Throws std::invalid_argument if the format's values are not representable in float32.

@@ -155,6 +155,27 @@ TEST_CASE("SIMD stochastic rounding: same stream across ISAs and index offsets n
   }
 }
 
+namespace {
+
+// x at position `at` of a batch-sized array of `fill` values whose stream starts so that x is element `index`:
+// the reference must give `value` there, and every ISA the reference's whole array.
+void check_sr_element(const element_format& f, float x, float fill, std::size_t at, round_mode mode, std::uint64_t seed,
+                      std::uint64_t index, float value) {
+  std::vector<float> in(80, fill);
+  in[at] = x;
+  quantize_options opt;
+  opt.mode = mode;
+  opt.seed = seed;
+  opt.index_offset = index - at;
+  std::vector<float> expect(in.size());
+  quantize_array<float>(f, in, expect, opt);
+  INFO("mode ", rounding_name(mode), " element ", index, " at ", at);
+  CHECK(expect[at] == value);  // the reference's own decision, from the construction
+  for (std::string_view isa : kernels::simd_isas()) check_isa(isa, f, in, opt, {}, expect);
+}
+
+}  // namespace
+
 TEST_CASE("SIMD stochastic rounding: a first random word equal to the threshold's top word draws further words") {
   // The kernels draw one 32-bit word per element; when it equals the top 32 bits of the threshold and more of
   // the threshold follows, the decision needs the element's next words (the scalar reference's job). Such
@@ -178,18 +199,8 @@ TEST_CASE("SIMD stochastic rounding: a first random word equal to the threshold'
     const float expect_value = want_up ? std::ldexp(1.0f, -9) : 0.0f;
     for (const char* mode : {"sr", "sr33", "sr40"}) {
       for (std::size_t at : {std::size_t{0}, std::size_t{5}, std::size_t{17}, std::size_t{63}, std::size_t{70}}) {
-        if (at > index) continue;
-        std::vector<float> in(80, 0.75f);  // neighbours: ordinary sr lanes
-        in[at] = x;
-        quantize_options opt;
-        opt.mode = *parse_rounding(mode);
-        opt.seed = seed;
-        opt.index_offset = index - at;
-        std::vector<float> expect(in.size());
-        quantize_array<float>(f, in, expect, opt);
-        INFO("mode ", mode, " element ", index, " at ", at, " want_up ", want_up);
-        CHECK(expect[at] == expect_value);  // the reference's own decision, from the construction
-        for (std::string_view isa : isas) check_isa(isa, f, in, opt, {}, expect);
+        // neighbours 0.75: ordinary sr lanes
+        if (at <= index) check_sr_element(f, x, 0.75f, at, *parse_rounding(mode), seed, index, expect_value);
       }
     }
   }
@@ -215,18 +226,11 @@ TEST_CASE("SIMD stochastic rounding: a first random word equal to a 32-bit thres
     // r's top `kept` bits are w0's top bits; below them (sr16) any bits: 0b0101
     const std::uint32_t r = ((w0 >> (32 - kept)) << (20 - kept)) | (kept < 20 ? 5u : 0u);
     const float x = 1.0f + std::ldexp(static_cast<float>(r), -23);
+    const round_mode mode =
+        bits == 0 ? *parse_rounding("sr") : round_mode{rounding::sr, static_cast<std::uint8_t>(bits)};
     for (std::size_t at : {std::size_t{0}, std::size_t{9}, std::size_t{16}, std::size_t{47}}) {
-      std::vector<float> in(64, 1.3f);
-      in[at] = x;
-      quantize_options opt;
-      opt.mode = bits == 0 ? *parse_rounding("sr") : round_mode{rounding::sr, static_cast<std::uint8_t>(bits)};
-      opt.seed = seed;
-      opt.index_offset = index - at;
-      std::vector<float> expect(in.size());
-      quantize_array<float>(f, in, expect, opt);
-      INFO("mode ", rounding_name(opt.mode), " element ", index, " at ", at);
-      CHECK(expect[at] == 1.0f);  // the reference: u == T is not below T
-      for (std::string_view isa : isas) check_isa(isa, f, in, opt, {}, expect);
+      // neighbours 1.3: in-range lanes; the reference: u == T is not below T
+      check_sr_element(f, x, 1.3f, at, mode, seed, index, 1.0f);
     }
   }
 }

@@ -364,26 +364,27 @@ struct sr_stream {
 // e5m2/fp16/bf16 and MX-scaled e4m3 pass nearly always). Only the path changes, never a result.
 struct fast_hint {
   std::int32_t credit = 16;
+  // records whether a batch qualified for the case, and returns it
+  bool note(bool passed) {
+    credit = passed ? std::min(credit + 1, 64) : credit - 8;
+    return passed;
+  }
 };
 
 // The rounding of the fast branch once the quantum 2^shift is known per lane (one_s = 2^shift, mask =
 // one_s - 1): the rounded magnitude bits, before overflow. lsb() gives the kept significand's last bit (rne,
-// rto). to_max: whether overflow gives max instead of inf/NaN (rup/rdn decide per lane in fast_finish).
+// rto). Overflow is fast_finish's.
 template <class A, rounding Mode, class Lsb>
-[[gnu::always_inline]] inline typename simd_ops<A>::vi fast_round(const simd_params& p, typename simd_ops<A>::vi mag,
+[[gnu::always_inline]] inline typename simd_ops<A>::vi fast_round(typename simd_ops<A>::vi mag,
                                                                   typename simd_ops<A>::vb neg,
                                                                   typename simd_ops<A>::vi one_s,
-                                                                  typename simd_ops<A>::vi mask, Lsb lsb,
-                                                                  bool& to_max) {
+                                                                  typename simd_ops<A>::vi mask, Lsb lsb) {
   using vi = typename simd_ops<A>::vi;
   const vi zero(0), one(1);
   const vi keep = ~mask;
-  to_max = true;
   if constexpr (Mode == rounding::rne) {
-    to_max = p.saturate;
     return (mag + (one_s >> 1) - one + lsb()) & keep;
   } else if constexpr (Mode == rounding::rna) {
-    to_max = p.saturate;
     return (mag + (one_s >> 1)) & keep;
   } else if constexpr (Mode == rounding::rtz) {
     return mag & keep;
@@ -421,10 +422,11 @@ template <class A>
   return (mag & ~mask) + xsimd::select(ops::ult(w0, t), one_s, zero);
 }
 
-// fast_round's overflow choice (to_max) for a mode, without rounding anything.
+// Whether overflow gives max instead of inf/NaN in the fast branch (rup/rdn decide per lane in fast_finish):
+// the rounding-to-nearest modes and sr only with :sat.
 template <rounding Mode>
 constexpr bool fast_to_max(const simd_params& p) {
-  return (Mode == rounding::rne || Mode == rounding::rna) ? p.saturate : true;
+  return (Mode == rounding::rne || Mode == rounding::rna || Mode == rounding::sr) ? p.saturate : true;
 }
 
 // The fixed-quantum lanes of the uniform case (simd_params::fast_fixed): n = round(|x| 2^-q) in the float unit,
@@ -464,7 +466,7 @@ template <class A, rounding Mode>
 template <class A, rounding Mode>
 [[gnu::always_inline]] inline typename simd_ops<A>::vi fast_finish(const simd_params& p, typename simd_ops<A>::vi u,
                                                                    typename simd_ops<A>::vb neg,
-                                                                   typename simd_ops<A>::vi res, bool to_max) {
+                                                                   typename simd_ops<A>::vi res) {
   using vi = typename simd_ops<A>::vi;
   const vi zero(0);
   const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
@@ -477,7 +479,7 @@ template <class A, rounding Mode>
     const auto toward_zero = Mode == rounding::rup ? neg : !neg;
     overflow_value = p.saturate ? limit : xsimd::select(toward_zero, limit, big_value);
   } else {
-    overflow_value = to_max ? limit : big_value;
+    overflow_value = fast_to_max<Mode>(p) ? limit : big_value;
   }
   const vi out_mag = xsimd::select(res > limit, overflow_value, res);
   if (p.has_negative_zero) return out_mag | (u & sign_bit);
@@ -514,38 +516,31 @@ template <class A, rounding Mode, bool Table, bool Guarded, bool Uniform>
     }
     return xsimd::all(in_range | is_zero);
   };
-  bool to_max = true;
   if constexpr (!Table && Uniform) {
     if (Mode != rounding::sr && p.fast_fixed) {
       // integer and fixed-point grids: one quantum for every normal float32 magnitude below uni_lo (or zero)
-      const bool fixed = all_ok(ops::ult(mag - vi(1 << 23), vi(p.uni_lo - (1 << 23))));
-      hint.credit = fixed ? std::min(hint.credit + 1, 64) : hint.credit - 8;
-      if (fixed) {
+      if (hint.note(all_ok(ops::ult(mag - vi(1 << 23), vi(p.uni_lo - (1 << 23)))))) {
         const vb neg = u < zero;
         if constexpr (Mode != rounding::sr) {
-          out = fast_finish<A, Mode>(p, u, neg, fast_fixed_round<A, Mode>(p, mag, neg), fast_to_max<Mode>(p));
+          out = fast_finish<A, Mode>(p, u, neg, fast_fixed_round<A, Mode>(p, mag, neg));
         }
         return true;
       }
     } else {
       // every lane in the format's normal range (or zero): one shift for all, splat constants
-      const bool uniform = all_ok(ops::ult(mag - vi(p.uni_lo), vi(p.uni_span)));
-      hint.credit = uniform ? std::min(hint.credit + 1, 64) : hint.credit - 8;
-      if (uniform) {
+      if (hint.note(all_ok(ops::ult(mag - vi(p.uni_lo), vi(p.uni_span))))) {
         const vb neg = u < zero;
         const std::int32_t s = p.shift_high;
         const vi one_s(std::int32_t{1} << s);
         vi res;
         if constexpr (Mode == rounding::sr) {
           res = fast_round_sr<A>(p, mag, vi(s), one_s, one_s - one, rs.first_words(index0));
-          to_max = p.saturate;
         } else {
           // the kept last bit is bit s of the magnitude: the implicit bit when s = 23 (zero lanes give 0 either way)
-          res = fast_round<A, Mode>(
-              p, mag, neg, one_s, one_s - one,
-              [&]() [[gnu::always_inline]] { return s == 23 ? one : (mag >> s) & one; }, to_max);
+          res = fast_round<A, Mode>(mag, neg, one_s, one_s - one,
+                                    [&]() [[gnu::always_inline]] { return s == 23 ? one : (mag >> s) & one; });
         }
-        out = fast_finish<A, Mode>(p, u, neg, res, to_max);
+        out = fast_finish<A, Mode>(p, u, neg, res);
         return true;
       }
     }
@@ -571,11 +566,10 @@ template <class A, rounding Mode, bool Table, bool Guarded, bool Uniform>
   const vi one_s = ops::shl(one, shift);
   if constexpr (Mode == rounding::sr) {
     const vi res = fast_round_sr<A>(p, mag, shift, one_s, one_s - one, rs.first_words(index0));
-    out = fast_finish<A, Mode>(p, u, neg, res, p.saturate);
+    out = fast_finish<A, Mode>(p, u, neg, res);
   } else {
-    vi res = fast_round<A, Mode>(
-        p, mag, neg, one_s, one_s - one,
-        [&]() [[gnu::always_inline]] { return ops::shr(mag | vi(0x800000), shift) & one; }, to_max);
+    vi res = fast_round<A, Mode>(mag, neg, one_s, one_s - one,
+                                 [&]() [[gnu::always_inline]] { return ops::shr(mag | vi(0x800000), shift) & one; });
     if (p.fast_below) {
       // the lanes below q = 2^(fast_lo's exponent) round to 0 or q; ties (exactly q/2) go to 0, the even one
       const vb below = mag < vi(p.fast_lo);
@@ -594,7 +588,7 @@ template <class A, rounding Mode, bool Table, bool Guarded, bool Uniform>
       }
       res = xsimd::select(below, xsimd::select(up, q, zero), res);
     }
-    out = fast_finish<A, Mode>(p, u, neg, res, to_max);
+    out = fast_finish<A, Mode>(p, u, neg, res);
   }
   return true;
 }

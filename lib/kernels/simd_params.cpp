@@ -91,6 +91,26 @@ void set_fast_below(simd_params& p, int lo) {
   }
 }
 
+// simd_params::fast_window from fast_table: from the last field of the run of equal entries that starts at
+// field 1 (0 below the format's range, or 24 for fast_below; float32 subnormals usually share it).
+void set_fast_window(simd_params& p) {
+  const auto& t = p.fast_table;
+  int lo = 2;
+  while (lo < 255 && t[static_cast<unsigned>(lo)] == t[1]) ++lo;
+  const int base = std::min(lo - 1, 255 - 63);
+  p.window_base = base;
+  auto shared = [&](int from, int to) {  // the one value of fields from .. to, else 0
+    const std::int32_t v = t[static_cast<unsigned>(from)];
+    for (int f = from; f <= to; ++f) {
+      if (t[static_cast<unsigned>(f)] != v) return 0;
+    }
+    return v;
+  };
+  p.fast_window[0] = shared(0, base);
+  for (int i = 1; i < 63; ++i) p.fast_window[static_cast<unsigned>(i)] = t[static_cast<unsigned>(base + i)];
+  p.fast_window[63] = shared(base + 63, 255);
+}
+
 void set_fast(simd_params& p) {
   p.fast = !p.log_domain;
   p.fast_nonneg = !p.has_sign;
@@ -103,6 +123,8 @@ void set_fast(simd_params& p) {
   p.fast_fixed = false;
   p.fixed_up = p.fixed_down = 1.0f;
   p.fast_table.fill(0);
+  p.window_base = 0;
+  p.fast_window.fill(0);
   if (!p.fast) return;
   // fnu: the fields below the floor 2^fnu_low_e (forced up to it) and float32 subnormals never qualify (the
   // rule's shift there is above 23 already for fnu grids; the bound keeps the floor out of the branch regardless)
@@ -118,6 +140,7 @@ void set_fast(simd_params& p) {
     if (!p.fnu && p.subnormal_uniform && p.subnormal_shift >= 1 && p.subnormal_shift <= 22)
       p.fast_table[0] = p.subnormal_shift;
     set_fast_below(p, lowest);
+    set_fast_window(p);
     return;
   }
   // the qualifying fields must form one interval (checked: the shift is non-increasing in the field except

@@ -12,134 +12,147 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace fmtsim::sim::detail {
 namespace {
 
-thread_local std::vector<float> tl_v, tl_m, tl_rows, tl_y;
+thread_local std::vector<float> tl_v, tl_m, tl_pad;
 
-// Rows of one input plane, zero-padded and split into even and odd padded columns so that the
-// tile loops below read with unit stride: row r (r = 0 .. 2 th + 1) holds input row r - 1, its
-// first half E[m] = column 2m - 1 and its second half O[m] = column 2m (m = 0 .. tw); zero outside.
-void split_plane(const float* plane, std::int64_t h, std::int64_t w, std::int64_t th, std::int64_t tw, float* rows) {
-  const std::int64_t half = tw + 1, width = 2 * half;
-  std::fill_n(rows, (2 * th + 2) * width, 0.0f);
-  const std::int64_t odd_n = (w + 1) / 2, even_n = w / 2;  // columns 0, 2, ... and 1, 3, ...
-  for (std::int64_t ih = 0; ih < h; ++ih) {
-    const float* __restrict src = plane + ih * w;
-    float* __restrict e = rows + (ih + 1) * width;
-    float* __restrict o = e + half;
-    for (std::int64_t m = 0; m < even_n; ++m) e[m + 1] = src[2 * m + 1];
-    for (std::int64_t m = 0; m < odd_n; ++m) o[m] = src[2 * m];
+// Four floats: SSE where the baseline ISA has it, else a plain array the compiler vectorises. Only the
+// operations the transforms use; both forms compute the same float operations in the same order.
+#if defined(__SSE2__)
+struct vec4 {
+  __m128 v;
+  static vec4 load(const float* p) { return {_mm_loadu_ps(p)}; }
+  void store(float* p) const { _mm_storeu_ps(p, v); }
+  friend vec4 operator+(vec4 a, vec4 b) { return {_mm_add_ps(a.v, b.v)}; }
+  friend vec4 operator-(vec4 a, vec4 b) { return {_mm_sub_ps(a.v, b.v)}; }
+  static vec4 splat(float x) { return {_mm_set1_ps(x)}; }
+  // lanes 0, 2 of a then 0, 2 of b (even), and lanes 1, 3 of each (odd)
+  static vec4 even(vec4 a, vec4 b) { return {_mm_shuffle_ps(a.v, b.v, _MM_SHUFFLE(2, 0, 2, 0))}; }
+  static vec4 odd(vec4 a, vec4 b) { return {_mm_shuffle_ps(a.v, b.v, _MM_SHUFFLE(3, 1, 3, 1))}; }
+  // a0 b0 a1 b1 and a2 b2 a3 b3
+  static vec4 zip_lo(vec4 a, vec4 b) { return {_mm_unpacklo_ps(a.v, b.v)}; }
+  static vec4 zip_hi(vec4 a, vec4 b) { return {_mm_unpackhi_ps(a.v, b.v)}; }
+};
+#else
+struct vec4 {
+  float v[4];
+  static vec4 load(const float* p) { return {{p[0], p[1], p[2], p[3]}}; }
+  void store(float* p) const { std::memcpy(p, v, sizeof v); }
+  friend vec4 operator+(vec4 a, vec4 b) {
+    return {{a.v[0] + b.v[0], a.v[1] + b.v[1], a.v[2] + b.v[2], a.v[3] + b.v[3]}};
   }
+  friend vec4 operator-(vec4 a, vec4 b) {
+    return {{a.v[0] - b.v[0], a.v[1] - b.v[1], a.v[2] - b.v[2], a.v[3] - b.v[3]}};
+  }
+  static vec4 splat(float x) { return {{x, x, x, x}}; }
+  static vec4 even(vec4 a, vec4 b) { return {{a.v[0], a.v[2], b.v[0], b.v[2]}}; }
+  static vec4 odd(vec4 a, vec4 b) { return {{a.v[1], a.v[3], b.v[1], b.v[3]}}; }
+  static vec4 zip_lo(vec4 a, vec4 b) { return {{a.v[0], b.v[0], a.v[1], b.v[1]}}; }
+  static vec4 zip_hi(vec4 a, vec4 b) { return {{a.v[2], b.v[2], a.v[3], b.v[3]}}; }
+};
+#endif
+
+// Tiles are handled four at a time along a tile row: a row of tw tiles takes ceil(tw / 4) steps, and the
+// lanes past tw are junk. Junk is only ever stored where a later store of correct values lands (the next
+// tile row, the next block in memory order, the plane's next output rows) or into padding; an output store
+// that would reach past its plane is cut to the row's end.
+std::int64_t round4(std::int64_t n) { return (n + 3) / 4 * 4; }
+
+// The padded plane: row r (0 .. 2 th + 1) is input row r - 1, column j (0 .. pw - 1) input column j - 1,
+// zero outside the input. pw = 2 round4(tw) + 2 covers the widest step's reads. The borders are zeroed
+// once per buffer (zero_pad); each plane then only copies its rows in.
+std::int64_t pad_width(std::int64_t tw) { return 2 * round4(tw) + 2; }
+void zero_pad(float* pad, std::int64_t th, std::int64_t tw) { std::fill_n(pad, (2 * th + 2) * pad_width(tw), 0.0f); }
+void fill_pad(const float* plane, std::int64_t h, std::int64_t w, std::int64_t tw, float* pad) {
+  const std::int64_t pw = pad_width(tw);
+  for (std::int64_t ih = 0; ih < h; ++ih) std::memcpy(pad + (ih + 1) * pw + 1, plane + ih * w, w * sizeof(float));
 }
 
-// The loops below take their rows as restrict-qualified parameters (GCC vectorises them only
-// then; restrict on local pointers is not used for its alias analysis).
-
-// B^T d B for a row of tiles, from the tile row's four split padded rows r0..r3 (split_plane): tile
-// tj's columns 2tj-1 .. 2tj+2 are E[tj], O[tj], E[tj+1], O[tj+1] (O = E + half). B^T combines the
-// rows (0 - 2, 1 + 2, 2 - 1, 1 - 3), B the columns the same way; product e = 4 i + j goes to o[e].
-// One loop for all 16 products: its rows are freshly stored by split_plane at their own alignment,
-// and every value is loaded once.
-inline void tile_row(const float* __restrict r0, const float* __restrict r1, const float* __restrict r2,
-                     const float* __restrict r3, std::int64_t half, float* __restrict o0, float* __restrict o1,
-                     float* __restrict o2, float* __restrict o3, float* __restrict o4, float* __restrict o5,
-                     float* __restrict o6, float* __restrict o7, float* __restrict o8, float* __restrict o9,
-                     float* __restrict o10, float* __restrict o11, float* __restrict o12, float* __restrict o13,
-                     float* __restrict o14, float* __restrict o15, std::int64_t tw) {
-  for (std::int64_t tj = 0; tj < tw; ++tj) {
-    float d[4][4];  // d[row][column] of the tile's 4x4 patch
-    const float* rows[4] = {r0, r1, r2, r3};
-    for (int r = 0; r < 4; ++r) {
-      d[r][0] = rows[r][tj];
-      d[r][1] = rows[r][half + tj];
-      d[r][2] = rows[r][tj + 1];
-      d[r][3] = rows[r][half + tj + 1];
-    }
-    float q[4][4];  // B^T d
-    for (int j = 0; j < 4; ++j) {
-      q[0][j] = d[0][j] - d[2][j];
-      q[1][j] = d[1][j] + d[2][j];
-      q[2][j] = d[2][j] - d[1][j];
-      q[3][j] = d[1][j] - d[3][j];
-    }
-    float* out[16] = {o0, o1, o2, o3, o4, o5, o6, o7, o8, o9, o10, o11, o12, o13, o14, o15};
-    for (int i = 0; i < 4; ++i) {  // (B^T d) B
-      out[4 * i + 0][tj] = q[i][0] - q[i][2];
-      out[4 * i + 1][tj] = q[i][1] + q[i][2];
-      out[4 * i + 2][tj] = q[i][2] - q[i][1];
-      out[4 * i + 3][tj] = q[i][1] - q[i][3];
-    }
-  }
-}
-
-// Tiles of one input plane: tile (ti, tj) reads rows 2ti-1 .. 2ti+2 and columns 2tj-1 .. 2tj+2
-// (zero outside the plane) and writes its 16 transformed values to dst[e * estride + ti * tw + tj].
-void input_tiles(const float* plane, std::int64_t h, std::int64_t w, std::int64_t th, std::int64_t tw, float* dst,
-                 std::int64_t estride, float* rows) {
-  const std::int64_t half = tw + 1, width = 2 * half;
-  split_plane(plane, h, w, th, tw, rows);
+// B^T d B of every tile of a padded plane. Tile (ti, tj) is the 4x4 patch at padded rows 2 ti .. 2 ti + 3 and
+// columns 2 tj .. 2 tj + 3; per row, the even and odd columns of two loads give the patch's columns 0 and 1
+// for four tiles, the same two loads two columns on give columns 2 and 3. B^T combines the rows (0 - 2, 1 + 2,
+// 2 - 1, 1 - 3), B the columns the same way; product e = 4 i + j of tile (ti, tj) goes to
+// dst[e * estride + ti * tw + tj] (3 floats past th * tw may be overwritten).
+void input_tiles(const float* pad, std::int64_t th, std::int64_t tw, float* dst, std::int64_t estride) {
+  const std::int64_t pw = pad_width(tw);
   for (std::int64_t ti = 0; ti < th; ++ti) {
-    const float* d = rows + 2 * ti * width;
-    float* o = dst + ti * tw;
-    const std::int64_t s = estride;
-    tile_row(d, d + width, d + 2 * width, d + 3 * width, half, o, o + s, o + 2 * s, o + 3 * s, o + 4 * s, o + 5 * s,
-             o + 6 * s, o + 7 * s, o + 8 * s, o + 9 * s, o + 10 * s, o + 11 * s, o + 12 * s, o + 13 * s, o + 14 * s,
-             o + 15 * s, tw);
+    for (std::int64_t tj = 0; tj < tw; tj += 4) {
+      vec4 d[4][4];  // d[row][column], four tiles per vector
+      for (int r = 0; r < 4; ++r) {
+        const float* row = pad + (2 * ti + r) * pw + 2 * tj;
+        const vec4 a = vec4::load(row), b = vec4::load(row + 4);
+        const vec4 a2 = vec4::load(row + 2), b2 = vec4::load(row + 6);
+        d[r][0] = vec4::even(a, b);
+        d[r][1] = vec4::odd(a, b);
+        d[r][2] = vec4::even(a2, b2);
+        d[r][3] = vec4::odd(a2, b2);
+      }
+      vec4 q[4][4];  // B^T d
+      for (int j = 0; j < 4; ++j) {
+        q[0][j] = d[0][j] - d[2][j];
+        q[1][j] = d[1][j] + d[2][j];
+        q[2][j] = d[2][j] - d[1][j];
+        q[3][j] = d[1][j] - d[3][j];
+      }
+      float* o = dst + ti * tw + tj;
+      for (int i = 0; i < 4; ++i) {  // (B^T d) B
+        (q[i][0] - q[i][2]).store(o + (4 * i + 0) * estride);
+        (q[i][1] + q[i][2]).store(o + (4 * i + 1) * estride);
+        (q[i][2] - q[i][1]).store(o + (4 * i + 2) * estride);
+        (q[i][1] - q[i][3]).store(o + (4 * i + 3) * estride);
+      }
+    }
   }
 }
 
-// A^T M A for a row of tiles: m0..m15 are the 16 products of each tile.
-inline void tiles_at(const float* __restrict m0, const float* __restrict m1, const float* __restrict m2,
-                     const float* __restrict m3, const float* __restrict m4, const float* __restrict m5,
-                     const float* __restrict m6, const float* __restrict m7, const float* __restrict m8,
-                     const float* __restrict m9, const float* __restrict m10, const float* __restrict m11,
-                     const float* __restrict m12, const float* __restrict m13, const float* __restrict m14,
-                     const float* __restrict m15, float bias, float* __restrict y00, float* __restrict y01,
-                     float* __restrict y10, float* __restrict y11, std::int64_t tw) {
-  for (std::int64_t tj = 0; tj < tw; ++tj) {
-    // A^T M: rows 0 + 1 + 2 and 1 - 2 - 3 of every column; then the same on the columns.
-    const float r00 = m0[tj] + m4[tj] + m8[tj], r01 = m1[tj] + m5[tj] + m9[tj];
-    const float r02 = m2[tj] + m6[tj] + m10[tj], r03 = m3[tj] + m7[tj] + m11[tj];
-    const float r10 = m4[tj] - m8[tj] - m12[tj], r11 = m5[tj] - m9[tj] - m13[tj];
-    const float r12 = m6[tj] - m10[tj] - m14[tj], r13 = m7[tj] - m11[tj] - m15[tj];
-    y00[tj] = r00 + r01 + r02 + bias;
-    y01[tj] = r01 - r02 - r03 + bias;
-    y10[tj] = r10 + r11 + r12 + bias;
-    y11[tj] = r11 - r12 - r13 + bias;
-  }
+// n floats of v to p (n <= 4)
+inline void store_n(vec4 v, float* p, std::int64_t n) {
+  alignas(16) float tmp[4];
+  v.store(tmp);
+  std::memcpy(p, tmp, static_cast<std::size_t>(n) * sizeof(float));
 }
 
-// out[0 .. n) = a[0], b[0], a[1], b[1], ... (n output columns: an odd n drops the last b).
-inline void interleave(const float* __restrict a, const float* __restrict b, float* __restrict out, std::int64_t n) {
-  const std::int64_t pairs = n / 2;
-  for (std::int64_t i = 0; i < pairs; ++i) {
-    out[2 * i] = a[i];
-    out[2 * i + 1] = b[i];
-  }
-  if (n % 2 != 0) out[n - 1] = a[pairs];
-}
-
-// One output channel of a chunk: A^T M A of all its t tiles in one pass (src[e * estride + k] is
-// product e of tile k; tiles are sample-major, then row-major), then every output row is
-// interleaved from its tile row; rows and columns past h x w (the second half of the last tile of
-// an odd size) are dropped. y points at the channel's plane of the chunk's first sample and
-// moves by sample_stride per sample.
-void output_tiles(const float* src, std::int64_t estride, std::int64_t t, float bias, float* y,
-                  std::int64_t sample_stride, std::int64_t h, std::int64_t w, std::int64_t th, std::int64_t tw,
-                  float* rows) {
-  const float* m = src;
-  const std::int64_t s = estride;
-  tiles_at(m, m + s, m + 2 * s, m + 3 * s, m + 4 * s, m + 5 * s, m + 6 * s, m + 7 * s, m + 8 * s, m + 9 * s, m + 10 * s,
-           m + 11 * s, m + 12 * s, m + 13 * s, m + 14 * s, m + 15 * s, bias, rows, rows + t, rows + 2 * t, rows + 3 * t,
-           t);
-  const std::int64_t tiles = th * tw;
-  for (std::int64_t k = 0; k < t / tiles; ++k) {
-    float* plane = y + k * sample_stride;
-    for (std::int64_t ti = 0; ti < th; ++ti) {
-      const std::int64_t r = k * tiles + ti * tw;
-      interleave(rows + r, rows + t + r, plane + 2 * ti * w, w);
-      if (2 * ti + 1 < h) interleave(rows + 2 * t + r, rows + 3 * t + r, plane + (2 * ti + 1) * w, w);
+// A^T M A of the tiles of one output plane, straight into it: m points at the plane's first tile in product
+// 0 (m[e * estride + ti * tw + tj] is product e of tile (ti, tj); up to 3 floats past the plane's last tile
+// are read). A^T takes rows 0 + 1 + 2 (output row 2 ti) and 1 - 2 - 3 (row 2 ti + 1) of every column, A the
+// same of the columns; the two output columns of four tiles interleave into 8 floats of the row. Rows and
+// columns past h x w (the second half of the last tile of an odd size) are dropped. Rows are written in order.
+void output_plane(const float* m, std::int64_t estride, float bias, float* y, std::int64_t h, std::int64_t w,
+                  std::int64_t th, std::int64_t tw) {
+  const vec4 b = vec4::splat(bias);
+  for (std::int64_t ti = 0; ti < th; ++ti) {
+    for (int half = 0; half < 2; ++half) {
+      const std::int64_t row = 2 * ti + half;
+      if (row >= h) break;
+      float* out = y + row * w;
+      for (std::int64_t tj = 0; tj < tw; tj += 4) {
+        const float* t = m + ti * tw + tj;
+        vec4 r[4];
+        for (int j = 0; j < 4; ++j) {
+          const vec4 m0 = vec4::load(t + j * estride), m1 = vec4::load(t + (4 + j) * estride);
+          const vec4 m2 = vec4::load(t + (8 + j) * estride), m3 = vec4::load(t + (12 + j) * estride);
+          r[j] = half == 0 ? m0 + m1 + m2 : m1 - m2 - m3;
+        }
+        const vec4 c0 = r[0] + r[1] + r[2] + b;
+        const vec4 c1 = r[1] - r[2] - r[3] + b;
+        const vec4 lo = vec4::zip_lo(c0, c1), hi = vec4::zip_hi(c0, c1);
+        // columns col .. col + 7 of the row; whatever lies past its end up to the plane's end is written later
+        const std::int64_t col = 2 * tj, left = w - col, room = (h - row) * w - col;
+        if (room >= 8) {
+          lo.store(out + col);
+          hi.store(out + col + 4);
+        } else if (left > 4) {
+          lo.store(out + col);
+          store_n(hi, out + col + 4, left - 4);
+        } else {
+          store_n(lo, out + col, left);
+        }
+      }
     }
   }
 }
@@ -183,23 +196,30 @@ void winograd_conv3x3(const float* x, std::int64_t n, std::int64_t c, std::int64
   const std::int64_t chunks = (n + chunk - 1) / chunk;
   parallel_for(chunks, [&](std::int64_t ch) {
     const std::int64_t n0 = ch * chunk, ns = std::min(chunk, n - n0), t = ns * tiles;
-    tl_v.resize(static_cast<std::size_t>(16 * c * t));
-    tl_m.resize(static_cast<std::size_t>(16 * o * t));
-    tl_rows.resize(static_cast<std::size_t>((2 * th + 2) * (2 * tw + 2)));
-    tl_y.resize(static_cast<std::size_t>(4 * t));
-    for (std::int64_t s = 0; s < ns; ++s) {
-      for (std::int64_t ci = 0; ci < c; ++ci) {
-        input_tiles(x + ((n0 + s) * c + ci) * h * w, h, w, th, tw, tl_v.data() + ci * t + s * tiles, c * t,
-                    tl_rows.data());
+    // products e of V at e * vstride (4 floats of padding after each for the last step's junk lanes), of M
+    // at e * o * t (4 floats after the last for output_plane's reads)
+    const std::int64_t vstride = c * t + 4;
+    tl_v.resize(static_cast<std::size_t>(16 * vstride));
+    tl_m.resize(static_cast<std::size_t>(16 * o * t + 4));
+    const std::size_t pad_size = static_cast<std::size_t>((2 * th + 2) * pad_width(tw));
+    if (tl_pad.size() != pad_size) tl_pad.assign(pad_size, 0.0f);
+    zero_pad(tl_pad.data(), th, tw);
+    // blocks (channel, sample) in memory order, so that a block's junk lanes land where a later block writes
+    for (std::int64_t ci = 0; ci < c; ++ci) {
+      for (std::int64_t s = 0; s < ns; ++s) {
+        fill_pad(x + ((n0 + s) * c + ci) * h * w, h, w, tw, tl_pad.data());
+        input_tiles(tl_pad.data(), th, tw, tl_v.data() + ci * t + s * tiles, vstride);
       }
     }
     for (int e = 0; e < 16; ++e) {
-      sgemm(false, false, o, t, c, 1.0f, u.data() + e * o * c, c, tl_v.data() + e * c * t, t, 0.0f,
+      sgemm(false, false, o, t, c, 1.0f, u.data() + e * o * c, c, tl_v.data() + e * vstride, t, 0.0f,
             tl_m.data() + e * o * t, t);
     }
     for (std::int64_t oc = 0; oc < o; ++oc) {
-      output_tiles(tl_m.data() + oc * t, o * t, t, bias != nullptr ? bias[oc] : 0.0f, y + (n0 * o + oc) * h * w,
-                   o * h * w, h, w, th, tw, tl_y.data());
+      for (std::int64_t s = 0; s < ns; ++s) {
+        output_plane(tl_m.data() + oc * t + s * tiles, o * t, bias != nullptr ? bias[oc] : 0.0f,
+                     y + ((n0 + s) * o + oc) * h * w, h, w, th, tw);
+      }
     }
   });
 }

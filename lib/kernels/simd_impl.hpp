@@ -774,7 +774,7 @@ void quantize_run(const simd_call& c) {
 
   auto finish = [&](vi res, const vb& fallback, std::size_t i, std::size_t count, const float* src, const float* prv,
                     float* dst, bool stream) {
-    if (xsimd::any(fallback)) [[unlikely]] {
+    if (xsimd::any(fallback)) {
       alignas(64) std::int32_t r[N];
       alignas(64) std::int32_t fb[N];
       res.store_aligned(r);
@@ -940,7 +940,9 @@ void scaled_run(scaled_call& c) {
   using vf = typename ops::vf;
   using vb = typename ops::vb;
   constexpr std::size_t N = ops::size;
-  const simd_params& p = *c.params;
+  // a local copy: its address never reaches the fallback's out-of-line call (which gets c.params), so the
+  // compiler need not assume the call changes it (measured MX 1.07-1.12x; the per-tensor profiles unchanged)
+  const simd_params p = *c.params;
   const vi zero(0), one(1), abs_mask(0x7fffffff);
   // statistics: long segments (Direct) count per lane in registers, moved to the 64-bit totals before a lane
   // could reach 2^31 (measured 1.2-1.35x faster for per-tensor formats); short ones (MX blocks) popcount the
@@ -1002,8 +1004,8 @@ void scaled_run(scaled_call& c) {
         x.store_aligned(xs);
         for (std::size_t j = 0; j < count; ++j) {
           if (fl[j] == 0) continue;
-          rb[j] = std::bit_cast<std::int32_t>(Direct ? scalar_reference_f32(p, xs[j], idx0 + i + j, 0.0f)
-                                                     : scalar_reference_scaled_f32(p, s, xs[j], idx0 + i + j));
+          rb[j] = std::bit_cast<std::int32_t>(Direct ? scalar_reference_f32(*c.params, xs[j], idx0 + i + j, 0.0f)
+                                                     : scalar_reference_scaled_f32(*c.params, s, xs[j], idx0 + i + j));
         }
         r = vi::load_aligned(rb);
       }

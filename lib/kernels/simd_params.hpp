@@ -73,14 +73,6 @@ struct simd_params {
   std::int32_t fast_lo = 0;
   std::int32_t fast_hi = 0;
   alignas(64) std::array<std::int32_t, 256> fast_table{};
-  // fast_table as a 64-entry window for an in-register lookup (AVX-512: two two-register permutes instead of a
-  // gather): field f reads fast_window[clamp(f - window_base, 0, 63)]. Entries 1 .. 62 are fast_table's; the
-  // end entries hold the value every field beyond that end shares, or 0 (the lane does not qualify) when those
-  // differ. So a window entry is either the field's fast_table entry or 0: a lane the window sends to the
-  // generic pipeline is still exact, and the window covers fast_table exactly when its nonzero entries (and
-  // any differing ones below them) span at most 62 fields.
-  std::int32_t window_base = 0;
-  alignas(64) std::array<std::int32_t, 64> fast_window{};
   // Arithmetic rule only: the format's normal range inside [fast_lo, fast_hi), where every field has the one
   // shift shift_high (float-like formats: the quantum is a fixed number of bits below the input's leading
   // bit). A batch whose lanes are all there (or zero, where zero qualifies) rounds with splat constants
@@ -96,6 +88,14 @@ struct simd_params {
   bool fast_fixed = false;
   float fixed_up = 1.0f;    // 2^-fixed_exp
   float fixed_down = 1.0f;  // 2^fixed_exp
+  // fast_table as a 64-entry window for an in-register lookup (AVX-512: two two-register permutes instead of a
+  // gather): field f reads fast_window[clamp(f - window_base, 0, 63)]. Entries 1 .. 62 are fast_table's; the
+  // end entries hold the value every field beyond that end shares, or 0 (the lane does not qualify) when those
+  // differ. So a window entry is either the field's fast_table entry or 0: a lane the window sends to the
+  // generic pipeline is still exact, and the window covers fast_table exactly when its nonzero entries (and
+  // any differing ones below them) span at most 62 fields.
+  std::int32_t window_base = 0;
+  alignas(64) std::array<std::int32_t, 64> fast_window{};
 };
 
 // Throws std::invalid_argument if the format's values are not representable in float32.

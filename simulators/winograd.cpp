@@ -65,7 +65,7 @@ std::int64_t round4(std::int64_t n) { return (n + 3) / 4 * 4; }
 
 // The padded plane: row r (0 .. 2 th + 1) is input row r - 1, column j (0 .. pw - 1) input column j - 1,
 // zero outside the input. pw = 2 round4(tw) + 2 covers the widest step's reads. The borders are zeroed
-// once per buffer (zero_pad); each plane then only copies its rows in.
+// once per task (zero_pad); each plane then only copies its rows in.
 std::int64_t pad_width(std::int64_t tw) { return 2 * round4(tw) + 2; }
 void zero_pad(float* pad, std::int64_t th, std::int64_t tw) { std::fill_n(pad, (2 * th + 2) * pad_width(tw), 0.0f); }
 void fill_pad(const float* plane, std::int64_t h, std::int64_t w, std::int64_t tw, float* pad) {
@@ -202,7 +202,7 @@ void winograd_conv3x3(const float* x, std::int64_t n, std::int64_t c, std::int64
     tl_v.resize(static_cast<std::size_t>(16 * vstride));
     tl_m.resize(static_cast<std::size_t>(16 * o * t + 4));
     const std::size_t pad_size = static_cast<std::size_t>((2 * th + 2) * pad_width(tw));
-    if (tl_pad.size() != pad_size) tl_pad.assign(pad_size, 0.0f);
+    tl_pad.resize(pad_size);
     zero_pad(tl_pad.data(), th, tw);
     // blocks (channel, sample) in memory order, so that a block's junk lanes land where a later block writes
     for (std::int64_t ci = 0; ci < c; ++ci) {

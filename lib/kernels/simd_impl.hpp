@@ -330,7 +330,7 @@ struct sr_stream {
 
   explicit sr_stream(std::uint64_t s) : seed(s) {}
 
-  vi first_words(std::uint64_t index0) {
+  [[gnu::always_inline]] vi first_words(std::uint64_t index0) {
     const std::uint64_t g = index0 >> 6;
     const std::size_t off = static_cast<std::size_t>(index0 & 63u);
     std::uint64_t d = (g - first) & group_mask;  // indices wrap modulo 2^64 as in the scalar reference

@@ -64,10 +64,9 @@ struct vec4 {
 std::int64_t round4(std::int64_t n) { return (n + 3) / 4 * 4; }
 
 // The padded plane: row r (0 .. 2 th + 1) is input row r - 1, column j (0 .. pw - 1) input column j - 1,
-// zero outside the input. pw = 2 round4(tw) + 2 covers the widest step's reads. The borders are zeroed
-// once per task (zero_pad); each plane then only copies its rows in.
+// zero outside the input. pw = 2 round4(tw) + 2 covers the widest step's reads. The buffer is zeroed once
+// per task; each plane then only copies its rows in.
 std::int64_t pad_width(std::int64_t tw) { return 2 * round4(tw) + 2; }
-void zero_pad(float* pad, std::int64_t th, std::int64_t tw) { std::fill_n(pad, (2 * th + 2) * pad_width(tw), 0.0f); }
 void fill_pad(const float* plane, std::int64_t h, std::int64_t w, std::int64_t tw, float* pad) {
   const std::int64_t pw = pad_width(tw);
   for (std::int64_t ih = 0; ih < h; ++ih) std::memcpy(pad + (ih + 1) * pw + 1, plane + ih * w, w * sizeof(float));
@@ -133,10 +132,9 @@ void output_plane(const float* m, std::int64_t estride, float bias, float* y, st
       for (std::int64_t tj = 0; tj < tw; tj += 4) {
         const float* t = m + ti * tw + tj;
         vec4 r[4];
-        for (int j = 0; j < 4; ++j) {
-          const vec4 m0 = vec4::load(t + j * estride), m1 = vec4::load(t + (4 + j) * estride);
-          const vec4 m2 = vec4::load(t + (8 + j) * estride), m3 = vec4::load(t + (12 + j) * estride);
-          r[j] = half == 0 ? m0 + m1 + m2 : m1 - m2 - m3;
+        for (int j = 0; j < 4; ++j) {  // column j of A^T M: only the three products the row needs
+          const auto mj = [&](int i) { return vec4::load(t + (4 * i + j) * estride); };
+          r[j] = half == 0 ? mj(0) + mj(1) + mj(2) : mj(1) - mj(2) - mj(3);
         }
         const vec4 c0 = r[0] + r[1] + r[2] + b;
         const vec4 c1 = r[1] - r[2] - r[3] + b;
@@ -201,9 +199,7 @@ void winograd_conv3x3(const float* x, std::int64_t n, std::int64_t c, std::int64
     const std::int64_t vstride = c * t + 4;
     tl_v.resize(static_cast<std::size_t>(16 * vstride));
     tl_m.resize(static_cast<std::size_t>(16 * o * t + 4));
-    const std::size_t pad_size = static_cast<std::size_t>((2 * th + 2) * pad_width(tw));
-    tl_pad.resize(pad_size);
-    zero_pad(tl_pad.data(), th, tw);
+    tl_pad.assign(static_cast<std::size_t>((2 * th + 2) * pad_width(tw)), 0.0f);
     // blocks (channel, sample) in memory order, so that a block's junk lanes land where a later block writes
     for (std::int64_t ci = 0; ci < c; ++ci) {
       for (std::int64_t s = 0; s < ns; ++s) {

@@ -3,6 +3,7 @@
 #include <fmtsim/core/quantize.hpp>
 #include <fmtsim/core/spec.hpp>
 #include <fmtsim/formats/tensor.hpp>
+#include <fmtsim/kernels/elementwise.hpp>
 #include <fmtsim/kernels/scaled.hpp>
 
 #include <nlohmann/json.hpp>
@@ -1027,13 +1028,14 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
     group_params[g] = ps.get();
   }
   std::vector<kernels::scaled_counts> counts(pieces.size());
+  const bool stream = out.size() * sizeof(float) >= kernels::stream_output_bytes;
   kernels::run_tasks(pieces.size(), [&](std::size_t k) {
     const piece_t& p = pieces[k];
     if (!fast[p.g]) return;
     kernels::scaled_segment seg = group_seg[p.g];
     seg.begin = p.seg.begin;
     seg.len = p.seg.len;
-    counts[k] = kern.quantize_at(*group_params[p.g], ib, ob, std::span(&seg, 1), opt.index_offset);
+    counts[k] = kern.quantize_at(*group_params[p.g], ib, ob, std::span(&seg, 1), opt.index_offset, stream);
   });
   for (const kernels::scaled_counts& c : counts) {
     total.clipped += c.clipped;

@@ -43,8 +43,6 @@ namespace {
 
 // Elements per thread task: large enough to amortise the hand-off, a multiple of every batch size.
 constexpr std::size_t task_elements = std::size_t{1} << 16;
-// Outputs at least this large are written with non-temporal stores (they do not fit in cache anyway).
-constexpr std::size_t stream_bytes = std::size_t{8} << 20;
 
 template <class F>
 void split(std::size_t n, F&& run_range) {
@@ -63,7 +61,7 @@ void simd_float(const detail::simd_isa_entry& isa, const element_format& f, std:
                 std::span<float> out, const quantize_options& opt, std::span<const float> previous, bool threaded) {
   const detail::simd_params& params = detail::cached_simd_params(f, opt);
   const bool hys = opt.mode.kind == rounding::hys;
-  const bool stream = in.size() * sizeof(float) >= stream_bytes;
+  const bool stream = in.size() * sizeof(float) >= stream_output_bytes;
   auto run_range = [&](std::size_t begin, std::size_t end) {
     detail::simd_call c;
     c.params = &params;

@@ -121,7 +121,8 @@ scaled_f32_kernel::params_ptr scaled_f32_kernel::params_at(int s) const {
 }
 
 scaled_counts scaled_f32_kernel::quantize_at(const detail::simd_params& at, const float* in, float* out,
-                                             std::span<const scaled_segment> segs, std::uint64_t index_offset) const {
+                                             std::span<const scaled_segment> segs, std::uint64_t index_offset,
+                                             bool stream) const {
   detail::scaled_call c;
   c.params = &at;
   c.in = in;
@@ -130,6 +131,7 @@ scaled_counts scaled_f32_kernel::quantize_at(const detail::simd_params& at, cons
   c.nsegs = segs.size();
   c.index_base = index_offset;
   c.direct = true;
+  c.stream = stream;
   isa_->scaled_quantize(c);
   quantize_calls.fetch_add(1, std::memory_order_relaxed);
   return scaled_counts{c.clipped, c.flushed_to_zero};

@@ -170,6 +170,15 @@ struct simd_ops {
     return (a ^ bias) < (b ^ bias);
   }
 
+  // acc + 1 in the lanes of m (AVX-512: one masked add instead of a mask-to-vector move and an add).
+  static vi inc(vi acc, vb m) {
+#if XSIMD_WITH_AVX512F
+    if constexpr (is_avx512)
+      return vi(_mm512_mask_add_epi32(acc, static_cast<__mmask16>(m), acc, _mm512_set1_epi32(1)));
+#endif
+    return acc + xsimd::select(m, vi(1), vi(0));
+  }
+
   // A mask with every lane `b`. (xsimd 8's batch_bool(bool) builds the mask lane by lane through an
   // out-of-line call on AVX-512, which cost more than the whole rounding; a compare is one instruction.)
   static vb splat(bool b) { return vi(b ? 0 : 1) == vi(0); }
@@ -179,13 +188,21 @@ struct simd_ops {
   static vi lookup64(const std::int32_t* table, vi idx) {
 #if XSIMD_WITH_AVX512F
     if constexpr (is_avx512) {
-      const __m512i lo = _mm512_permutex2var_epi32(_mm512_load_si512(table), idx, _mm512_load_si512(table + 16));
-      const __m512i hi = _mm512_permutex2var_epi32(_mm512_load_si512(table + 32), idx, _mm512_load_si512(table + 48));
-      return vi(_mm512_mask_blend_epi32(_mm512_test_epi32_mask(idx, _mm512_set1_epi32(32)), lo, hi));
+      const vi t[4] = {vi::load_aligned(table), vi::load_aligned(table + 16), vi::load_aligned(table + 32),
+                       vi::load_aligned(table + 48)};
+      return lookup64(t, idx);
     }
 #endif
     return gather(table, idx);
   }
+#if XSIMD_WITH_AVX512F
+  // The same with the table already in four registers.
+  static vi lookup64(const vi (&t)[4], vi idx) requires is_avx512 {
+    const __m512i lo = _mm512_permutex2var_epi32(t[0], idx, t[1]);
+    const __m512i hi = _mm512_permutex2var_epi32(t[2], idx, t[3]);
+    return vi(_mm512_mask_blend_epi32(_mm512_test_epi32_mask(idx, _mm512_set1_epi32(32)), lo, hi));
+  }
+#endif
   // table[idx] per lane. (xsimd 8.1's int32 gather overloads for AVX2/AVX-512 never match, so
   // batch::gather falls back to a lane-by-lane loop; the hardware gathers are called directly.)
   static vi gather(const std::int32_t* table, vi idx) {
@@ -474,14 +491,26 @@ template <class A, rounding Mode>
   return xsimd::bitwise_cast<vi>(n * vf(p.fixed_down));
 }
 
+// The end of the fast branch once the overflow value of every lane is known: magnitudes above limit take it, then
+// the sign (formats without -0 give +0 for a negative input rounded to zero).
+template <class A>
+[[gnu::always_inline]] inline typename simd_ops<A>::vi fast_overflow_sign(
+    typename simd_ops<A>::vi u, typename simd_ops<A>::vb neg, typename simd_ops<A>::vi res,
+    typename simd_ops<A>::vi limit, typename simd_ops<A>::vi overflow_value, bool negative_zero) {
+  using vi = typename simd_ops<A>::vi;
+  const vi zero(0);
+  const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
+  const vi out_mag = xsimd::select(res > limit, overflow_value, res);
+  if (negative_zero) return out_mag | (u & sign_bit);
+  return out_mag | xsimd::select(neg & (out_mag != zero), sign_bit, zero);
+}
+
 // Overflow and sign of the fast branch: res are the rounded magnitude bits of input bits u.
 template <class A, rounding Mode>
 [[gnu::always_inline]] inline typename simd_ops<A>::vi fast_finish(const simd_params& p, typename simd_ops<A>::vi u,
                                                                    typename simd_ops<A>::vb neg,
                                                                    typename simd_ops<A>::vi res) {
   using vi = typename simd_ops<A>::vi;
-  const vi zero(0);
-  const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
   const bool symmetric = p.limit_neg == p.limit_pos && p.big_neg == p.big_pos;
   const vi limit = symmetric ? vi(p.limit_pos) : xsimd::select(neg, vi(p.limit_neg), vi(p.limit_pos));
   const vi big_value = symmetric ? vi(p.big_pos) : xsimd::select(neg, vi(p.big_neg), vi(p.big_pos));
@@ -493,9 +522,32 @@ template <class A, rounding Mode>
   } else {
     overflow_value = fast_to_max<Mode>(p) ? limit : big_value;
   }
-  const vi out_mag = xsimd::select(res > limit, overflow_value, res);
-  if (p.has_negative_zero) return out_mag | (u & sign_bit);
-  return out_mag | xsimd::select(neg & (out_mag != zero), sign_bit, zero);
+  return fast_overflow_sign<A>(u, neg, res, limit, overflow_value, p.has_negative_zero);
+}
+
+// simd_params::fast_below: the lanes below q = 2^(fast_lo's exponent) round to 0 or q (res elsewhere); ties
+// (exactly q/2, the float32 bits `half`) go to 0, the even one.
+template <class A, rounding Mode>
+[[gnu::always_inline]] inline typename simd_ops<A>::vi fast_below_round(
+    typename simd_ops<A>::vi mag, typename simd_ops<A>::vb neg, typename simd_ops<A>::vb is_zero,
+    typename simd_ops<A>::vi res, typename simd_ops<A>::vi q, typename simd_ops<A>::vi half) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vb = typename ops::vb;
+  const vb below = mag < q;
+  vb up;
+  if constexpr (Mode == rounding::rne) {
+    up = mag > half;
+  } else if constexpr (Mode == rounding::rna) {
+    up = mag >= half;
+  } else if constexpr (Mode == rounding::rtz) {
+    up = ops::splat(false);
+  } else if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
+    up = (Mode == rounding::rup ? !neg : neg) & !is_zero;
+  } else {
+    up = !is_zero;  // rto: q is the odd neighbour
+  }
+  return xsimd::select(below, xsimd::select(up, q, vi(0)), res);
 }
 
 // The common case of quantize_batch (simd_params::fast): every lane is zero or finite with a shift in
@@ -587,24 +639,7 @@ template <class A, rounding Mode, bool Table, bool Guarded, bool Uniform>
   } else {
     vi res = fast_round<A, Mode>(mag, neg, one_s, one_s - one,
                                  [&]() [[gnu::always_inline]] { return ops::shr(mag | vi(0x800000), shift) & one; });
-    if (p.fast_below) {
-      // the lanes below q = 2^(fast_lo's exponent) round to 0 or q; ties (exactly q/2) go to 0, the even one
-      const vb below = mag < vi(p.fast_lo);
-      const vi q(p.fast_lo), half(p.fast_lo - (1 << 23));
-      vb up;
-      if constexpr (Mode == rounding::rne) {
-        up = mag > half;
-      } else if constexpr (Mode == rounding::rna) {
-        up = mag >= half;
-      } else if constexpr (Mode == rounding::rtz) {
-        up = ops::splat(false);
-      } else if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
-        up = (Mode == rounding::rup ? !neg : neg) & !is_zero;
-      } else {
-        up = !is_zero;  // rto: q is the odd neighbour
-      }
-      res = xsimd::select(below, xsimd::select(up, q, zero), res);
-    }
+    if (p.fast_below) res = fast_below_round<A, Mode>(mag, neg, is_zero, res, vi(p.fast_lo), vi(p.fast_lo - (1 << 23)));
     out = fast_finish<A, Mode>(p, u, neg, res);
   }
   return true;
@@ -933,6 +968,86 @@ void scaled_amax_f32(scaled_call& c) {
 // subnormal, or out of range) are recomputed by the scalar reference at scale s, as are the kernel's own
 // fallback lanes.
 // Direct: the params are already at the segments' scale (one long group): no exponent moves, only the statistics.
+// The scaled kernel's loop for the per-tensor profiles (Direct, Table; not sr; one limit for both signs, one zero,
+// fast_below: every profile and log format): quantize_batch_fast's table branch alone, with every constant in a
+// register and nothing out of line in the loop (measured: the general loop kept its constants and masks on the stack
+// around the fallback's call). Full batches from i to end; a batch that does not qualify is skipped, its position
+// recorded in failed[nfailed++], and the sweep returns once `cap` are recorded (the caller runs them through the whole
+// pipeline). Returns where it stopped. Per lane, clipped_v counts |x| above thr and flushed_v nonzero inputs whose
+// result is zero. Stream: non-temporal stores (dst + i aligned to the batch size).
+template <class A, rounding Mode, bool Stream>
+[[gnu::noinline]] std::size_t profile_sweep(const simd_params& p, const float* src, float* dst, std::size_t i,
+                                            std::size_t end, std::int32_t thr_bits, std::size_t* failed,
+                                            std::size_t& nfailed, std::size_t cap, typename simd_ops<A>::vi& clipped_v,
+                                            typename simd_ops<A>::vi& flushed_v) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vf = typename ops::vf;
+  using vb = typename ops::vb;
+  constexpr std::size_t N = ops::size;
+  const vi zero(0), one(1), abs_mask(0x7fffffff), below_one(24), thr(thr_bits), imp(0x800000);
+  const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
+  const vi limit(p.limit_pos), big_value(p.big_pos);
+  // the overflow value: one for every lane, except rup / rdn (the lanes rounded toward zero take limit)
+  const vi overflow = fast_to_max<Mode>(p) ? limit : big_value;
+  const vi q(p.fast_lo), half(p.fast_lo - (1 << 23));
+  vi window[4] = {};
+  vi base(p.window_base), top(63);
+  if constexpr (ops::is_avx512) {
+    for (std::size_t k = 0; k < 4; ++k) window[k] = vi::load_aligned(p.fast_window.data() + 16 * k);
+  }
+  vi cv = clipped_v, fv = flushed_v;
+  for (; i + N <= end; i += N) {
+    const vi u = xsimd::bitwise_cast<vi>(vf::load_unaligned(src + i));
+    const vi mag = u & abs_mask;
+    const vb is_zero = mag == zero;
+    vi shift;
+    if constexpr (ops::is_avx512) {
+      shift = ops::lookup64(window, xsimd::min(xsimd::max((mag >> 23) - base, zero), top));
+    } else {
+      shift = ops::gather(p.fast_table.data(), mag >> 23);
+    }
+    if (!xsimd::all(ops::ult(shift - one, below_one) | is_zero)) [[unlikely]] {
+      failed[nfailed++] = i;
+      if (nfailed == cap) {
+        i += N;
+        break;
+      }
+      continue;
+    }
+    shift = xsimd::max(shift, one);  // zero lanes: any shift in [1, 24] gives 0
+    const vb neg = u < zero;
+    const vi one_s = ops::shl(one, shift);
+    vi res = fast_round<A, Mode>(mag, neg, one_s, one_s - one,
+                                 [&]() [[gnu::always_inline]] { return ops::shr(mag | imp, shift) & one; });
+    res = fast_below_round<A, Mode>(mag, neg, is_zero, res, q, half);
+    vi ov = overflow;
+    if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
+      ov = xsimd::select(Mode == rounding::rup ? neg : !neg, limit, overflow);
+    }
+    // fast_overflow_sign without -0, its result's magnitude kept for the statistics
+    const vi out_mag = xsimd::select(res > limit, ov, res);
+    const vb out_zero = out_mag == zero;
+    const vi out = out_mag | xsimd::select(neg & !out_zero, sign_bit, zero);
+    cv = ops::inc(cv, mag > thr);
+    fv = ops::inc(fv, out_zero & !is_zero);
+    if constexpr (Stream) {
+      ops::stream(dst + i, xsimd::bitwise_cast<vf>(out));
+    } else {
+      xsimd::bitwise_cast<vf>(out).store_unaligned(dst + i);
+    }
+  }
+  clipped_v = cv;
+  flushed_v = fv;
+  return i;
+}
+
+// Whether profile_sweep serves p (at one segment's clip bits).
+inline bool profile_sweep_serves(const simd_params& p, const scaled_segment& g) {
+  return p.table && p.fast && !p.fast_guards && !p.has_negative_zero && p.fast_below && p.limit_neg == p.limit_pos &&
+         p.big_neg == p.big_pos && g.clip_pos == g.clip_neg;
+}
+
 template <class A, rounding Mode, bool Table, bool Direct>
 void scaled_run(scaled_call& c) {
   using ops = simd_ops<A>;
@@ -950,6 +1065,7 @@ void scaled_run(scaled_call& c) {
   std::uint64_t clipped = 0, flushed = 0;
   vi clipped_v(0), flushed_v(0);
   std::uint64_t batches = 0;
+  bool streamed = false;
   fast_hint hint;
   sr_stream<A> rs(p.seed);
   auto flush_counts = [&] {
@@ -1030,17 +1146,48 @@ void scaled_run(scaled_call& c) {
 
     const std::size_t n = g.len;
     std::size_t i = 0;
+    // count < N elements from i, through a zero-padded buffer (zeros are never clipped, never flushed)
+    auto part = [&](std::size_t at, std::size_t count) {
+      alignas(64) float buf[N] = {};
+      std::memcpy(buf, src + at, count * sizeof(float));
+      body(std::false_type{}, vf::load_aligned(buf), at, count, dst + at);
+    };
+    if constexpr (Direct && Table && Mode != rounding::sr) {
+      if (profile_sweep_serves(p, g)) {
+        // non-temporal stores need batches aligned to their size: the elements before go through body
+        const std::uintptr_t addr = reinterpret_cast<std::uintptr_t>(dst);
+        const bool stream = c.stream && addr % sizeof(float) == 0;
+        if (stream) {
+          const std::size_t head =
+              std::min(n, ((N * sizeof(float) - addr % (N * sizeof(float))) % (N * sizeof(float))) / sizeof(float));
+          if (head > 0) part(0, head);
+          i = head;
+          streamed = true;
+        }
+        std::size_t failed[64];
+        while (i + N <= n) {
+          std::size_t nfailed = 0;
+          vi cv(0), fv(0);
+          // at most 2^30 batches a call, so that the per-lane counts stay below 2^31
+          const std::size_t end = n - i > (std::size_t{N} << 30) ? i + (std::size_t{N} << 30) : n;
+          const std::int32_t thr = static_cast<std::int32_t>(g.clip_pos);
+          i = stream ? profile_sweep<A, Mode, true>(p, src, dst, i, end, thr, failed, nfailed, 64, cv, fv)
+                     : profile_sweep<A, Mode, false>(p, src, dst, i, end, thr, failed, nfailed, 64, cv, fv);
+          clipped += ops::hsum(cv);
+          flushed += ops::hsum(fv);
+          for (std::size_t j = 0; j < nfailed; ++j)
+            body(std::false_type{}, vf::load_unaligned(src + failed[j]), failed[j], N, dst + failed[j]);
+        }
+      }
+    }
     // the uniform case while it pays (fast_hint), then the loop without it
     if (p.fast_uniform) {
       for (; i + N <= n && hint.credit > 0; i += N) body(std::true_type{}, vf::load_unaligned(src + i), i, N, dst + i);
     }
     for (; i + N <= n; i += N) body(std::false_type{}, vf::load_unaligned(src + i), i, N, dst + i);
-    if (i < n) {
-      alignas(64) float buf[N] = {};  // zero padding: never clipped, never flushed
-      std::memcpy(buf, src + i, (n - i) * sizeof(float));
-      body(std::false_type{}, vf::load_aligned(buf), i, n - i, dst + i);
-    }
+    if (i < n) part(i, n - i);
   }
+  if (streamed) ops::stream_fence();
   flush_counts();
   c.clipped += clipped;
   c.flushed_to_zero += flushed;

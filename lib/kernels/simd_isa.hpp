@@ -35,6 +35,7 @@ struct scaled_call {
   std::uint64_t index_base = 0;   // random stream index of in[0]
   std::uint32_t* amax = nullptr;  // amax only: per segment
   bool direct = false;            // quantize: params are at the segments' own scale (no exponent moves)
+  bool stream = false;            // quantize, direct: non-temporal stores where the kernel can
   std::uint64_t clipped = 0;      // quantize: outputs
   std::uint64_t flushed_to_zero = 0;
 };

@@ -349,3 +349,94 @@ TEST_CASE("scaled kernel == scalar reference at scale 2^s on every ISA (extreme 
   MESSAGE(checked << " (ISA, format, mode, scale) combinations");
   CHECK(checked > 100);
 }
+
+// The per-tensor profile sweep (simd_impl.hpp profile_sweep): long segments where batches in range alternate with
+// batches the sweep skips (a lane far above the format's top, or for the wide profiles outside the 64-entry window)
+// in runs longer than its 64 recorded positions, float32 subnormals, zeros of both signs and a partial tail; the
+// statistics; and with non-temporal stores.
+TEST_CASE("scaled kernel, long per-tensor segments: skipped batches, runs of them, statistics") {
+  const char* specs[] = {"fp143", "fp134", "bp:4x13,3,2x9,1,0", "bp:1x90,0", "log4", "bp:3,2x40,1x40,0"};
+  const std::vector<round_mode> modes = {{rounding::rne, 0}, {rounding::rna, 0}, {rounding::rtz, 0},
+                                         {rounding::rup, 0}, {rounding::rdn, 0}, {rounding::rto, 0}};
+  std::uint64_t rng = 0x9e3779b97f4a7c15ull;
+  auto next = [&] {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+  };
+  constexpr std::size_t batches = 700;  // in units of 16 floats: two or four SIMD batches each
+  std::size_t checked = 0;
+  for (std::string_view isa : kernels::simd_isas()) {
+    for (const char* spec : specs) {
+      const element_format f0 = parse_format(spec);
+      for (const round_mode& mode : modes) {
+        const quantize_options opt{mode, 1, 77};
+        const kernels::scaled_f32_kernel k(f0, opt, isa);
+        for (const int s : {-3, 0, 4}) {
+          element_format fs = f0;
+          fs.scale_exp = s;
+          std::vector<float> x(batches * 16 + 11);
+          for (std::size_t i = 0; i < x.size(); ++i) {
+            const std::size_t b = i / 16;
+            const std::uint64_t r = next();
+            const std::uint32_t sign = static_cast<std::uint32_t>(r >> 63) << 31;
+            std::uint32_t mant = static_cast<std::uint32_t>(r) & 0x7fffffu;
+            // a quarter keep only their top 0-7 significand bits: powers of two, midpoints, ties
+            if ((r >> 56) % 4 == 0) mant &= ~((1u << (23 - (r >> 50) % 8)) - 1);
+            // mostly the binades of the format at scale s (and a few above it: clipped), sometimes far below
+            int field = 127 + s + 2 - static_cast<int>((r >> 40) % 24);
+            if ((r >> 32) % 53 == 0) field = static_cast<int>((r >> 44) % 90);  // float32 subnormals and tiny values
+            x[i] = std::bit_cast<float>(sign | static_cast<std::uint32_t>(std::clamp(field, 0, 254)) << 23 | mant);
+            if ((r >> 20) % 29 == 0) x[i] = sign ? -0.0f : 0.0f;
+            // batches 100-299 skipped in a run (longer than 64), others now and then; one lane each
+            const bool skip = (b >= 100 && b < 300) || b % 7 == 3;
+            if (skip && i % 16 == (b * 5) % 16) {
+              // far above the format's top (the window's shift there is not in 1..24)
+              const std::uint32_t high = b % 2 ? 0x7f000000u : static_cast<std::uint32_t>(127 + s + 40 + b % 5) << 23;
+              x[i] = std::bit_cast<float>(sign | high | mant);
+            }
+          }
+          const dyadic mp = max_finite(fs);
+          const double lim = std::ldexp(double(mp.significand), mp.exponent);
+          kernels::scaled_segment seg;
+          seg.len = x.size();
+          seg.scale_exp = s;
+          seg.clip_pos = seg.clip_neg = std::bit_cast<std::uint32_t>(static_cast<float>(lim));
+          std::vector<float> y(x.size());
+          const auto at = k.params_at(s);
+          const kernels::scaled_counts cnt =
+              k.quantize_at(*at, x.data(), y.data(), std::span(&seg, 1), opt.index_offset);
+          std::uint64_t clipped = 0, flushed = 0;
+          std::size_t bad = 0;
+          for (std::size_t i = 0; i < x.size(); ++i) {
+            const float want =
+                quantize<float>(fs, x[i], mode, element_context<float>{opt.seed, opt.index_offset + i, 0});
+            if (std::bit_cast<std::uint32_t>(want) != std::bit_cast<std::uint32_t>(y[i]) && bad++ < 3)
+              FAIL_CHECK(isa << " " << spec << " s=" << s << " mode " << int(mode.kind) << " i " << i << " x bits "
+                             << std::hex << std::bit_cast<std::uint32_t>(x[i]) << " got "
+                             << std::bit_cast<std::uint32_t>(y[i]) << " want " << std::bit_cast<std::uint32_t>(want)
+                             << std::dec);
+            if (std::fabs(double(x[i])) > lim) ++clipped;
+            if (x[i] != 0 && y[i] == 0) ++flushed;
+          }
+          CHECK(bad == 0);
+          CHECK(cnt.clipped == clipped);
+          CHECK(cnt.flushed_to_zero == flushed);
+          // non-temporal stores, the output at every offset from a 64-byte boundary (the head before the first
+          // aligned batch goes through the general loop)
+          std::vector<float> buf(x.size() + 16);
+          const std::size_t off = checked % 16;
+          const kernels::scaled_counts cnt3 =
+              k.quantize_at(*at, x.data(), buf.data() + off, std::span(&seg, 1), opt.index_offset, true);
+          CHECK(std::memcmp(buf.data() + off, y.data(), y.size() * sizeof(float)) == 0);
+          CHECK(cnt3.clipped == clipped);
+          CHECK(cnt3.flushed_to_zero == flushed);
+          ++checked;
+        }
+      }
+    }
+  }
+  MESSAGE(checked << " (ISA, format, mode, scale) combinations");
+  CHECK(checked >= 108);
+}

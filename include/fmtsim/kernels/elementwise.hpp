@@ -5,6 +5,7 @@
 #include <fmtsim/core/array.hpp>
 #include <fmtsim/core/format.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -12,6 +13,10 @@
 #include <vector>
 
 namespace fmtsim::kernels {
+
+// Outputs at least this large are written with non-temporal stores by the SIMD kernels (they do not fit in the
+// cache anyway, and a streaming store saves reading each output line before it is overwritten).
+inline constexpr std::size_t stream_output_bytes = std::size_t{8} << 20;
 
 enum class backend : std::uint8_t {
   automatic,  // the best available: SIMD on the CPU (CUDA only when the data lives on the device)

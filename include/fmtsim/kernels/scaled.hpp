@@ -74,9 +74,11 @@ class scaled_f32_kernel {
   };
   using params_ptr = std::unique_ptr<detail::simd_params, params_deleter>;
   params_ptr params_at(int s) const;
-  // As quantize, for segments whose scale_exp is the one `at` was built for (clip bits as there).
+  // As quantize, for segments whose scale_exp is the one `at` was built for (clip bits as there). stream: write
+  // with non-temporal stores where the kernel can (outputs too large for the cache: kernels::stream_output_bytes).
   scaled_counts quantize_at(const detail::simd_params& at, const float* in, float* out,
-                            std::span<const scaled_segment> segs, std::uint64_t index_offset) const;
+                            std::span<const scaled_segment> segs, std::uint64_t index_offset,
+                            bool stream = false) const;
 
  private:
   std::unique_ptr<detail::simd_params> params_;

@@ -797,6 +797,113 @@ template <class A, rounding Mode, bool Table, bool Guarded = false, bool Uniform
   return out;
 }
 
+// The sweeps' overflow value as a splat: every lane's, except under rup / rdn, where it is that of the lanes rounded
+// away from zero (the others take limit), as in fast_finish.
+template <class A, rounding Mode>
+typename simd_ops<A>::vi sweep_overflow(const simd_params& p) {
+  using vi = typename simd_ops<A>::vi;
+  if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
+    return vi(p.saturate ? p.limit_pos : p.big_pos);
+  } else {
+    return vi(fast_to_max<Mode>(p) ? p.limit_pos : p.big_pos);
+  }
+}
+
+// The element kernel's loop for the signed float-like formats (arithmetic rule, one limit for both signs; every
+// mode but hys): quantize_batch_fast's branches for them - the uniform case while hint's credit lasts
+// (Uniform), then the per-lane shift - with every constant in a register and nothing out of line in the loop but
+// sr's refills of random words, as profile_sweep: a batch neither branch covers is recorded in failed[nfailed++] for
+// the caller's general loop, and the sweep returns once `cap` are recorded, at end, or (Uniform) when the credit
+// runs out. NegativeZero: p.has_negative_zero; Below: p.fast_below. stream: non-temporal stores (dst + i aligned to
+// the batch size). sr draws element i's first random word from rs at index_base + i.
+template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below>
+[[gnu::noinline]] std::size_t element_sweep(const simd_params& p, const float* src, float* dst, std::size_t i,
+                                            std::size_t end, std::size_t* failed, std::size_t& nfailed, std::size_t cap,
+                                            fast_hint& hint, std::uint64_t index_base, sr_stream<A>& rs, bool stream) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vf = typename ops::vf;
+  using vb = typename ops::vb;
+  constexpr std::size_t N = ops::size;
+  const vi zero(0), one(1), abs_mask(0x7fffffff), imp(0x800000), c24(24), c127(127);
+  const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
+  const vi limit(p.limit_pos);
+  const vi overflow = sweep_overflow<A, Mode>(p);
+  const vi q(p.fast_lo), half(p.fast_lo - (1 << 23)), hi(p.fast_hi), lo_span(p.fast_hi - p.fast_lo);
+  const vi low_e(p.low_e), shift_high(p.shift_high), low_shift_base(p.low_shift_base);
+  const vi uni_lo(p.uni_lo), uni_span(p.uni_span);
+  const int s = p.shift_high;
+  const vi one_s_u(std::int32_t{1} << s);
+  const vi mask_u = one_s_u - one;
+  fast_hint h = hint;
+  auto put = [&](std::size_t at, vi out) [[gnu::always_inline]] {
+    if (stream) {
+      ops::stream(dst + at, xsimd::bitwise_cast<vf>(out));
+    } else {
+      xsimd::bitwise_cast<vf>(out).store_unaligned(dst + at);
+    }
+  };
+  auto finish = [&](vi u, vb neg, vi res) [[gnu::always_inline]] {
+    vi ov = overflow;
+    if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
+      ov = xsimd::select(Mode == rounding::rup ? neg : !neg, limit, overflow);
+    }
+    return fast_overflow_sign<A>(u, neg, res, limit, ov, NegativeZero);
+  };
+  for (; i + N <= end; i += N) {
+    const vi u = xsimd::bitwise_cast<vi>(vf::load_unaligned(src + i));
+    const vi mag = u & abs_mask;
+    const vb neg = u < zero;
+    if constexpr (Uniform) {
+      if (h.credit <= 0) break;
+      // every lane in the format's normal range (or zero): the one shift s
+      if (h.note(xsimd::all(ops::ult(mag - uni_lo, uni_span) | (mag == zero)))) {
+        vi res;
+        if constexpr (Mode == rounding::sr) {
+          res = fast_round_sr<A>(p, mag, vi(s), one_s_u, mask_u, rs.first_words(index_base + i));
+        } else {
+          res = fast_round<A, Mode>(mag, neg, one_s_u, mask_u,
+                                    [&]() [[gnu::always_inline]] { return ((mag | imp) >> s) & one; });
+        }
+        put(i, finish(u, neg, res));
+        continue;
+      }
+    }
+    // the lanes below fast_lo qualify only with fast_below and not for sr (there they round up with probability |x| /
+    // q)
+    const bool ok = (Mode == rounding::sr || !Below) ? xsimd::all(ops::ult(mag - q, lo_span) | (mag == zero))
+                                                     : xsimd::all(mag < hi);
+    if (!ok) [[unlikely]] {
+      failed[nfailed++] = i;
+      if (nfailed == cap) {
+        i += N;
+        break;
+      }
+      continue;
+    }
+    const vi e = (mag >> 23) - c127;
+    // zero lanes (e = -127) may have any shift >= 1: capped at 24 so that one_s stays a positive power
+    const vi shift = xsimd::min(xsimd::select(e >= low_e, shift_high, low_shift_base - e), c24);
+    const vi one_s = ops::shl(one, shift);
+    vi res;
+    if constexpr (Mode == rounding::sr) {
+      res = fast_round_sr<A>(p, mag, shift, one_s, one_s - one, rs.first_words(index_base + i));
+    } else {
+      res = fast_round<A, Mode>(mag, neg, one_s, one_s - one,
+                                [&]() [[gnu::always_inline]] { return ops::shr(mag | imp, shift) & one; });
+      if constexpr (Below) res = fast_below_round<A, Mode>(mag, neg, mag == zero, res, q, half);
+    }
+    put(i, finish(u, neg, res));
+  }
+  hint = h;
+  return i;
+}
+
+// Whether element_sweep serves p.
+inline bool element_sweep_serves(const simd_params& p) {
+  return !p.table && p.fast && !p.fast_guards && !p.fast_fixed && p.limit_neg == p.limit_pos && p.big_neg == p.big_pos;
+}
+
 template <class A, rounding Mode, bool Table, bool Guarded>
 void quantize_run(const simd_call& c) {
   using ops = simd_ops<A>;
@@ -872,6 +979,34 @@ void quantize_run(const simd_call& c) {
                                                                                      fallback, hint, rs);
     finish(res, fallback, at, N, c.in + at, hys ? c.prev + at : nullptr, c.out + at, stream);
   };
+  if constexpr (!Table && !Guarded && Mode != rounding::hys) {
+    if (element_sweep_serves(p)) {
+      std::size_t failed[64];
+      // one sweep call, then its skipped batches through the general loop; false once the sweep does not pay
+      // (more than half of its batches skipped: sr on the narrow formats, whose lanes lie below their normal range)
+      auto sweep = [&](auto uniform) {
+        constexpr bool U = decltype(uniform)::value;
+        std::size_t nfailed = 0;
+        const std::size_t from = i;
+        auto run = [&](auto negative_zero, auto below) {
+          i = element_sweep<A, Mode, U, decltype(negative_zero)::value, decltype(below)::value>(
+              p, c.in, c.out, i, n, failed, nfailed, 64, hint, c.index_base, rs, stream);
+        };
+        if (p.has_negative_zero) {
+          p.fast_below ? run(std::true_type{}, std::true_type{}) : run(std::true_type{}, std::false_type{});
+        } else {
+          p.fast_below ? run(std::false_type{}, std::true_type{}) : run(std::false_type{}, std::false_type{});
+        }
+        for (std::size_t j = 0; j < nfailed; ++j) full(std::false_type{}, failed[j]);
+        return 2 * nfailed * N <= i - from;
+      };
+      bool pays = true;
+      if (p.fast_uniform) {
+        while (pays && i + N <= n && hint.credit > 0) pays = sweep(std::true_type{});
+      }
+      while (pays && i + N <= n) pays = sweep(std::false_type{});
+    }
+  }
   // the uniform case while it pays (fast_hint), then the loop without it
   if (p.fast_uniform) {
     for (; i + N <= n && hint.credit > 0; i += N) full(std::true_type{}, i);
@@ -987,9 +1122,8 @@ template <class A, rounding Mode, bool Stream>
   constexpr std::size_t N = ops::size;
   const vi zero(0), one(1), abs_mask(0x7fffffff), below_one(24), thr(thr_bits), imp(0x800000);
   const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
-  const vi limit(p.limit_pos), big_value(p.big_pos);
-  // the overflow value: one for every lane, except rup / rdn (the lanes rounded toward zero take limit)
-  const vi overflow = fast_to_max<Mode>(p) ? limit : big_value;
+  const vi limit(p.limit_pos);
+  const vi overflow = sweep_overflow<A, Mode>(p);
   const vi q(p.fast_lo), half(p.fast_lo - (1 << 23));
   vi window[4] = {};
   vi base(p.window_base), top(63);

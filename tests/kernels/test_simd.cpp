@@ -22,6 +22,17 @@ using namespace fmtsim_kernel_tests;
 
 namespace {
 
+// A small deterministic generator for test data (xorshift64).
+struct xorshift64 {
+  std::uint64_t state;
+  std::uint64_t operator()() {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  }
+};
+
 // Previous quantized values for hysteresis: the grid values near x (from each side), x itself, NaN and zeros.
 std::vector<float> previous_for(const element_format& f, std::span<const float> x) {
   std::vector<float> prev(x.size());
@@ -252,6 +263,32 @@ TEST_CASE("SIMD errors match the array API") {
 
 // ---- the scaled kernel (tensor_quantizer's float32 fast path) -----------------------------------
 
+namespace {
+
+// y against the scalar reference of fs (at opt's mode, seed and offset) bit for bit, reporting the first three
+// differences; returns the clipped (|x| above lim_p / lim_n by sign) and flushed (x != 0, y == 0) counts the kernel
+// must report.
+std::pair<std::uint64_t, std::uint64_t> check_scaled(std::string_view isa, const char* spec, const element_format& fs,
+                                                     const quantize_options& opt, const std::vector<float>& x,
+                                                     const std::vector<float>& y, double lim_p, double lim_n) {
+  std::uint64_t clipped = 0, flushed = 0;
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const float want = quantize<float>(fs, x[i], opt.mode, element_context<float>{opt.seed, opt.index_offset + i, 0});
+    if (std::bit_cast<std::uint32_t>(want) != std::bit_cast<std::uint32_t>(y[i]) && bad++ < 3)
+      FAIL_CHECK(isa << " " << spec << " s=" << fs.scale_exp << " mode " << int(opt.mode.kind) << " i " << i
+                     << " x bits " << std::hex << std::bit_cast<std::uint32_t>(x[i]) << " got "
+                     << std::bit_cast<std::uint32_t>(y[i]) << " want " << std::bit_cast<std::uint32_t>(want)
+                     << std::dec);
+    if (std::fabs(double(x[i])) > (x[i] < 0 ? lim_n : lim_p)) ++clipped;
+    if (x[i] != 0 && y[i] == 0) ++flushed;
+  }
+  CHECK(bad == 0);
+  return {clipped, flushed};
+}
+
+}  // namespace
+
 TEST_CASE("scaled kernel == scalar reference at scale 2^s on every ISA (extreme s, float32 subnormals, stats)") {
   const char* specs[] = {"e4m3fn:sat",     "e4m3fn",           "e5m2", "e2m1fin:sat", "e2m1fin:u",
                          "e8m0fnu",        "fix8.6:sat",       "int8", "e7m3:ftz",    "log4",
@@ -259,13 +296,7 @@ TEST_CASE("scaled kernel == scalar reference at scale 2^s on every ISA (extreme 
   const std::vector<round_mode> modes = {{rounding::rne, 0}, {rounding::rna, 0}, {rounding::rtz, 0}, {rounding::rup, 0},
                                          {rounding::rdn, 0}, {rounding::rto, 0}, {rounding::sr, 0},  {rounding::sr, 5}};
   const int scales[] = {-127, -126, -125, -120, -100, -30, -1, 0, 1, 7, 60, 100, 119, 120, 125, 126, 127};
-  std::uint64_t rng = 0x243f6a8885a308d3ull;
-  auto next = [&] {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-  };
+  xorshift64 next{0x243f6a8885a308d3ull};
   std::size_t checked = 0;
   for (std::string_view isa : kernels::simd_isas()) {
     for (const char* spec : specs) {
@@ -318,19 +349,7 @@ TEST_CASE("scaled kernel == scalar reference at scale 2^s on every ISA (extreme 
           for (float v : x) want_amax = std::max(want_amax, std::bit_cast<std::uint32_t>(v) & 0x7fffffffu);
           CHECK(amax == want_amax);
           const kernels::scaled_counts cnt = k.quantize(x.data(), y.data(), std::span(&seg, 1), opt.index_offset);
-          std::uint64_t clipped = 0, flushed = 0;
-          std::size_t bad = 0;
-          for (std::size_t i = 0; i < x.size(); ++i) {
-            const float want =
-                quantize<float>(fs, x[i], mode, element_context<float>{opt.seed, opt.index_offset + i, 0});
-            if (std::bit_cast<std::uint32_t>(want) != std::bit_cast<std::uint32_t>(y[i]) && bad++ < 3)
-              FAIL_CHECK(isa << " " << spec << " s=" << s << " mode " << int(mode.kind) << " x bits " << std::hex
-                             << std::bit_cast<std::uint32_t>(x[i]) << " got " << std::bit_cast<std::uint32_t>(y[i])
-                             << " want " << std::bit_cast<std::uint32_t>(want) << std::dec);
-            if (std::fabs(double(x[i])) > (x[i] < 0 ? lim_n : lim_p)) ++clipped;
-            if (x[i] != 0 && y[i] == 0) ++flushed;
-          }
-          CHECK(bad == 0);
+          const auto [clipped, flushed] = check_scaled(isa, spec, fs, opt, x, y, lim_p, lim_n);
           CHECK(cnt.clipped == clipped);
           CHECK(cnt.flushed_to_zero == flushed);
           // the same with the parameters built at scale s (the path of long per-tensor groups)
@@ -358,13 +377,7 @@ TEST_CASE("scaled kernel, long per-tensor segments: skipped batches, runs of the
   const char* specs[] = {"fp143", "fp134", "bp:4x13,3,2x9,1,0", "bp:1x90,0", "log4", "bp:3,2x40,1x40,0"};
   const std::vector<round_mode> modes = {{rounding::rne, 0}, {rounding::rna, 0}, {rounding::rtz, 0},
                                          {rounding::rup, 0}, {rounding::rdn, 0}, {rounding::rto, 0}};
-  std::uint64_t rng = 0x9e3779b97f4a7c15ull;
-  auto next = [&] {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-  };
+  xorshift64 next{0x9e3779b97f4a7c15ull};
   constexpr std::size_t batches = 700;  // in units of 16 floats: two or four SIMD batches each
   std::size_t checked = 0;
   for (std::string_view isa : kernels::simd_isas()) {
@@ -407,20 +420,7 @@ TEST_CASE("scaled kernel, long per-tensor segments: skipped batches, runs of the
           const auto at = k.params_at(s);
           const kernels::scaled_counts cnt =
               k.quantize_at(*at, x.data(), y.data(), std::span(&seg, 1), opt.index_offset);
-          std::uint64_t clipped = 0, flushed = 0;
-          std::size_t bad = 0;
-          for (std::size_t i = 0; i < x.size(); ++i) {
-            const float want =
-                quantize<float>(fs, x[i], mode, element_context<float>{opt.seed, opt.index_offset + i, 0});
-            if (std::bit_cast<std::uint32_t>(want) != std::bit_cast<std::uint32_t>(y[i]) && bad++ < 3)
-              FAIL_CHECK(isa << " " << spec << " s=" << s << " mode " << int(mode.kind) << " i " << i << " x bits "
-                             << std::hex << std::bit_cast<std::uint32_t>(x[i]) << " got "
-                             << std::bit_cast<std::uint32_t>(y[i]) << " want " << std::bit_cast<std::uint32_t>(want)
-                             << std::dec);
-            if (std::fabs(double(x[i])) > lim) ++clipped;
-            if (x[i] != 0 && y[i] == 0) ++flushed;
-          }
-          CHECK(bad == 0);
+          const auto [clipped, flushed] = check_scaled(isa, spec, fs, opt, x, y, lim, lim);
           CHECK(cnt.clipped == clipped);
           CHECK(cnt.flushed_to_zero == flushed);
           // non-temporal stores, the output at every offset from a 64-byte boundary (the head before the first

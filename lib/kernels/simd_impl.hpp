@@ -797,6 +797,13 @@ template <class A, rounding Mode, bool Table, bool Guarded = false, bool Uniform
   return out;
 }
 
+// Whether a sweep call over [from, to) that recorded nfailed batches of n elements paid: at most half of its
+// batches recorded. Once one does not, the caller runs the rest of its range through the general loop (sr on the
+// narrow formats, whose lanes mostly lie below their normal range; profiles wider than the 64-entry window).
+inline bool sweep_pays(std::size_t nfailed, std::size_t n, std::size_t from, std::size_t to) {
+  return 2 * nfailed * n <= to - from;
+}
+
 // The sweeps' overflow value as a splat: every lane's, except under rup / rdn, where it is that of the lanes rounded
 // away from zero (the others take limit), as in fast_finish.
 template <class A, rounding Mode>
@@ -983,7 +990,6 @@ void quantize_run(const simd_call& c) {
     if (element_sweep_serves(p)) {
       std::size_t failed[64];
       // one sweep call, then its skipped batches through the general loop; false once the sweep does not pay
-      // (more than half of its batches skipped: sr on the narrow formats, whose lanes lie below their normal range)
       auto sweep = [&](auto uniform) {
         constexpr bool U = decltype(uniform)::value;
         std::size_t nfailed = 0;
@@ -998,7 +1004,7 @@ void quantize_run(const simd_call& c) {
           p.fast_below ? run(std::false_type{}, std::true_type{}) : run(std::false_type{}, std::false_type{});
         }
         for (std::size_t j = 0; j < nfailed; ++j) full(std::false_type{}, failed[j]);
-        return 2 * nfailed * N <= i - from;
+        return sweep_pays(nfailed, N, from, i);
       };
       bool pays = true;
       if (p.fast_uniform) {
@@ -1299,8 +1305,9 @@ void scaled_run(scaled_call& c) {
           streamed = true;
         }
         std::size_t failed[64];
-        while (i + N <= n) {
+        for (bool pays = true; pays && i + N <= n;) {
           std::size_t nfailed = 0;
+          const std::size_t from = i;
           vi cv(0), fv(0);
           // at most 2^30 batches a call, so that the per-lane counts stay below 2^31
           const std::size_t end = n - i > (std::size_t{N} << 30) ? i + (std::size_t{N} << 30) : n;
@@ -1311,6 +1318,7 @@ void scaled_run(scaled_call& c) {
           flushed += ops::hsum(fv);
           for (std::size_t j = 0; j < nfailed; ++j)
             body(std::false_type{}, vf::load_unaligned(src + failed[j]), failed[j], N, dst + failed[j]);
+          pays = sweep_pays(nfailed, N, from, i);
         }
       }
     }

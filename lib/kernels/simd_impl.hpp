@@ -816,6 +816,18 @@ typename simd_ops<A>::vi sweep_overflow(const simd_params& p) {
   }
 }
 
+// Every lane's overflow value from sweep_overflow's splat: under rup / rdn the lanes rounded toward zero take limit.
+template <class A, rounding Mode>
+[[gnu::always_inline]] inline typename simd_ops<A>::vi sweep_lane_overflow(typename simd_ops<A>::vb neg,
+                                                                           typename simd_ops<A>::vi limit,
+                                                                           typename simd_ops<A>::vi overflow) {
+  if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
+    return xsimd::select(Mode == rounding::rup ? neg : !neg, limit, overflow);
+  } else {
+    return overflow;
+  }
+}
+
 // The element kernel's loop for the signed float-like formats (arithmetic rule, one limit for both signs; every
 // mode but hys): quantize_batch_fast's branches for them - the uniform case while hint's credit lasts
 // (Uniform), then the per-lane shift - with every constant in a register and nothing out of line in the loop but
@@ -833,7 +845,6 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below>
   using vb = typename ops::vb;
   constexpr std::size_t N = ops::size;
   const vi zero(0), one(1), abs_mask(0x7fffffff), imp(0x800000), c24(24), c127(127);
-  const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
   const vi limit(p.limit_pos);
   const vi overflow = sweep_overflow<A, Mode>(p);
   const vi q(p.fast_lo), half(p.fast_lo - (1 << 23)), hi(p.fast_hi), lo_span(p.fast_hi - p.fast_lo);
@@ -851,11 +862,7 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below>
     }
   };
   auto finish = [&](vi u, vb neg, vi res) [[gnu::always_inline]] {
-    vi ov = overflow;
-    if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
-      ov = xsimd::select(Mode == rounding::rup ? neg : !neg, limit, overflow);
-    }
-    return fast_overflow_sign<A>(u, neg, res, limit, ov, NegativeZero);
+    return fast_overflow_sign<A>(u, neg, res, limit, sweep_lane_overflow<A, Mode>(neg, limit, overflow), NegativeZero);
   };
   for (; i + N <= end; i += N) {
     const vi u = xsimd::bitwise_cast<vi>(vf::load_unaligned(src + i));
@@ -1161,12 +1168,8 @@ template <class A, rounding Mode, bool Stream>
     vi res = fast_round<A, Mode>(mag, neg, one_s, one_s - one,
                                  [&]() [[gnu::always_inline]] { return ops::shr(mag | imp, shift) & one; });
     res = fast_below_round<A, Mode>(mag, neg, is_zero, res, q, half);
-    vi ov = overflow;
-    if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
-      ov = xsimd::select(Mode == rounding::rup ? neg : !neg, limit, overflow);
-    }
     // fast_overflow_sign without -0, its result's magnitude kept for the statistics
-    const vi out_mag = xsimd::select(res > limit, ov, res);
+    const vi out_mag = xsimd::select(res > limit, sweep_lane_overflow<A, Mode>(neg, limit, overflow), res);
     const vb out_zero = out_mag == zero;
     const vi out = out_mag | xsimd::select(neg & !out_zero, sign_bit, zero);
     cv = ops::inc(cv, mag > thr);

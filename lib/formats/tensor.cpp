@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <climits>
 #include <cmath>
 #include <exception>
 #include <limits>
@@ -905,22 +906,14 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
     const std::size_t tasks = (ngroups + per_task - 1) / per_task;
     std::vector<group_acc> accs(tasks);
     std::vector<std::exception_ptr> errors(tasks);
+    // block mode (scaled.hpp quantize_blocks): every group the same length (ext a multiple of box, so group g
+    // starts at g * glen), a rule whose plan depends on amax through its exponent field only
+    const bool by_field = fmt.rule != scale_rule::ceil;
+    const bool blocks = by_field && ext % box == 0 && kern.blocks_served(glen);
+    const bool stream = out.size() * sizeof(float) >= kernels::stream_output_bytes;
     kernels::run_tasks(tasks, [&](std::size_t k) {
       try {
         const std::size_t g0 = k * per_task, g1 = std::min(ngroups, g0 + per_task);
-        std::vector<kernels::scaled_segment> segs(g1 - g0);
-        std::vector<std::uint32_t> amax(g1 - g0);
-        std::size_t row = g0 / per_row, col = g0 % per_row;  // no division per group
-        for (std::size_t g = g0; g < g1; ++g) {
-          segs[g - g0].begin = (row * ext + col * box) * inner;
-          segs[g - g0].len = std::min(box, ext - col * box) * inner;
-          if (++col == per_row) {
-            col = 0;
-            ++row;
-          }
-        }
-        kern.amax_bits(ib, segs, amax.data());
-        std::vector<std::size_t> slow;
         group_acc& acc = accs[k];
         // floor and room depend on amax only through floor(log2 amax): for a normal amax the plan is a function
         // of its exponent field, remembered per task (computed by the same plan on the first block that needs it)
@@ -930,10 +923,7 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
           std::uint32_t clip_pos = 0, clip_neg = 0;
         };
         std::array<memo_t, 256> memo{};
-        const bool by_field = fmt.rule != scale_rule::ceil;
-        auto plan_memo = [&](std::uint32_t amax_bits, kernels::scaled_segment& seg) {
-          const std::uint32_t field = amax_bits >> 23;
-          if (!by_field || field == 0 || field >= 255) return plan(amax_bits, seg);
+        auto field_plan = [&](std::uint32_t field, kernels::scaled_segment& seg) {
           memo_t& e = memo[field];
           if (e.state == 0) {
             kernels::scaled_segment t;
@@ -948,25 +938,69 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
           seg.clip_neg = e.clip_neg;
           return true;
         };
+        auto plan_memo = [&](std::uint32_t amax_bits, kernels::scaled_segment& seg) {
+          const std::uint32_t field = amax_bits >> 23;
+          if (!by_field || field == 0 || field >= 255) return plan(amax_bits, seg);
+          return field_plan(field, seg);
+        };
+        // the groups left for the segment kernel and the generic path: all, or those the block mode did not take
+        std::vector<std::size_t> rest;
+        if (blocks) {
+          std::vector<std::int32_t> s_blk(g1 - g0);
+          const kernels::scaled_counts c = kern.quantize_blocks(ib, ob, g0 * glen, glen, g1 - g0, field_plan,
+                                                                opt.index_offset, stream, s_blk.data());
+          acc.clipped += c.clipped;
+          acc.flushed_to_zero += c.flushed_to_zero;
+          // the range in locals (acc.range per block stored and reloaded its fields behind the scale stores)
+          std::int32_t lo_s = INT32_MAX, hi_s = INT32_MIN;
+          group_scale* sc = scales.data() + g0;
+          for (std::size_t j = 0; j < g1 - g0; ++j) {
+            const std::int32_t v = s_blk[j];
+            if (v == kernels::scaled_f32_kernel::no_block_scale) {
+              rest.push_back(g0 + j);
+            } else {
+              sc[j].scale_exp = v;
+              lo_s = std::min(lo_s, v);
+              hi_s = std::max(hi_s, v);
+            }
+          }
+          if (lo_s <= hi_s) {
+            acc.range(lo_s);
+            acc.range(hi_s);
+          }
+          if (rest.empty()) return;
+        } else {
+          rest.resize(g1 - g0);
+          for (std::size_t g = g0; g < g1; ++g) rest[g - g0] = g;
+        }
+        std::vector<kernels::scaled_segment> segs(rest.size());
+        std::vector<std::uint32_t> amax(rest.size());
+        for (std::size_t j = 0; j < rest.size(); ++j) {
+          segs[j].begin = group_begin(rest[j]);
+          segs[j].len = group_len(rest[j]);
+        }
+        kern.amax_bits(ib, segs, amax.data());
+        std::vector<std::size_t> slow;
         std::size_t m = 0;
         for (std::size_t j = 0; j < segs.size(); ++j) {
+          const std::size_t g = rest[j];
           if (amax[j] == 0) {
             // an all-zero group: the generic path's scale for amax 0 (clamped or not), no scale range, and the
             // zeros quantized at that scale (+-0, or the smallest value of a format without zero)
             if (!zero_plan(segs[j])) {
-              slow.push_back(g0 + j);
+              slow.push_back(g);
               continue;
             }
-            scales[g0 + j].scale_exp = segs[j].scale_exp;
-            scales[g0 + j].clamped = zero_choice.clamped;
+            scales[g].scale_exp = segs[j].scale_exp;
+            scales[g].clamped = zero_choice.clamped;
             ++acc.zero_groups;
             if (zero_choice.clamped) ++acc.scale_clamped;
           } else {
             if (!plan_memo(amax[j], segs[j])) {  // in place (a struct copy after the field stores stalls forwarding)
-              slow.push_back(g0 + j);
+              slow.push_back(g);
               continue;
             }
-            scales[g0 + j].scale_exp = segs[j].scale_exp;
+            scales[g].scale_exp = segs[j].scale_exp;
             acc.range(segs[j].scale_exp);
           }
           if (m != j) segs[m] = segs[j];

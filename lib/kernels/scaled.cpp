@@ -7,9 +7,12 @@
 #include "simd_table.hpp"
 #include "thread_pool.hpp"
 
+#include <array>
 #include <atomic>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace fmtsim::kernels {
 
@@ -58,8 +61,16 @@ void run_tasks(std::size_t tasks, const std::function<void(std::size_t)>& task) 
   if (tasks > 1) detail::thread_pool::instance().run(tasks, task);
 }
 
+// The params at each scale the block mode asked for, built on first use (any thread) and kept with the kernel.
+struct scaled_f32_kernel::scale_cache {
+  std::mutex m;
+  std::array<std::atomic<int>, 255> state{};  // by s + 127: 0 not built, 1 built (params below), -1 refused
+  std::array<const detail::simd_params*, 255> at{};
+  std::vector<std::unique_ptr<detail::simd_params>> owned;
+};
+
 scaled_f32_kernel::scaled_f32_kernel(const element_format& f, const quantize_options& opt, std::string_view isa)
-    : opt_(opt) {
+    : opt_(opt), scales_(std::make_unique<scale_cache>()) {
   if (opt.mode.kind == rounding::hys) throw std::invalid_argument("scaled_f32_kernel: hysteresis is not supported");
   if (!isa.empty()) {
     isa_ = &detail::simd_isa_table()[static_cast<std::size_t>(isa_index(isa))];
@@ -132,6 +143,74 @@ scaled_counts scaled_f32_kernel::quantize_at(const detail::simd_params& at, cons
   c.index_base = index_offset;
   c.direct = true;
   c.stream = stream;
+  isa_->scaled_quantize(c);
+  quantize_calls.fetch_add(1, std::memory_order_relaxed);
+  return scaled_counts{c.clipped, c.flushed_to_zero};
+}
+
+const detail::simd_params* scaled_f32_kernel::params_at_cached(int s) const {
+  if (s < -127 || s > 127) return nullptr;
+  const std::size_t k = static_cast<std::size_t>(s + 127);
+  scale_cache& c = *scales_;
+  const int st = c.state[k].load(std::memory_order_acquire);
+  if (st != 0) return st > 0 ? c.at[k] : nullptr;
+  const std::lock_guard<std::mutex> lock(c.m);
+  if (c.state[k].load(std::memory_order_relaxed) == 0) {
+    element_format f = params_->format;
+    f.scale_exp = s;
+    try {
+      c.owned.push_back(std::make_unique<detail::simd_params>(detail::make_simd_params(f, opt_)));
+      c.at[k] = c.owned.back().get();
+      c.state[k].store(1, std::memory_order_release);
+    } catch (const std::invalid_argument&) {
+      c.state[k].store(-1, std::memory_order_release);
+    }
+  }
+  return c.state[k].load(std::memory_order_relaxed) > 0 ? c.at[k] : nullptr;
+}
+
+bool scaled_f32_kernel::blocks_served(std::size_t len) const {
+  const std::size_t n = isa_->lanes;
+  if (len == 0 || len % n != 0) return false;
+  const std::size_t k = len / n;
+  return (k == 1 || k == 2 || k == 4 || k == 8) && detail::block_mode_serves(*params_);
+}
+
+scaled_counts scaled_f32_kernel::quantize_blocks(
+    const float* in, float* out, std::size_t first, std::size_t len, std::size_t count,
+    const std::function<bool(std::uint32_t field, scaled_segment& seg)>& plan, std::uint64_t index_offset,
+    bool stream, std::int32_t* scale_out) const {
+  if (!blocks_served(len)) {
+    for (std::size_t b = 0; b < count; ++b) scale_out[b] = no_block_scale;
+    return {};
+  }
+  struct ctx_t {
+    const scaled_f32_kernel* k;
+    const std::function<bool(std::uint32_t, scaled_segment&)>* plan;
+  } ctx{this, &plan};
+  detail::block_job job;
+  job.first = first;
+  job.len = len;
+  job.count = count;
+  job.ctx = &ctx;
+  job.scale_out = scale_out;
+  job.resolve = [](void* p, std::uint32_t field) {
+    const ctx_t& x = *static_cast<const ctx_t*>(p);
+    scaled_segment seg;
+    detail::block_scale b;
+    if (!(*x.plan)(field, seg) || seg.clip_pos != seg.clip_neg) return b;
+    b.params = x.k->params_at_cached(seg.scale_exp);
+    b.scale_exp = seg.scale_exp;
+    b.clip = seg.clip_pos;
+    return b;
+  };
+  detail::scaled_call c;
+  c.params = params_.get();
+  c.in = in;
+  c.out = out;
+  c.index_base = index_offset;
+  c.stream = stream;
+  c.blocks = &job;
   isa_->scaled_quantize(c);
   quantize_calls.fetch_add(1, std::memory_order_relaxed);
   return scaled_counts{c.clipped, c.flushed_to_zero};

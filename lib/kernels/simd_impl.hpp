@@ -828,6 +828,64 @@ template <class A, rounding Mode>
   }
 }
 
+// The constants of the sweeps' per-lane branch for the signed float-like formats (arithmetic rule, one limit for
+// both signs) at params p, as splats: quantize_batch_fast's branch without the table.
+template <class A, rounding Mode>
+struct sweep_consts {
+  using vi = typename simd_ops<A>::vi;
+  vi limit, overflow, q, half, hi, lo_span, low_e, shift_high, low_shift_base;
+  [[gnu::always_inline]] explicit sweep_consts(const simd_params& p)
+      : limit(p.limit_pos),
+        overflow(sweep_overflow<A, Mode>(p)),
+        q(p.fast_lo),
+        half(p.fast_lo - (1 << 23)),
+        hi(p.fast_hi),
+        lo_span(p.fast_hi - p.fast_lo),
+        low_e(p.low_e),
+        shift_high(p.shift_high),
+        low_shift_base(p.low_shift_base) {}
+};
+
+// The lanes (magnitude bits mag) the per-lane branch covers: those below fast_lo only with fast_below (Below) and not
+// for sr (there they round up with probability |x| / q).
+template <class A, rounding Mode, bool Below>
+[[gnu::always_inline]] inline typename simd_ops<A>::vb sweep_lane_ok(const sweep_consts<A, Mode>& k,
+                                                                     typename simd_ops<A>::vi mag) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  if constexpr (Mode == rounding::sr || !Below) {
+    return ops::ult(mag - k.q, k.lo_span) | (mag == vi(0));
+  } else {
+    return mag < k.hi;
+  }
+}
+
+// The per-lane branch on lanes sweep_lane_ok covers: input bits u (mag = u & 0x7fffffff, neg = u < 0); words()
+// gives sr's first random words of the batch (called for sr only). NegativeZero: p.has_negative_zero.
+template <class A, rounding Mode, bool NegativeZero, bool Below, class Words>
+[[gnu::always_inline]] inline typename simd_ops<A>::vi sweep_lanes(const simd_params& p, const sweep_consts<A, Mode>& k,
+                                                                   typename simd_ops<A>::vi u,
+                                                                   typename simd_ops<A>::vi mag,
+                                                                   typename simd_ops<A>::vb neg, Words words) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  const vi one(1), imp(0x800000);
+  const vi e = (mag >> 23) - vi(127);
+  // zero lanes (e = -127) may have any shift >= 1: capped at 24 so that one_s stays a positive power
+  const vi shift = xsimd::min(xsimd::select(e >= k.low_e, k.shift_high, k.low_shift_base - e), vi(24));
+  const vi one_s = ops::shl(one, shift);
+  vi res;
+  if constexpr (Mode == rounding::sr) {
+    res = fast_round_sr<A>(p, mag, shift, one_s, one_s - one, words());
+  } else {
+    res = fast_round<A, Mode>(mag, neg, one_s, one_s - one,
+                              [&]() [[gnu::always_inline]] { return ops::shr(mag | imp, shift) & one; });
+    if constexpr (Below) res = fast_below_round<A, Mode>(mag, neg, mag == vi(0), res, k.q, k.half);
+  }
+  return fast_overflow_sign<A>(u, neg, res, k.limit, sweep_lane_overflow<A, Mode>(neg, k.limit, k.overflow),
+                               NegativeZero);
+}
+
 // The element kernel's loop for the signed float-like formats (arithmetic rule, one limit for both signs; every
 // mode but hys): quantize_batch_fast's branches for them - the uniform case while hint's credit lasts
 // (Uniform), then the per-lane shift - with every constant in a register and nothing out of line in the loop but
@@ -844,11 +902,8 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below>
   using vf = typename ops::vf;
   using vb = typename ops::vb;
   constexpr std::size_t N = ops::size;
-  const vi zero(0), one(1), abs_mask(0x7fffffff), imp(0x800000), c24(24), c127(127);
-  const vi limit(p.limit_pos);
-  const vi overflow = sweep_overflow<A, Mode>(p);
-  const vi q(p.fast_lo), half(p.fast_lo - (1 << 23)), hi(p.fast_hi), lo_span(p.fast_hi - p.fast_lo);
-  const vi low_e(p.low_e), shift_high(p.shift_high), low_shift_base(p.low_shift_base);
+  const vi zero(0), one(1), abs_mask(0x7fffffff), imp(0x800000);
+  const sweep_consts<A, Mode> k(p);
   const vi uni_lo(p.uni_lo), uni_span(p.uni_span);
   const int s = p.shift_high;
   const vi one_s_u(std::int32_t{1} << s);
@@ -861,33 +916,28 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below>
       xsimd::bitwise_cast<vf>(out).store_unaligned(dst + at);
     }
   };
-  auto finish = [&](vi u, vb neg, vi res) [[gnu::always_inline]] {
-    return fast_overflow_sign<A>(u, neg, res, limit, sweep_lane_overflow<A, Mode>(neg, limit, overflow), NegativeZero);
-  };
   for (; i + N <= end; i += N) {
     const vi u = xsimd::bitwise_cast<vi>(vf::load_unaligned(src + i));
     const vi mag = u & abs_mask;
     const vb neg = u < zero;
+    auto words = [&]() [[gnu::always_inline]] { return rs.first_words(index_base + i); };
     if constexpr (Uniform) {
       if (h.credit <= 0) break;
       // every lane in the format's normal range (or zero): the one shift s
       if (h.note(xsimd::all(ops::ult(mag - uni_lo, uni_span) | (mag == zero)))) {
         vi res;
         if constexpr (Mode == rounding::sr) {
-          res = fast_round_sr<A>(p, mag, vi(s), one_s_u, mask_u, rs.first_words(index_base + i));
+          res = fast_round_sr<A>(p, mag, vi(s), one_s_u, mask_u, words());
         } else {
           res = fast_round<A, Mode>(mag, neg, one_s_u, mask_u,
                                     [&]() [[gnu::always_inline]] { return ((mag | imp) >> s) & one; });
         }
-        put(i, finish(u, neg, res));
+        put(i, fast_overflow_sign<A>(u, neg, res, k.limit, sweep_lane_overflow<A, Mode>(neg, k.limit, k.overflow),
+                                     NegativeZero));
         continue;
       }
     }
-    // the lanes below fast_lo qualify only with fast_below and not for sr (there they round up with probability |x| /
-    // q)
-    const bool ok = (Mode == rounding::sr || !Below) ? xsimd::all(ops::ult(mag - q, lo_span) | (mag == zero))
-                                                     : xsimd::all(mag < hi);
-    if (!ok) [[unlikely]] {
+    if (!xsimd::all(sweep_lane_ok<A, Mode, Below>(k, mag))) [[unlikely]] {
       failed[nfailed++] = i;
       if (nfailed == cap) {
         i += N;
@@ -895,27 +945,10 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below>
       }
       continue;
     }
-    const vi e = (mag >> 23) - c127;
-    // zero lanes (e = -127) may have any shift >= 1: capped at 24 so that one_s stays a positive power
-    const vi shift = xsimd::min(xsimd::select(e >= low_e, shift_high, low_shift_base - e), c24);
-    const vi one_s = ops::shl(one, shift);
-    vi res;
-    if constexpr (Mode == rounding::sr) {
-      res = fast_round_sr<A>(p, mag, shift, one_s, one_s - one, rs.first_words(index_base + i));
-    } else {
-      res = fast_round<A, Mode>(mag, neg, one_s, one_s - one,
-                                [&]() [[gnu::always_inline]] { return ops::shr(mag | imp, shift) & one; });
-      if constexpr (Below) res = fast_below_round<A, Mode>(mag, neg, mag == zero, res, q, half);
-    }
-    put(i, finish(u, neg, res));
+    put(i, sweep_lanes<A, Mode, NegativeZero, Below>(p, k, u, mag, neg, words));
   }
   hint = h;
   return i;
-}
-
-// Whether element_sweep serves p.
-inline bool element_sweep_serves(const simd_params& p) {
-  return !p.table && p.fast && !p.fast_guards && !p.fast_fixed && p.limit_neg == p.limit_pos && p.big_neg == p.big_pos;
 }
 
 template <class A, rounding Mode, bool Table, bool Guarded>
@@ -1338,12 +1371,178 @@ void scaled_run(scaled_call& c) {
   c.flushed_to_zero += flushed;
 }
 
+// The scaled kernel's block mode (scaled_f32_kernel::quantize_blocks: MX and other small groups of K batches,
+// contiguous, float-like elements): per block the amax from the K batches in registers, the block's scale from the
+// caller's plan for the amax's exponent field (asked once per field and call), then element_sweep's per-lane branch
+// with the params at that scale - Q_{f,s}(x) computed directly, no exponent moves and no fallback lanes - the
+// statistics in per-lane registers, and the K results stored only when every lane of the block qualified (so a
+// block left to the caller is untouched, also in place). NegativeZero / Below: the format's, at every scale.
+template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K>
+[[gnu::noinline]] void block_sweep(scaled_call& c) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vf = typename ops::vf;
+  using vb = typename ops::vb;
+  constexpr std::size_t N = ops::size;
+  constexpr std::size_t L = K * N;
+  const block_job& job = *c.blocks;
+  const simd_params& p0 = *c.params;
+  const vi zero(0), one(1), abs_mask(0x7fffffff), imp(0x800000);
+  const int sh = p0.shift_high;  // the uniform case's shift (the same at every scale)
+  const vi one_s_u(std::int32_t{1} << (sh > 0 && sh < 31 ? sh : 0));
+  const vi mask_u = one_s_u - one;
+  // the plan per exponent field of the amax: params at the blocks' scale (null: not taken)
+  struct entry {
+    const simd_params* p;
+    std::int32_t s;
+    std::int32_t clip;
+    std::int32_t uni_lo, uni_span;  // the uniform case at that scale (uni_span 0: none)
+  };
+  entry memo[256];
+  bool known[256] = {};
+  auto learn = [&](std::uint32_t field) [[gnu::noinline]] {
+    const block_scale b = job.resolve(job.ctx, field);
+    const simd_params* p = b.params;
+    if (p && !(element_sweep_serves(*p) && p->fast_below == Below && p->has_negative_zero == NegativeZero &&
+               p->mode == p0.mode && p->seed == p0.seed))
+      p = nullptr;
+    const bool uniform = p && p->fast_uniform && p->shift_high == p0.shift_high;
+    memo[field] = entry{p, b.scale_exp, static_cast<std::int32_t>(b.clip), uniform ? p->uni_lo : 0,
+                        uniform ? p->uni_span : 0};
+    known[field] = true;
+  };
+  const bool stream =
+      c.stream && reinterpret_cast<std::uintptr_t>(c.out + job.first) % (N * sizeof(float)) == 0;
+  sr_stream<A> rs(p0.seed);
+  fast_hint hint;
+  if (!p0.fast_uniform) hint.credit = 0;
+  vi cv(0), fv(0);
+  std::size_t since_flush = 0;
+  for (std::size_t b = 0; b < job.count; ++b) {
+    const std::size_t at = job.first + b * L;
+    job.scale_out[b] = scaled_f32_kernel::no_block_scale;
+    vi u[K], mag[K];
+    vi m = zero;
+    for (std::size_t k = 0; k < K; ++k) {
+      u[k] = xsimd::bitwise_cast<vi>(vf::load_unaligned(c.in + at + k * N));
+      mag[k] = u[k] & abs_mask;
+      m = xsimd::max(m, mag[k]);
+    }
+    const std::uint32_t field = static_cast<std::uint32_t>(ops::hmax(m)) >> 23;
+    if (field - 1 >= 254) continue;  // zero or subnormal amax (0), or a NaN / inf in the block (255)
+    if (!known[field]) learn(field);
+    const entry& en = memo[field];
+    if (!en.p) continue;
+    const vi thr(en.clip);
+    auto put = [&](std::size_t k, vi r) [[gnu::always_inline]] {
+      if (stream) {
+        ops::stream(c.out + at + k * N, xsimd::bitwise_cast<vf>(r));
+      } else {
+        xsimd::bitwise_cast<vf>(r).store_unaligned(c.out + at + k * N);
+      }
+    };
+    // the uniform case while it pays (fast_hint): every lane in the format's normal range at the block's scale (or
+    // zero), the one shift shift_high for every scale; a nonzero lane there never rounds to zero
+    const vi uni_lo(en.uni_lo), uni_span(en.uni_span);
+    vb uni = ops::ult(mag[0] - uni_lo, uni_span) | (mag[0] == zero);
+    for (std::size_t k = 1; k < K; ++k) uni = uni & (ops::ult(mag[k] - uni_lo, uni_span) | (mag[k] == zero));
+    if (hint.credit > 0 && hint.note(xsimd::all(uni))) {
+      const vi limit(en.p->limit_pos);
+      const vi overflow = sweep_overflow<A, Mode>(*en.p);
+      for (std::size_t k = 0; k < K; ++k) {
+        const vb neg = u[k] < zero;
+        vi res;
+        if constexpr (Mode == rounding::sr) {
+          res = fast_round_sr<A>(p0, mag[k], vi(sh), one_s_u, mask_u, rs.first_words(c.index_base + at + k * N));
+        } else {
+          res = fast_round<A, Mode>(mag[k], neg, one_s_u, mask_u,
+                                    [&]() [[gnu::always_inline]] { return ((mag[k] | imp) >> sh) & one; });
+        }
+        cv = ops::inc(cv, mag[k] > thr);
+        put(k, fast_overflow_sign<A>(u[k], neg, res, limit, sweep_lane_overflow<A, Mode>(neg, limit, overflow),
+                                     NegativeZero));
+      }
+      job.scale_out[b] = en.s;
+    } else {
+      const sweep_consts<A, Mode> kc(*en.p);
+      vb ok = sweep_lane_ok<A, Mode, Below>(kc, mag[0]);
+      for (std::size_t k = 1; k < K; ++k) ok = ok & sweep_lane_ok<A, Mode, Below>(kc, mag[k]);
+      if (!xsimd::all(ok)) [[unlikely]]
+        continue;
+      for (std::size_t k = 0; k < K; ++k) {
+        auto words = [&]() [[gnu::always_inline]] { return rs.first_words(c.index_base + at + k * N); };
+        const vi r = sweep_lanes<A, Mode, NegativeZero, Below>(*en.p, kc, u[k], mag[k], u[k] < zero, words);
+        cv = ops::inc(cv, mag[k] > thr);
+        fv = ops::inc(fv, (mag[k] != zero) & ((r & abs_mask) == zero));
+        put(k, r);
+      }
+    }
+    job.scale_out[b] = en.s;
+    if (++since_flush == (std::size_t{1} << 26)) {  // per-lane counts stay below 2^31
+      c.clipped += ops::hsum(cv);
+      c.flushed_to_zero += ops::hsum(fv);
+      cv = fv = zero;
+      since_flush = 0;
+    }
+  }
+  if (stream) ops::stream_fence();
+  c.clipped += ops::hsum(cv);
+  c.flushed_to_zero += ops::hsum(fv);
+}
+
+template <class A, rounding Mode>
+void block_mode(scaled_call& c) {
+  constexpr std::size_t N = simd_ops<A>::size;
+  const simd_params& p = *c.params;
+  const std::size_t len = c.blocks->len;
+  auto run = [&](auto negative_zero, auto below) {
+    constexpr bool Z = decltype(negative_zero)::value, B = decltype(below)::value;
+    switch (len / N) {
+      case 1:
+        return block_sweep<A, Mode, Z, B, 1>(c);
+      case 2:
+        return block_sweep<A, Mode, Z, B, 2>(c);
+      case 4:
+        return block_sweep<A, Mode, Z, B, 4>(c);
+      default:
+        return block_sweep<A, Mode, Z, B, 8>(c);
+    }
+  };
+  if (p.has_negative_zero) {
+    p.fast_below ? run(std::true_type{}, std::true_type{}) : run(std::true_type{}, std::false_type{});
+  } else {
+    p.fast_below ? run(std::false_type{}, std::true_type{}) : run(std::false_type{}, std::false_type{});
+  }
+}
+
 template <class A, rounding Mode, bool Table>
 void scaled_direct(scaled_call& c) {
   if (c.direct)
     scaled_run<A, Mode, Table, true>(c);
   else
     scaled_run<A, Mode, Table, false>(c);
+}
+
+template <class A>
+void scaled_blocks(scaled_call& c) {
+  switch (c.params->mode.kind) {
+    case rounding::rne:
+      return block_mode<A, rounding::rne>(c);
+    case rounding::rna:
+      return block_mode<A, rounding::rna>(c);
+    case rounding::rtz:
+      return block_mode<A, rounding::rtz>(c);
+    case rounding::rup:
+      return block_mode<A, rounding::rup>(c);
+    case rounding::rdn:
+      return block_mode<A, rounding::rdn>(c);
+    case rounding::rto:
+      return block_mode<A, rounding::rto>(c);
+    case rounding::sr:
+      return block_mode<A, rounding::sr>(c);
+    case rounding::hys:
+      break;  // not offered (block_mode_serves)
+  }
 }
 
 template <class A, bool Table>
@@ -1370,7 +1569,9 @@ void scaled_mode(scaled_call& c) {
 
 template <class A>
 void scaled_quantize_f32(scaled_call& c) {
-  if (c.params->table) {
+  if (c.blocks) {
+    scaled_blocks<A>(c);
+  } else if (c.params->table) {
     scaled_mode<A, true>(c);
   } else {
     scaled_mode<A, false>(c);

@@ -24,8 +24,26 @@ struct simd_call {
 
 using simd_entry = void (*)(const simd_call&);
 
+// The scaled kernel's block mode (scaled_f32_kernel::quantize_blocks): what the caller's scale plan gives the blocks
+// whose amax has one exponent field.
+struct block_scale {
+  const simd_params* params = nullptr;  // the element format at the blocks' scale; null: the caller takes them
+  std::int32_t scale_exp = 0;
+  std::uint32_t clip = 0;  // statistics: a magnitude (bits) above it is clipped
+};
+struct block_job {
+  std::size_t first = 0;  // element offset of block 0 (in, out and the random stream index)
+  std::size_t len = 0;    // elements per block
+  std::size_t count = 0;  // blocks, contiguous
+  // the plan for an amax with exponent field `field` (1 .. 254), asked once per field and call
+  block_scale (*resolve)(void* ctx, std::uint32_t field) = nullptr;
+  void* ctx = nullptr;
+  std::int32_t* scale_out = nullptr;  // per block: its scale_exp, or no_block_scale (left to the caller, untouched)
+};
+
 // The scaled float32 kernel (tensor_quantizer's fast path, include/fmtsim/kernels/scaled.hpp): params are the
-// element format at scale_exp 0; every segment is a contiguous run at its own power-of-two scale.
+// element format at scale_exp 0; every segment is a contiguous run at its own power-of-two scale (or, with blocks,
+// the block mode: equal blocks, each at the scale of its own amax).
 struct scaled_call {
   const simd_params* params = nullptr;
   const float* in = nullptr;
@@ -35,7 +53,8 @@ struct scaled_call {
   std::uint64_t index_base = 0;   // random stream index of in[0]
   std::uint32_t* amax = nullptr;  // amax only: per segment
   bool direct = false;            // quantize: params are at the segments' own scale (no exponent moves)
-  bool stream = false;            // quantize, direct: non-temporal stores where the kernel can
+  bool stream = false;            // quantize, direct or blocks: non-temporal stores where the kernel can
+  const block_job* blocks = nullptr;  // quantize: the block mode (segs unused)
   std::uint64_t clipped = 0;      // quantize: outputs
   std::uint64_t flushed_to_zero = 0;
 };

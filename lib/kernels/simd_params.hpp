@@ -98,6 +98,17 @@ struct simd_params {
   alignas(64) std::array<std::int32_t, 64> fast_window{};
 };
 
+// Whether the sweeps' per-lane branch for the signed float-like formats (simd_impl.hpp element_sweep, block_sweep)
+// serves p: arithmetic rule, fast branch without guards or the fixed-quantum case, one limit for both signs.
+inline bool element_sweep_serves(const simd_params& p) {
+  return !p.table && p.fast && !p.fast_guards && !p.fast_fixed && p.limit_neg == p.limit_pos && p.big_neg == p.big_pos;
+}
+// Whether the scaled kernel's block mode may take this format and mode (params at scale 0; each block's scale is
+// checked again): element_sweep_serves, every mode but hys.
+inline bool block_mode_serves(const simd_params& p) {
+  return element_sweep_serves(p) && p.mode.kind != rounding::hys;
+}
+
 // Throws std::invalid_argument if the format's values are not representable in float32.
 simd_params make_simd_params(const element_format& f, const quantize_options& opt);
 

@@ -32,14 +32,14 @@ bool have_avx512bw() {
 }
 
 const std::array<simd_isa_entry, 3> table{{
-    {"avx512bw", &quantize_f32_avx512bw, &scaled_amax_f32_avx512bw, &scaled_quantize_f32_avx512bw, &have_avx512bw},
-    {"avx2", &quantize_f32_avx2, &scaled_amax_f32_avx2, &scaled_quantize_f32_avx2, &have_avx2},
-    {"sse4_2", &quantize_f32_sse4_2, &scaled_amax_f32_sse4_2, &scaled_quantize_f32_sse4_2, &have_sse4_2},
+    {"avx512bw", 16, &quantize_f32_avx512bw, &scaled_amax_f32_avx512bw, &scaled_quantize_f32_avx512bw, &have_avx512bw},
+    {"avx2", 8, &quantize_f32_avx2, &scaled_amax_f32_avx2, &scaled_quantize_f32_avx2, &have_avx2},
+    {"sse4_2", 4, &quantize_f32_sse4_2, &scaled_amax_f32_sse4_2, &scaled_quantize_f32_sse4_2, &have_sse4_2},
 }};
 #elif defined(__aarch64__)
 bool have_neon() { return xsimd::available_architectures().neon != 0; }
 const std::array<simd_isa_entry, 1> table{
-    {{"neon", &quantize_f32_neon, &scaled_amax_f32_neon, &scaled_quantize_f32_neon, &have_neon}}};
+    {{"neon", 4, &quantize_f32_neon, &scaled_amax_f32_neon, &scaled_quantize_f32_neon, &have_neon}}};
 #else
 const std::array<simd_isa_entry, 0> table{};
 #endif

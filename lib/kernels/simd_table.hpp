@@ -13,6 +13,7 @@ namespace fmtsim::kernels::detail {
 
 struct simd_isa_entry {
   std::string_view name;  // xsimd's architecture name: "avx512bw", "avx2", "sse4_2", "neon"
+  std::size_t lanes;      // float32 lanes of a batch
   simd_entry entry;
   scaled_entry scaled_amax;      // per-segment amax bits (scaled.hpp)
   scaled_entry scaled_quantize;  // per-segment power-of-two scaled quantization (scaled.hpp)

@@ -2,7 +2,8 @@
 // tensor_quantizer's float32 fast path (kernels/scaled.hpp) against its generic per-group path, bit for bit:
 // outputs, every statistic, the per-group scales and error messages, on every SIMD ISA of the machine, for MX,
 // block minifloat, profiles, log, int and plain minifloat elements, every rounding mode but hys, hard inputs
-// (float32 subnormals, values near 2^-126 after scaling, zero and non-finite blocks, clamped scales), in-place
+// (float32 subnormals, values near 2^-126 after scaling, zero and non-finite blocks, clamped scales, short
+// significands at and one ulp off every format's limits and ties), in-place
 // calls, odd lengths and several thread counts.
 #include <fmtsim/core/spec.hpp>
 #include <fmtsim/formats/tensor.hpp>
@@ -120,6 +121,17 @@ std::vector<float> make_data(std::mt19937_64& rng, std::size_t n, std::size_t bl
           if (rng() % 2 == 0) v = -v;
           break;
         }
+        case 4: {  // short significands, exact or one ulp off, from the block's top binade down: every format's
+                   // limits, rounding ties and the ties below its lowest quantum at the block's scale
+          const int d = static_cast<int>(rng() % 4 == 0 ? rng() % 4 : rng() % 32);
+          const int t = static_cast<int>(rng() % 8);
+          v = std::ldexp(1.0f + std::ldexp(float(rng() % (1u << t)), -t), std::max(-140, mag - d));
+          const unsigned r = static_cast<unsigned>(rng() % 4);
+          if (r == 1) v = std::nextafter(v, 0.0f);
+          if (r == 2) v = std::nextafter(v, 1e38f);
+          if (rng() % 2 == 0) v = -v;
+          break;
+        }
         default:
           break;
       }
@@ -200,9 +212,10 @@ std::vector<round_mode> all_modes() {
 
 TEST_CASE("fast path: bit-identical to the generic path (outputs, statistics, scales) on every ISA") {
   std::mt19937_64 rng(20261201);
-  // (groups longer than 4096 elements take the kernel built at their own scale: {5000}, {2, 4500} per channel)
-  const std::vector<std::vector<std::int64_t>> shapes = {{3, 77},    {1001}, {5, 33},  {40, 40},
-                                                         {2, 3, 48}, {5000}, {2, 4500}};
+  // (groups longer than 4096 elements take the kernel built at their own scale: {5000}, {2, 4500} per channel;
+  // blocks that tile the last axis take the block mode where the ISA serves their length: {3, 128}, {2, 3, 64})
+  const std::vector<std::vector<std::int64_t>> shapes = {{3, 77}, {1001},    {5, 33}, {40, 40}, {2, 3, 48},
+                                                         {5000},  {2, 4500}, {3, 128}, {2, 3, 64}};
   std::vector<std::string_view> isas = kernels::simd_isas();
   REQUIRE_FALSE(isas.empty());
   std::uint64_t fast_calls = 0;
@@ -214,7 +227,7 @@ TEST_CASE("fast path: bit-identical to the generic path (outputs, statistics, sc
         const auto& shape = shapes[si];
         std::size_t n = 1;
         for (auto d : shape) n *= static_cast<std::size_t>(d);
-        const int kind = static_cast<int>(rng() % 4);
+        const int kind = static_cast<int>(rng() % 5);
         const auto x = make_data(rng, n, static_cast<std::size_t>(rng() % 2 ? 32 : 7), kind);
         for (nonfinite_policy pol :
              {nonfinite_policy::nan_group, nonfinite_policy::passthrough, nonfinite_policy::error}) {
@@ -255,6 +268,8 @@ TEST_CASE("fast path: large tensors over several tasks and thread counts, in pla
   };
   const big bigs[] = {
       {{"mxfp8_e4m3", "", scale_rule::floor, 0, 0, 0}, {301, 1000}},
+      {{"mxfp8_e4m3", "", scale_rule::floor, 0, 0, 0}, {300, 1024}},  // the block mode
+      {{"mxfp4_e2m1", "", scale_rule::floor, 0, 0, 0}, {70016}},
       {{"mxint8", "", scale_rule::floor, 0, 0, 0}, {70001}},
       {{"bp:5x7,4,3,2,1,0", "", scale_rule::room, 0, 0, 0}, {200003}},
       {{"log4", "channel:0", scale_rule::room, 0, 0, 0}, {3, 90001}},
@@ -263,7 +278,7 @@ TEST_CASE("fast path: large tensors over several tasks and thread counts, in pla
     const tensor_format tf = make_format(b.c);
     std::size_t n = 1;
     for (auto d : b.shape) n *= static_cast<std::size_t>(d);
-    for (int kind : {0, 1, 2, 3}) {
+    for (int kind : {0, 1, 2, 3, 4}) {
       const auto x = make_data(rng, n, 32, kind, 30);
       for (const round_mode mode : {round_mode{rounding::rne, 0}, round_mode{rounding::sr, 0}}) {
         quantize_options opt;

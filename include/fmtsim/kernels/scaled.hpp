@@ -13,6 +13,7 @@
 #include <fmtsim/core/array.hpp>
 #include <fmtsim/core/format.hpp>
 
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -80,10 +81,29 @@ class scaled_f32_kernel {
                             std::span<const scaled_segment> segs, std::uint64_t index_offset,
                             bool stream = false) const;
 
+  // Block mode (MX and other small groups of one length): `count` contiguous blocks of `len` elements from element
+  // `first` of in and out, each quantized at the scale its own amax (largest magnitude) gets from plan(field, seg),
+  // field being the amax's float32 exponent field (1 .. 254): seg.scale_exp and clip bits as for quantize, true if
+  // the kernel may take those blocks. The plan must depend on the amax through its field only (the floor and room
+  // rules); it is asked at most once per field and call. A block the kernel does not take entirely - zero,
+  // subnormal or non-finite amax, a field the plan refuses or whose scale the kernel's loop does not serve, a lane
+  // outside the loop's range - is left untouched (also in place) with scale_out[b] = no_block_scale; the others get
+  // their scale_exp there. Counts cover the blocks taken. Stochastic rounding: stream index index_offset + i.
+  static constexpr std::int32_t no_block_scale = INT32_MIN;
+  // Whether quantize_blocks can take blocks of len elements at all (format, mode, ISA): if not, it takes none.
+  bool blocks_served(std::size_t len) const;
+  scaled_counts quantize_blocks(const float* in, float* out, std::size_t first, std::size_t len, std::size_t count,
+                                const std::function<bool(std::uint32_t field, scaled_segment& seg)>& plan,
+                                std::uint64_t index_offset, bool stream, std::int32_t* scale_out) const;
+
  private:
+  struct scale_cache;
+  // the params at scale s, built once per kernel and scale (thread-safe), or null where make_simd_params refuses
+  const detail::simd_params* params_at_cached(int s) const;
   std::unique_ptr<detail::simd_params> params_;
   const detail::simd_isa_entry* isa_ = nullptr;
   quantize_options opt_;
+  std::unique_ptr<scale_cache> scales_;
   int setting_ = -3;  // the fast-path setting it was built under (-3: an explicitly named ISA)
 };
 

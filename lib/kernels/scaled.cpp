@@ -198,10 +198,11 @@ scaled_counts scaled_f32_kernel::quantize_blocks(
     const ctx_t& x = *static_cast<const ctx_t*>(p);
     scaled_segment seg;
     detail::block_scale b;
-    if (!(*x.plan)(field, seg) || seg.clip_pos != seg.clip_neg) return b;
+    if (!(*x.plan)(field, seg)) return b;
     b.params = x.k->params_at_cached(seg.scale_exp);
     b.scale_exp = seg.scale_exp;
-    b.clip = seg.clip_pos;
+    b.clip_pos = seg.clip_pos;
+    b.clip_neg = seg.clip_neg;
     return b;
   };
   detail::scaled_call c;

@@ -1377,7 +1377,9 @@ void scaled_run(scaled_call& c) {
 // with the params at that scale - Q_{f,s}(x) computed directly, no exponent moves and no fallback lanes - the
 // statistics in per-lane registers, and the K results stored only when every lane of the block qualified (so a
 // block left to the caller is untouched, also in place). NegativeZero / Below: the format's, at every scale.
-template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K>
+// Fixed: integer and fixed-point elements instead (simd_params::fast_fixed at the block's scale, not sr): every lane
+// zero or normal below uni_lo, rounded in the float unit, limits per sign.
+template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, bool Fixed>
 [[gnu::noinline]] void block_sweep(scaled_call& c) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
@@ -1395,19 +1397,28 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K>
   struct entry {
     const simd_params* p;
     std::int32_t s;
-    std::int32_t clip;
-    std::int32_t uni_lo, uni_span;  // the uniform case at that scale (uni_span 0: none)
+    std::int32_t clip_pos, clip_neg;
+    std::int32_t uni_lo, uni_span;  // the uniform case at that scale (uni_span 0: none); Fixed: its range
   };
   entry memo[256];
   bool known[256] = {};
   auto learn = [&](std::uint32_t field) [[gnu::noinline]] {
     const block_scale b = job.resolve(job.ctx, field);
     const simd_params* p = b.params;
-    if (p && !(element_sweep_serves(*p) && p->fast_below == Below && p->has_negative_zero == NegativeZero &&
-               p->mode == p0.mode && p->seed == p0.seed))
-      p = nullptr;
-    const bool uniform = p && p->fast_uniform && p->shift_high == p0.shift_high;
-    memo[field] = entry{p, b.scale_exp, static_cast<std::int32_t>(b.clip), uniform ? p->uni_lo : 0,
+    if (p && !(p->mode == p0.mode && p->seed == p0.seed)) p = nullptr;
+    if constexpr (Fixed) {
+      if (p && !(p->fast && p->fast_fixed && !p->fast_guards)) p = nullptr;
+    } else {
+      if (p && !(element_sweep_serves(*p) && p->fast_below == Below && p->has_negative_zero == NegativeZero &&
+                 b.clip_pos == b.clip_neg))
+        p = nullptr;
+    }
+    const bool uniform = p && p->fast_uniform && (Fixed || p->shift_high == p0.shift_high);
+    memo[field] = entry{p,
+                        b.scale_exp,
+                        static_cast<std::int32_t>(b.clip_pos),
+                        static_cast<std::int32_t>(b.clip_neg),
+                        uniform ? p->uni_lo : 0,
                         uniform ? p->uni_span : 0};
     known[field] = true;
   };
@@ -1433,7 +1444,7 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K>
     if (!known[field]) learn(field);
     const entry& en = memo[field];
     if (!en.p) continue;
-    const vi thr(en.clip);
+    const vi thr(en.clip_pos);
     auto put = [&](std::size_t k, vi r) [[gnu::always_inline]] {
       if (stream) {
         ops::stream(c.out + at + k * N, xsimd::bitwise_cast<vf>(r));
@@ -1441,6 +1452,23 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K>
         xsimd::bitwise_cast<vf>(r).store_unaligned(c.out + at + k * N);
       }
     };
+    if constexpr (Fixed) {
+      // every lane zero or a normal float32 magnitude below uni_lo: one quantum
+      const vi span(en.uni_lo - (1 << 23));
+      vb ok = ops::ult(mag[0] - vi(1 << 23), span) | (mag[0] == zero);
+      for (std::size_t k = 1; k < K; ++k) ok = ok & (ops::ult(mag[k] - vi(1 << 23), span) | (mag[k] == zero));
+      if (!xsimd::all(ok)) continue;
+      const vi thr_neg(en.clip_neg);
+      for (std::size_t k = 0; k < K; ++k) {
+        const vb neg = u[k] < zero;
+        const vi r = fast_finish<A, Mode>(*en.p, u[k], neg, fast_fixed_round<A, Mode>(*en.p, mag[k], neg));
+        cv = ops::inc(cv, mag[k] > xsimd::select(neg, thr_neg, thr));
+        fv = ops::inc(fv, (mag[k] != zero) & ((r & abs_mask) == zero));
+        put(k, r);
+      }
+      job.scale_out[b] = en.s;
+      continue;
+    }
     // the uniform case while it pays (fast_hint): every lane in the format's normal range at the block's scale (or
     // zero), the one shift shift_high for every scale; a nonzero lane there never rounds to zero
     const vi uni_lo(en.uni_lo), uni_span(en.uni_span);
@@ -1462,7 +1490,6 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K>
         put(k, fast_overflow_sign<A>(u[k], neg, res, limit, sweep_lane_overflow<A, Mode>(neg, limit, overflow),
                                      NegativeZero));
       }
-      job.scale_out[b] = en.s;
     } else {
       const sweep_consts<A, Mode> kc(*en.p);
       vb ok = sweep_lane_ok<A, Mode, Below>(kc, mag[0]);
@@ -1495,23 +1522,28 @@ void block_mode(scaled_call& c) {
   constexpr std::size_t N = simd_ops<A>::size;
   const simd_params& p = *c.params;
   const std::size_t len = c.blocks->len;
-  auto run = [&](auto negative_zero, auto below) {
-    constexpr bool Z = decltype(negative_zero)::value, B = decltype(below)::value;
+  auto run = [&](auto negative_zero, auto below, auto fixed) {
+    constexpr bool Z = decltype(negative_zero)::value, B = decltype(below)::value, F = decltype(fixed)::value;
     switch (len / N) {
       case 1:
-        return block_sweep<A, Mode, Z, B, 1>(c);
+        return block_sweep<A, Mode, Z, B, 1, F>(c);
       case 2:
-        return block_sweep<A, Mode, Z, B, 2>(c);
+        return block_sweep<A, Mode, Z, B, 2, F>(c);
       case 4:
-        return block_sweep<A, Mode, Z, B, 4>(c);
+        return block_sweep<A, Mode, Z, B, 4, F>(c);
       default:
-        return block_sweep<A, Mode, Z, B, 8>(c);
+        return block_sweep<A, Mode, Z, B, 8, F>(c);
     }
   };
+  if constexpr (Mode != rounding::sr) {
+    if (p.fast_fixed) return run(std::false_type{}, std::false_type{}, std::true_type{});
+  }
   if (p.has_negative_zero) {
-    p.fast_below ? run(std::true_type{}, std::true_type{}) : run(std::true_type{}, std::false_type{});
+    p.fast_below ? run(std::true_type{}, std::true_type{}, std::false_type{})
+                 : run(std::true_type{}, std::false_type{}, std::false_type{});
   } else {
-    p.fast_below ? run(std::false_type{}, std::true_type{}) : run(std::false_type{}, std::false_type{});
+    p.fast_below ? run(std::false_type{}, std::true_type{}, std::false_type{})
+                 : run(std::false_type{}, std::false_type{}, std::false_type{});
   }
 }
 

@@ -29,7 +29,8 @@ using simd_entry = void (*)(const simd_call&);
 struct block_scale {
   const simd_params* params = nullptr;  // the element format at the blocks' scale; null: the caller takes them
   std::int32_t scale_exp = 0;
-  std::uint32_t clip = 0;  // statistics: a magnitude (bits) above it is clipped
+  std::uint32_t clip_pos = 0;  // statistics: a magnitude (bits) above it is clipped, per sign
+  std::uint32_t clip_neg = 0;
 };
 struct block_job {
   std::size_t first = 0;  // element offset of block 0 (in, out and the random stream index)

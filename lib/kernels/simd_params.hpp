@@ -104,9 +104,12 @@ inline bool element_sweep_serves(const simd_params& p) {
   return !p.table && p.fast && !p.fast_guards && !p.fast_fixed && p.limit_neg == p.limit_pos && p.big_neg == p.big_pos;
 }
 // Whether the scaled kernel's block mode may take this format and mode (params at scale 0; each block's scale is
-// checked again): element_sweep_serves, every mode but hys.
+// checked again): element_sweep_serves in every mode but hys, or integer and fixed-point grids (fast_fixed) in the
+// deterministic modes.
 inline bool block_mode_serves(const simd_params& p) {
-  return element_sweep_serves(p) && p.mode.kind != rounding::hys;
+  if (p.mode.kind == rounding::hys) return false;
+  if (p.fast && p.fast_fixed && !p.fast_guards) return p.mode.kind != rounding::sr;
+  return element_sweep_serves(p);
 }
 
 // Throws std::invalid_argument if the format's values are not representable in float32.

@@ -123,9 +123,13 @@ std::vector<float> make_data(std::mt19937_64& rng, std::size_t n, std::size_t bl
         }
         case 4: {  // short significands, exact or one ulp off, from the block's top binade down: every format's
                    // limits, rounding ties and the ties below its lowest quantum at the block's scale
-          const int d = static_cast<int>(rng() % 4 == 0 ? rng() % 4 : rng() % 32);
-          const int t = static_cast<int>(rng() % 8);
-          v = std::ldexp(1.0f + std::ldexp(float(rng() % (1u << t)), -t), std::max(-140, mag - d));
+          if (rng() % 2 == 0) {  // in the top binade, 2 - 2^-t: the largest values of every format there
+            v = std::ldexp(2.0f - std::ldexp(1.0f, -1 - static_cast<int>(rng() % 8)), mag);
+          } else {
+            const int d = static_cast<int>(rng() % 4 == 0 ? rng() % 4 : rng() % 32);
+            const int t = static_cast<int>(rng() % 8);
+            v = std::ldexp(1.0f + std::ldexp(float(rng() % (1u << t)), -t), std::max(-140, mag - d));
+          }
           const unsigned r = static_cast<unsigned>(rng() % 4);
           if (r == 1) v = std::nextafter(v, 0.0f);
           if (r == 2) v = std::nextafter(v, 1e38f);
@@ -270,6 +274,7 @@ TEST_CASE("fast path: large tensors over several tasks and thread counts, in pla
       {{"mxfp8_e4m3", "", scale_rule::floor, 0, 0, 0}, {301, 1000}},
       {{"mxfp8_e4m3", "", scale_rule::floor, 0, 0, 0}, {300, 1024}},  // the block mode
       {{"mxfp4_e2m1", "", scale_rule::floor, 0, 0, 0}, {70016}},
+      {{"mxint8", "", scale_rule::floor, 0, 0, 0}, {35, 2048}},
       {{"mxint8", "", scale_rule::floor, 0, 0, 0}, {70001}},
       {{"bp:5x7,4,3,2,1,0", "", scale_rule::room, 0, 0, 0}, {200003}},
       {{"log4", "channel:0", scale_rule::room, 0, 0, 0}, {3, 90001}},

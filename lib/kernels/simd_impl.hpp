@@ -846,27 +846,63 @@ struct sweep_consts {
         low_shift_base(p.low_shift_base) {}
 };
 
-// The lanes (magnitude bits mag) the per-lane branch covers: those below fast_lo only with fast_below (Below) and not
-// for sr (there they round up with probability |x| / q).
+// The lanes (magnitude bits mag) the per-lane branch covers: those below fast_lo only with Below (sweep_below).
 template <class A, rounding Mode, bool Below>
 [[gnu::always_inline]] inline typename simd_ops<A>::vb sweep_lane_ok(const sweep_consts<A, Mode>& k,
                                                                      typename simd_ops<A>::vi mag) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
-  if constexpr (Mode == rounding::sr || !Below) {
+  if constexpr (!Below) {
     return ops::ult(mag - k.q, k.lo_span) | (mag == vi(0));
   } else {
     return mag < k.hi;
   }
 }
 
+// Stochastic rounding of the lanes below q = 2^qx (the float32 bits k.q; simd_params::fast_below, sweep_below): 0 or
+// q, up iff the element's random bits are below floor(f 2^R) for f = |x| / q (formats.md 2; R = 32 stands for exact
+// sr's first word). |x| = r 2^-sh q with r the input's significand (no implicit bit for float32 subnormals) and
+// sh = q's field + 23 - max(field, 1) >= 24 bits, so the threshold's first 32 bits are T = floor(r 2^(R - sh))
+// 2^(32 - R), and up iff w0 < T unless exact sr finds w0 == T with bits of r left below it: those lanes are flagged in
+// `fail` (the element's next words decide; the caller hands the batch to the scalar reference's pipeline).
+template <class A, rounding Mode>
+[[gnu::always_inline]] inline typename simd_ops<A>::vi sweep_sr_below(const simd_params& p,
+                                                                      const sweep_consts<A, Mode>& k,
+                                                                      typename simd_ops<A>::vi mag,
+                                                                      typename simd_ops<A>::vi w0,
+                                                                      typename simd_ops<A>::vi res,
+                                                                      typename simd_ops<A>::vb& fail) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vb = typename ops::vb;
+  const vi zero(0), one(1), c31(31);
+  const vb below = mag < k.q;
+  if (!xsimd::any(below)) return res;
+  const bool exact = p.mode.sr_bits == 0;
+  const vi R(exact ? 32 : p.mode.sr_bits);
+  const vi field = mag >> 23;
+  const vi r = xsimd::select(field == zero, mag, (mag & vi(0x7fffff)) | vi(0x800000));
+  const vi sh = (k.q >> 23) + vi(23) - xsimd::max(field, one);
+  const vi a = R - sh;  // <= 8
+  const vi thr = xsimd::select(a >= zero, ops::shl(r, xsimd::max(a, zero)), ops::shr(r, xsimd::min(zero - a, c31)));
+  const vi t = ops::shl(thr, vi(32) - R);
+  if (exact) {
+    // bits of r below the first word's: sh > 32, and r's low sh - 32 bits (all of r once sh >= 64) not all zero
+    const vb rest = ops::shl(r, xsimd::min(xsimd::max(vi(64) - sh, zero), c31)) != zero;
+    fail = fail | (below & (sh > vi(32)) & (w0 == t) & rest);
+  }
+  return xsimd::select(below, xsimd::select(ops::ult(w0, t), k.q, zero), res);
+}
+
 // The per-lane branch on lanes sweep_lane_ok covers: input bits u (mag = u & 0x7fffffff, neg = u < 0); words()
-// gives sr's first random words of the batch (called for sr only). NegativeZero: p.has_negative_zero.
+// gives sr's first random words of the batch (called for sr only). NegativeZero: p.has_negative_zero. sr with Below:
+// lanes whose decision needs more random words are flagged in `fail` (the result is then not to be used).
 template <class A, rounding Mode, bool NegativeZero, bool Below, class Words>
 [[gnu::always_inline]] inline typename simd_ops<A>::vi sweep_lanes(const simd_params& p, const sweep_consts<A, Mode>& k,
                                                                    typename simd_ops<A>::vi u,
                                                                    typename simd_ops<A>::vi mag,
-                                                                   typename simd_ops<A>::vb neg, Words words) {
+                                                                   typename simd_ops<A>::vb neg, Words words,
+                                                                   typename simd_ops<A>::vb& fail) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   const vi one(1), imp(0x800000);
@@ -876,7 +912,9 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, class Words>
   const vi one_s = ops::shl(one, shift);
   vi res;
   if constexpr (Mode == rounding::sr) {
-    res = fast_round_sr<A>(p, mag, shift, one_s, one_s - one, words());
+    const vi w0 = words();
+    res = fast_round_sr<A>(p, mag, shift, one_s, one_s - one, w0);
+    if constexpr (Below) res = sweep_sr_below<A, Mode>(p, k, mag, w0, res, fail);
   } else {
     res = fast_round<A, Mode>(mag, neg, one_s, one_s - one,
                               [&]() [[gnu::always_inline]] { return ops::shr(mag | imp, shift) & one; });
@@ -945,7 +983,17 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below>
       }
       continue;
     }
-    put(i, sweep_lanes<A, Mode, NegativeZero, Below>(p, k, u, mag, neg, words));
+    vb fail = ops::splat(false);
+    const vi r = sweep_lanes<A, Mode, NegativeZero, Below>(p, k, u, mag, neg, words, fail);
+    if (Mode == rounding::sr && Below && xsimd::any(fail)) [[unlikely]] {
+      failed[nfailed++] = i;
+      if (nfailed == cap) {
+        i += N;
+        break;
+      }
+      continue;
+    }
+    put(i, r);
   }
   hint = h;
   return i;
@@ -1039,9 +1087,9 @@ void quantize_run(const simd_call& c) {
               p, c.in, c.out, i, n, failed, nfailed, 64, hint, c.index_base, rs, stream);
         };
         if (p.has_negative_zero) {
-          p.fast_below ? run(std::true_type{}, std::true_type{}) : run(std::true_type{}, std::false_type{});
+          sweep_below(p) ? run(std::true_type{}, std::true_type{}) : run(std::true_type{}, std::false_type{});
         } else {
-          p.fast_below ? run(std::false_type{}, std::true_type{}) : run(std::false_type{}, std::false_type{});
+          sweep_below(p) ? run(std::false_type{}, std::true_type{}) : run(std::false_type{}, std::false_type{});
         }
         for (std::size_t j = 0; j < nfailed; ++j) full(std::false_type{}, failed[j]);
         return sweep_pays(nfailed, N, from, i);
@@ -1409,7 +1457,7 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
     if constexpr (Fixed) {
       if (p && !(p->fast && p->fast_fixed && !p->fast_guards)) p = nullptr;
     } else {
-      if (p && !(element_sweep_serves(*p) && p->fast_below == Below && p->has_negative_zero == NegativeZero &&
+      if (p && !(element_sweep_serves(*p) && sweep_below(*p) == Below && p->has_negative_zero == NegativeZero &&
                  b.clip_pos == b.clip_neg))
         p = nullptr;
     }
@@ -1496,12 +1544,18 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
       for (std::size_t k = 1; k < K; ++k) ok = ok & sweep_lane_ok<A, Mode, Below>(kc, mag[k]);
       if (!xsimd::all(ok)) [[unlikely]]
         continue;
+      vi r[K];
+      vb fail = ops::splat(false);
       for (std::size_t k = 0; k < K; ++k) {
         auto words = [&]() [[gnu::always_inline]] { return rs.first_words(c.index_base + at + k * N); };
-        const vi r = sweep_lanes<A, Mode, NegativeZero, Below>(*en.p, kc, u[k], mag[k], u[k] < zero, words);
+        r[k] = sweep_lanes<A, Mode, NegativeZero, Below>(*en.p, kc, u[k], mag[k], u[k] < zero, words, fail);
+      }
+      if (Mode == rounding::sr && Below && xsimd::any(fail)) [[unlikely]]
+        continue;
+      for (std::size_t k = 0; k < K; ++k) {
         cv = ops::inc(cv, mag[k] > thr);
-        fv = ops::inc(fv, (mag[k] != zero) & ((r & abs_mask) == zero));
-        put(k, r);
+        fv = ops::inc(fv, (mag[k] != zero) & ((r[k] & abs_mask) == zero));
+        put(k, r[k]);
       }
     }
     job.scale_out[b] = en.s;
@@ -1539,10 +1593,10 @@ void block_mode(scaled_call& c) {
     if (p.fast_fixed) return run(std::false_type{}, std::false_type{}, std::true_type{});
   }
   if (p.has_negative_zero) {
-    p.fast_below ? run(std::true_type{}, std::true_type{}, std::false_type{})
+    sweep_below(p) ? run(std::true_type{}, std::true_type{}, std::false_type{})
                  : run(std::true_type{}, std::false_type{}, std::false_type{});
   } else {
-    p.fast_below ? run(std::false_type{}, std::true_type{}, std::false_type{})
+    sweep_below(p) ? run(std::false_type{}, std::true_type{}, std::false_type{})
                  : run(std::false_type{}, std::false_type{}, std::false_type{});
   }
 }

@@ -103,6 +103,11 @@ struct simd_params {
 inline bool element_sweep_serves(const simd_params& p) {
   return !p.table && p.fast && !p.fast_guards && !p.fast_fixed && p.limit_neg == p.limit_pos && p.big_neg == p.big_pos;
 }
+// Whether the sweeps take the lanes below the format's lowest qualifying binade (simd_params::fast_below): the
+// deterministic modes always, sr when its first random word decides or flags (exact sr, sr<R> with R <= 32).
+inline bool sweep_below(const simd_params& p) {
+  return p.fast_below && (p.mode.kind != rounding::sr || p.mode.sr_bits <= 32);
+}
 // Whether the scaled kernel's block mode may take this format and mode (params at scale 0; each block's scale is
 // checked again): element_sweep_serves in every mode but hys, or integer and fixed-point grids (fast_fixed) in the
 // deterministic modes.

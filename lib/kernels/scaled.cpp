@@ -178,8 +178,8 @@ bool scaled_f32_kernel::blocks_served(std::size_t len) const {
 
 scaled_counts scaled_f32_kernel::quantize_blocks(
     const float* in, float* out, std::size_t first, std::size_t len, std::size_t count,
-    const std::function<bool(std::uint32_t field, scaled_segment& seg)>& plan, std::uint64_t index_offset,
-    bool stream, std::int32_t* scale_out) const {
+    const std::function<bool(std::uint32_t field, scaled_segment& seg)>& plan, std::uint64_t index_offset, bool stream,
+    std::int32_t* scale_out) const {
   if (!blocks_served(len)) {
     for (std::size_t b = 0; b < count; ++b) scale_out[b] = no_block_scale;
     return {};

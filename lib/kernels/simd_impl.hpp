@@ -866,12 +866,9 @@ template <class A, rounding Mode, bool Below>
 // 2^(32 - R), and up iff w0 < T unless exact sr finds w0 == T with bits of r left below it: those lanes are flagged in
 // `fail` (the element's next words decide; the caller hands the batch to the scalar reference's pipeline).
 template <class A, rounding Mode>
-[[gnu::always_inline]] inline typename simd_ops<A>::vi sweep_sr_below(const simd_params& p,
-                                                                      const sweep_consts<A, Mode>& k,
-                                                                      typename simd_ops<A>::vi mag,
-                                                                      typename simd_ops<A>::vi w0,
-                                                                      typename simd_ops<A>::vi res,
-                                                                      typename simd_ops<A>::vb& fail) {
+[[gnu::always_inline]] inline typename simd_ops<A>::vi sweep_sr_below(
+    const simd_params& p, const sweep_consts<A, Mode>& k, typename simd_ops<A>::vi mag, typename simd_ops<A>::vi w0,
+    typename simd_ops<A>::vi res, typename simd_ops<A>::vb& fail) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   using vb = typename ops::vb;
@@ -1470,8 +1467,7 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
                         uniform ? p->uni_span : 0};
     known[field] = true;
   };
-  const bool stream =
-      c.stream && reinterpret_cast<std::uintptr_t>(c.out + job.first) % (N * sizeof(float)) == 0;
+  const bool stream = c.stream && reinterpret_cast<std::uintptr_t>(c.out + job.first) % (N * sizeof(float)) == 0;
   sr_stream<A> rs(p0.seed);
   fast_hint hint;
   if (!p0.fast_uniform) hint.credit = 0;
@@ -1594,10 +1590,10 @@ void block_mode(scaled_call& c) {
   }
   if (p.has_negative_zero) {
     sweep_below(p) ? run(std::true_type{}, std::true_type{}, std::false_type{})
-                 : run(std::true_type{}, std::false_type{}, std::false_type{});
+                   : run(std::true_type{}, std::false_type{}, std::false_type{});
   } else {
     sweep_below(p) ? run(std::false_type{}, std::true_type{}, std::false_type{})
-                 : run(std::false_type{}, std::false_type{}, std::false_type{});
+                   : run(std::false_type{}, std::false_type{}, std::false_type{});
   }
 }
 

@@ -51,12 +51,12 @@ struct scaled_call {
   float* out = nullptr;  // quantize only
   const scaled_segment* segs = nullptr;
   std::size_t nsegs = 0;
-  std::uint64_t index_base = 0;   // random stream index of in[0]
-  std::uint32_t* amax = nullptr;  // amax only: per segment
-  bool direct = false;            // quantize: params are at the segments' own scale (no exponent moves)
-  bool stream = false;            // quantize, direct or blocks: non-temporal stores where the kernel can
+  std::uint64_t index_base = 0;       // random stream index of in[0]
+  std::uint32_t* amax = nullptr;      // amax only: per segment
+  bool direct = false;                // quantize: params are at the segments' own scale (no exponent moves)
+  bool stream = false;                // quantize, direct or blocks: non-temporal stores where the kernel can
   const block_job* blocks = nullptr;  // quantize: the block mode (segs unused)
-  std::uint64_t clipped = 0;      // quantize: outputs
+  std::uint64_t clipped = 0;          // quantize: outputs
   std::uint64_t flushed_to_zero = 0;
 };
 using scaled_entry = void (*)(scaled_call&);

@@ -3,8 +3,8 @@
 // outputs, every statistic, the per-group scales and error messages, on every SIMD ISA of the machine, for MX,
 // block minifloat, profiles, log, int and plain minifloat elements, every rounding mode but hys, hard inputs
 // (float32 subnormals, values near 2^-126 after scaling, zero and non-finite blocks, clamped scales, short
-// significands at and one ulp off every format's limits and ties), in-place
-// calls, odd lengths and several thread counts.
+// significands at and one ulp off every format's limits and ties), in-place calls, odd lengths, blocks that tile
+// the tensor (the kernel's block mode) and several thread counts.
 #include <fmtsim/core/spec.hpp>
 #include <fmtsim/formats/tensor.hpp>
 #include <fmtsim/kernels/elementwise.hpp>
@@ -218,7 +218,7 @@ TEST_CASE("fast path: bit-identical to the generic path (outputs, statistics, sc
   std::mt19937_64 rng(20261201);
   // (groups longer than 4096 elements take the kernel built at their own scale: {5000}, {2, 4500} per channel;
   // blocks that tile the last axis take the block mode where the ISA serves their length: {3, 128}, {2, 3, 64})
-  const std::vector<std::vector<std::int64_t>> shapes = {{3, 77}, {1001},    {5, 33}, {40, 40}, {2, 3, 48},
+  const std::vector<std::vector<std::int64_t>> shapes = {{3, 77}, {1001},    {5, 33},  {40, 40},  {2, 3, 48},
                                                          {5000},  {2, 4500}, {3, 128}, {2, 3, 64}};
   std::vector<std::string_view> isas = kernels::simd_isas();
   REQUIRE_FALSE(isas.empty());

@@ -1118,34 +1118,40 @@ void quantize_guard(const simd_call& c) {
   }
 }
 
+// f(std::integral_constant<rounding, M>{}) for the run-time rounding kind: the one place that turns it into the
+// kernels' template parameter.
+template <class F>
+void with_mode(rounding kind, F&& f) {
+  using r = rounding;
+  switch (kind) {
+    case r::rne:
+      return f(std::integral_constant<r, r::rne>{});
+    case r::rna:
+      return f(std::integral_constant<r, r::rna>{});
+    case r::rtz:
+      return f(std::integral_constant<r, r::rtz>{});
+    case r::rup:
+      return f(std::integral_constant<r, r::rup>{});
+    case r::rdn:
+      return f(std::integral_constant<r, r::rdn>{});
+    case r::rto:
+      return f(std::integral_constant<r, r::rto>{});
+    case r::sr:
+      return f(std::integral_constant<r, r::sr>{});
+    case r::hys:
+      return f(std::integral_constant<r, r::hys>{});
+  }
+}
+
 template <class A, bool Table>
 void quantize_mode(const simd_call& c) {
-  switch (c.params->mode.kind) {
-    case rounding::rne:
-      quantize_guard<A, rounding::rne, Table>(c);
-      return;
-    case rounding::rna:
-      quantize_guard<A, rounding::rna, Table>(c);
-      return;
-    case rounding::rtz:
-      quantize_guard<A, rounding::rtz, Table>(c);
-      return;
-    case rounding::rup:
-      quantize_guard<A, rounding::rup, Table>(c);
-      return;
-    case rounding::rdn:
-      quantize_guard<A, rounding::rdn, Table>(c);
-      return;
-    case rounding::rto:
-      quantize_guard<A, rounding::rto, Table>(c);
-      return;
-    case rounding::sr:
-      quantize_guard<A, rounding::sr, Table>(c);
-      return;
-    case rounding::hys:
+  with_mode(c.params->mode.kind, [&](auto m) {
+    if constexpr (m() == rounding::hys) {
       quantize_run<A, rounding::hys, Table, false>(c);
-      return;
-  }
+    } else {
+      quantize_guard<A, m(), Table>(c);
+    }
+  });
 }
 
 template <class A>
@@ -1605,48 +1611,19 @@ void scaled_direct(scaled_call& c) {
     scaled_run<A, Mode, Table, false>(c);
 }
 
+// The scaled kernel's modes: every one but hys (scaled_f32_kernel does not offer it: it needs the previous output).
 template <class A>
 void scaled_blocks(scaled_call& c) {
-  switch (c.params->mode.kind) {
-    case rounding::rne:
-      return block_mode<A, rounding::rne>(c);
-    case rounding::rna:
-      return block_mode<A, rounding::rna>(c);
-    case rounding::rtz:
-      return block_mode<A, rounding::rtz>(c);
-    case rounding::rup:
-      return block_mode<A, rounding::rup>(c);
-    case rounding::rdn:
-      return block_mode<A, rounding::rdn>(c);
-    case rounding::rto:
-      return block_mode<A, rounding::rto>(c);
-    case rounding::sr:
-      return block_mode<A, rounding::sr>(c);
-    case rounding::hys:
-      break;  // not offered (block_mode_serves)
-  }
+  with_mode(c.params->mode.kind, [&](auto m) {
+    if constexpr (m() != rounding::hys) block_mode<A, m()>(c);
+  });
 }
 
 template <class A, bool Table>
 void scaled_mode(scaled_call& c) {
-  switch (c.params->mode.kind) {
-    case rounding::rne:
-      return scaled_direct<A, rounding::rne, Table>(c);
-    case rounding::rna:
-      return scaled_direct<A, rounding::rna, Table>(c);
-    case rounding::rtz:
-      return scaled_direct<A, rounding::rtz, Table>(c);
-    case rounding::rup:
-      return scaled_direct<A, rounding::rup, Table>(c);
-    case rounding::rdn:
-      return scaled_direct<A, rounding::rdn, Table>(c);
-    case rounding::rto:
-      return scaled_direct<A, rounding::rto, Table>(c);
-    case rounding::sr:
-      return scaled_direct<A, rounding::sr, Table>(c);
-    case rounding::hys:
-      break;  // not offered by scaled_f32_kernel (needs the previous output)
-  }
+  with_mode(c.params->mode.kind, [&](auto m) {
+    if constexpr (m() != rounding::hys) scaled_direct<A, m(), Table>(c);
+  });
 }
 
 template <class A>

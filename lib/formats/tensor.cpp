@@ -943,8 +943,10 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
           if (!by_field || field == 0 || field >= 255) return plan(amax_bits, seg);
           return field_plan(field, seg);
         };
-        // the groups left for the segment kernel and the generic path: all, or those the block mode did not take
+        // the groups left for the segment kernel and the generic path, and their segments: all, or those the block
+        // mode did not take
         std::vector<std::size_t> rest;
+        std::vector<kernels::scaled_segment> segs;
         if (blocks) {
           std::vector<std::int32_t> s_blk(g1 - g0);
           const kernels::scaled_counts c = kern.quantize_blocks(ib, ob, g0 * glen, glen, g1 - g0, field_plan,
@@ -958,6 +960,9 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
             const std::int32_t v = s_blk[j];
             if (v == kernels::scaled_f32_kernel::no_block_scale) {
               rest.push_back(g0 + j);
+              segs.emplace_back();
+              segs.back().begin = (g0 + j) * glen;  // tiling: group g starts at g * glen
+              segs.back().len = glen;
             } else {
               sc[j].scale_exp = v;
               lo_s = std::min(lo_s, v);
@@ -971,14 +976,19 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
           if (rest.empty()) return;
         } else {
           rest.resize(g1 - g0);
-          for (std::size_t g = g0; g < g1; ++g) rest[g - g0] = g;
+          segs.resize(g1 - g0);
+          std::size_t row = g0 / per_row, col = g0 % per_row;  // no division per group
+          for (std::size_t g = g0; g < g1; ++g) {
+            rest[g - g0] = g;
+            segs[g - g0].begin = (row * ext + col * box) * inner;
+            segs[g - g0].len = std::min(box, ext - col * box) * inner;
+            if (++col == per_row) {
+              col = 0;
+              ++row;
+            }
+          }
         }
-        std::vector<kernels::scaled_segment> segs(rest.size());
         std::vector<std::uint32_t> amax(rest.size());
-        for (std::size_t j = 0; j < rest.size(); ++j) {
-          segs[j].begin = group_begin(rest[j]);
-          segs[j].len = group_len(rest[j]);
-        }
         kern.amax_bits(ib, segs, amax.data());
         std::vector<std::size_t> slow;
         std::size_t m = 0;

@@ -797,6 +797,16 @@ template <class A, rounding Mode, bool Table, bool Guarded = false, bool Uniform
   return out;
 }
 
+// f(std::true_type{}) or f(std::false_type{}) for a run-time flag: a kernel variant picked once per call.
+template <class F>
+void with_flag(bool b, F&& f) {
+  if (b) {
+    f(std::true_type{});
+  } else {
+    f(std::false_type{});
+  }
+}
+
 // Whether a sweep call over [from, to) that recorded nfailed batches of n elements paid: at most half of its
 // batches recorded. Once one does not, the caller runs the rest of its range through the general loop (sr on the
 // narrow formats, whose lanes mostly lie below their normal range; profiles wider than the 64-entry window).
@@ -826,6 +836,34 @@ template <class A, rounding Mode>
   } else {
     return overflow;
   }
+}
+
+// The sweeps' end of a lane: overflow (limit, and sweep_overflow's splat) and sign of the rounded magnitude res.
+template <class A, rounding Mode, bool NegativeZero>
+[[gnu::always_inline]] inline typename simd_ops<A>::vi sweep_finish(typename simd_ops<A>::vi u,
+                                                                    typename simd_ops<A>::vb neg,
+                                                                    typename simd_ops<A>::vi res,
+                                                                    typename simd_ops<A>::vi limit,
+                                                                    typename simd_ops<A>::vi overflow) {
+  return fast_overflow_sign<A>(u, neg, res, limit, sweep_lane_overflow<A, Mode>(neg, limit, overflow), NegativeZero);
+}
+
+// The sweeps' uniform case on lanes that are all zero or in the format's normal range: the one shift s = shift_high
+// (one_s = 2^s and mask = one_s - 1 as splats), then sweep_finish. words() gives sr's first random words.
+template <class A, rounding Mode, bool NegativeZero, class Words>
+[[gnu::always_inline]] inline typename simd_ops<A>::vi sweep_uniform_lanes(
+    const simd_params& p, int s, typename simd_ops<A>::vi one_s, typename simd_ops<A>::vi mask,
+    typename simd_ops<A>::vi limit, typename simd_ops<A>::vi overflow, typename simd_ops<A>::vi u,
+    typename simd_ops<A>::vi mag, typename simd_ops<A>::vb neg, Words words) {
+  using vi = typename simd_ops<A>::vi;
+  vi res;
+  if constexpr (Mode == rounding::sr) {
+    res = fast_round_sr<A>(p, mag, vi(s), one_s, mask, words());
+  } else {
+    res = fast_round<A, Mode>(mag, neg, one_s, mask,
+                              [&]() [[gnu::always_inline]] { return ((mag | vi(0x800000)) >> s) & vi(1); });
+  }
+  return sweep_finish<A, Mode, NegativeZero>(u, neg, res, limit, overflow);
 }
 
 // The constants of the sweeps' per-lane branch for the signed float-like formats (arithmetic rule, one limit for
@@ -917,8 +955,7 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, class Words>
                               [&]() [[gnu::always_inline]] { return ops::shr(mag | imp, shift) & one; });
     if constexpr (Below) res = fast_below_round<A, Mode>(mag, neg, mag == vi(0), res, k.q, k.half);
   }
-  return fast_overflow_sign<A>(u, neg, res, k.limit, sweep_lane_overflow<A, Mode>(neg, k.limit, k.overflow),
-                               NegativeZero);
+  return sweep_finish<A, Mode, NegativeZero>(u, neg, res, k.limit, k.overflow);
 }
 
 // The element kernel's loop for the signed float-like formats (arithmetic rule, one limit for both signs; every
@@ -937,7 +974,7 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below>
   using vf = typename ops::vf;
   using vb = typename ops::vb;
   constexpr std::size_t N = ops::size;
-  const vi zero(0), one(1), abs_mask(0x7fffffff), imp(0x800000);
+  const vi zero(0), one(1), abs_mask(0x7fffffff);
   const sweep_consts<A, Mode> k(p);
   const vi uni_lo(p.uni_lo), uni_span(p.uni_span);
   const int s = p.shift_high;
@@ -960,15 +997,8 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below>
       if (h.credit <= 0) break;
       // every lane in the format's normal range (or zero): the one shift s
       if (h.note(xsimd::all(ops::ult(mag - uni_lo, uni_span) | (mag == zero)))) {
-        vi res;
-        if constexpr (Mode == rounding::sr) {
-          res = fast_round_sr<A>(p, mag, vi(s), one_s_u, mask_u, words());
-        } else {
-          res = fast_round<A, Mode>(mag, neg, one_s_u, mask_u,
-                                    [&]() [[gnu::always_inline]] { return ((mag | imp) >> s) & one; });
-        }
-        put(i, fast_overflow_sign<A>(u, neg, res, k.limit, sweep_lane_overflow<A, Mode>(neg, k.limit, k.overflow),
-                                     NegativeZero));
+        put(i,
+            sweep_uniform_lanes<A, Mode, NegativeZero>(p, s, one_s_u, mask_u, k.limit, k.overflow, u, mag, neg, words));
         continue;
       }
     }
@@ -1079,15 +1109,12 @@ void quantize_run(const simd_call& c) {
         constexpr bool U = decltype(uniform)::value;
         std::size_t nfailed = 0;
         const std::size_t from = i;
-        auto run = [&](auto negative_zero, auto below) {
-          i = element_sweep<A, Mode, U, decltype(negative_zero)::value, decltype(below)::value>(
-              p, c.in, c.out, i, n, failed, nfailed, 64, hint, c.index_base, rs, stream);
-        };
-        if (p.has_negative_zero) {
-          sweep_below(p) ? run(std::true_type{}, std::true_type{}) : run(std::true_type{}, std::false_type{});
-        } else {
-          sweep_below(p) ? run(std::false_type{}, std::true_type{}) : run(std::false_type{}, std::false_type{});
-        }
+        with_flag(p.has_negative_zero, [&](auto negative_zero) {
+          with_flag(sweep_below(p), [&](auto below) {
+            i = element_sweep<A, Mode, U, decltype(negative_zero)::value, decltype(below)::value>(
+                p, c.in, c.out, i, n, failed, nfailed, 64, hint, c.index_base, rs, stream);
+          });
+        });
         for (std::size_t j = 0; j < nfailed; ++j) full(std::false_type{}, failed[j]);
         return sweep_pays(nfailed, N, from, i);
       };
@@ -1440,7 +1467,7 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
   constexpr std::size_t L = K * N;
   const block_job& job = *c.blocks;
   const simd_params& p0 = *c.params;
-  const vi zero(0), one(1), abs_mask(0x7fffffff), imp(0x800000);
+  const vi zero(0), one(1), abs_mask(0x7fffffff);
   const int sh = p0.shift_high;  // the uniform case's shift (the same at every scale)
   const vi one_s_u(std::int32_t{1} << (sh > 0 && sh < 31 ? sh : 0));
   const vi mask_u = one_s_u - one;
@@ -1458,7 +1485,7 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
     const simd_params* p = b.params;
     if (p && !(p->mode == p0.mode && p->seed == p0.seed)) p = nullptr;
     if constexpr (Fixed) {
-      if (p && !(p->fast && p->fast_fixed && !p->fast_guards)) p = nullptr;
+      if (p && !fixed_sweep_serves(*p)) p = nullptr;
     } else {
       if (p && !(element_sweep_serves(*p) && sweep_below(*p) == Below && p->has_negative_zero == NegativeZero &&
                  b.clip_pos == b.clip_neg))
@@ -1495,6 +1522,12 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
     const entry& en = memo[field];
     if (!en.p) continue;
     const vi thr(en.clip_pos);
+    // whether pred(mag) holds in every lane of the block
+    auto every = [&](auto pred) [[gnu::always_inline]] {
+      vb all = pred(mag[0]);
+      for (std::size_t k = 1; k < K; ++k) all = all & pred(mag[k]);
+      return xsimd::all(all);
+    };
     auto put = [&](std::size_t k, vi r) [[gnu::always_inline]] {
       if (stream) {
         ops::stream(c.out + at + k * N, xsimd::bitwise_cast<vf>(r));
@@ -1505,9 +1538,7 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
     if constexpr (Fixed) {
       // every lane zero or a normal float32 magnitude below uni_lo: one quantum
       const vi span(en.uni_lo - (1 << 23));
-      vb ok = ops::ult(mag[0] - vi(1 << 23), span) | (mag[0] == zero);
-      for (std::size_t k = 1; k < K; ++k) ok = ok & (ops::ult(mag[k] - vi(1 << 23), span) | (mag[k] == zero));
-      if (!xsimd::all(ok)) continue;
+      if (!every([&](vi x) { return ops::ult(x - vi(1 << 23), span) | (x == zero); })) continue;
       const vi thr_neg(en.clip_neg);
       for (std::size_t k = 0; k < K; ++k) {
         const vb neg = u[k] < zero;
@@ -1522,29 +1553,18 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
     // the uniform case while it pays (fast_hint): every lane in the format's normal range at the block's scale (or
     // zero), the one shift shift_high for every scale; a nonzero lane there never rounds to zero
     const vi uni_lo(en.uni_lo), uni_span(en.uni_span);
-    vb uni = ops::ult(mag[0] - uni_lo, uni_span) | (mag[0] == zero);
-    for (std::size_t k = 1; k < K; ++k) uni = uni & (ops::ult(mag[k] - uni_lo, uni_span) | (mag[k] == zero));
-    if (hint.credit > 0 && hint.note(xsimd::all(uni))) {
+    if (hint.credit > 0 && hint.note(every([&](vi x) { return ops::ult(x - uni_lo, uni_span) | (x == zero); }))) {
       const vi limit(en.p->limit_pos);
       const vi overflow = sweep_overflow<A, Mode>(*en.p);
       for (std::size_t k = 0; k < K; ++k) {
-        const vb neg = u[k] < zero;
-        vi res;
-        if constexpr (Mode == rounding::sr) {
-          res = fast_round_sr<A>(p0, mag[k], vi(sh), one_s_u, mask_u, rs.first_words(c.index_base + at + k * N));
-        } else {
-          res = fast_round<A, Mode>(mag[k], neg, one_s_u, mask_u,
-                                    [&]() [[gnu::always_inline]] { return ((mag[k] | imp) >> sh) & one; });
-        }
+        auto words = [&]() [[gnu::always_inline]] { return rs.first_words(c.index_base + at + k * N); };
         cv = ops::inc(cv, mag[k] > thr);
-        put(k, fast_overflow_sign<A>(u[k], neg, res, limit, sweep_lane_overflow<A, Mode>(neg, limit, overflow),
-                                     NegativeZero));
+        put(k, sweep_uniform_lanes<A, Mode, NegativeZero>(p0, sh, one_s_u, mask_u, limit, overflow, u[k], mag[k],
+                                                          u[k] < zero, words));
       }
     } else {
       const sweep_consts<A, Mode> kc(*en.p);
-      vb ok = sweep_lane_ok<A, Mode, Below>(kc, mag[0]);
-      for (std::size_t k = 1; k < K; ++k) ok = ok & sweep_lane_ok<A, Mode, Below>(kc, mag[k]);
-      if (!xsimd::all(ok)) [[unlikely]]
+      if (!every([&](vi x) { return sweep_lane_ok<A, Mode, Below>(kc, x); })) [[unlikely]]
         continue;
       vi r[K];
       vb fail = ops::splat(false);
@@ -1592,15 +1612,11 @@ void block_mode(scaled_call& c) {
     }
   };
   if constexpr (Mode != rounding::sr) {
-    if (p.fast_fixed) return run(std::false_type{}, std::false_type{}, std::true_type{});
+    if (fixed_sweep_serves(p)) return run(std::false_type{}, std::false_type{}, std::true_type{});
   }
-  if (p.has_negative_zero) {
-    sweep_below(p) ? run(std::true_type{}, std::true_type{}, std::false_type{})
-                   : run(std::true_type{}, std::false_type{}, std::false_type{});
-  } else {
-    sweep_below(p) ? run(std::false_type{}, std::true_type{}, std::false_type{})
-                   : run(std::false_type{}, std::false_type{}, std::false_type{});
-  }
+  with_flag(p.has_negative_zero, [&](auto negative_zero) {
+    with_flag(sweep_below(p), [&](auto below) { run(negative_zero, below, std::false_type{}); });
+  });
 }
 
 template <class A, rounding Mode, bool Table>

@@ -108,12 +108,14 @@ inline bool element_sweep_serves(const simd_params& p) {
 inline bool sweep_below(const simd_params& p) {
   return p.fast_below && (p.mode.kind != rounding::sr || p.mode.sr_bits <= 32);
 }
+// Whether the block mode's fixed-quantum variant serves p (integer and fixed-point grids: simd_params::fast_fixed,
+// no guards; the deterministic modes).
+inline bool fixed_sweep_serves(const simd_params& p) { return p.fast && p.fast_fixed && !p.fast_guards; }
 // Whether the scaled kernel's block mode may take this format and mode (params at scale 0; each block's scale is
-// checked again): element_sweep_serves in every mode but hys, or integer and fixed-point grids (fast_fixed) in the
-// deterministic modes.
+// checked again): element_sweep_serves in every mode but hys, or fixed_sweep_serves in the deterministic modes.
 inline bool block_mode_serves(const simd_params& p) {
   if (p.mode.kind == rounding::hys) return false;
-  if (p.fast && p.fast_fixed && !p.fast_guards) return p.mode.kind != rounding::sr;
+  if (fixed_sweep_serves(p)) return p.mode.kind != rounding::sr;
   return element_sweep_serves(p);
 }
 

@@ -238,20 +238,28 @@ tensor conv2d::forward(tensor x, run_context& ctx) {
   return y;
 }
 
-tensor conv2d::backward(const tensor& dy_in, run_context& ctx, bool need_input_grad) {
+tensor conv2d::backward(tensor dy_in, run_context& ctx, bool need_input_grad) {
   const geom g = make_geom(opt_, input_.shape, path_);
   if (dy_in.shape != std::vector<std::int64_t>{g.n, g.cout, g.ho, g.wo}) {
     throw std::invalid_argument(path_ + ": gradient shape " + shape_string(dy_in.shape) +
                                 " does not match the output of the last forward");
   }
-  const tensor* dy = &detail::quantized_error(dy_in, ctx, path_);
+  detail::quantize_error(dy_in, ctx, path_);
+  const tensor* dy = &dy_in;
   const tensor& w = used_weight_.empty() ? weight.value : used_weight_;
   const bool want_w = ctx.weight_grads;
-  tensor dx;
-  if (need_input_grad) dx = tensor(input_.shape);
   // The input gradient of a Winograd-eligible convolution is the same kind of convolution of dy
   // (flipped, transposed kernel); the loop below then computes only the weight gradient.
   const bool col_input_grad = need_input_grad && !use_winograd(g, ctx);
+  if (need_input_grad && !col_input_grad && !want_w && g.c == g.cout) {
+    // dx takes dy's place: winograd_conv3x3 allows y == x (same shape here, as the output has the input's size)
+    detail::winograd_kernel(w.ptr(), g.cout, g.c, true, tl_u);
+    detail::winograd_conv3x3(dy_in.ptr(), g.n, g.cout, g.h, g.w, tl_u, g.c, nullptr, dy_in.ptr());
+    dy_in.shape = input_.shape;
+    return dy_in;
+  }
+  tensor dx;
+  if (need_input_grad) dx = tensor(input_.shape);
   if (need_input_grad && !col_input_grad) {
     detail::winograd_kernel(w.ptr(), g.cout, g.c, true, tl_u);
     detail::winograd_conv3x3(dy->ptr(), g.n, g.cout, g.h, g.w, tl_u, g.c, nullptr, dx.ptr());

@@ -8,10 +8,10 @@
 
 namespace fmtsim::sim::detail {
 
-// dy as quantized at the E point `point` when ctx has a hook, else dy itself. The hook writes the
-// quantized copy straight into a per-thread scratch tensor that keeps its capacity (quant_hook::apply_to:
-// no copy first, no reallocation once it is large enough). The result is valid until the next call on this
-// thread, so a layer uses it only inside its own backward and calls no other layer's backward meanwhile.
-const tensor& quantized_error(const tensor& dy, run_context& ctx, std::string_view point);
+// Quantizes dy in place at the E point `point` when ctx has a hook (the layer owns dy: module::backward
+// takes it by value).
+inline void quantize_error(tensor& dy, run_context& ctx, std::string_view point) {
+  if (ctx.hook != nullptr) ctx.hook->apply(quant_kind::error, point, dy.data, dy.shape);
+}
 
 }  // namespace fmtsim::sim::detail

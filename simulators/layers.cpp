@@ -135,13 +135,11 @@ tensor batch_norm2d::forward(tensor x, run_context& ctx) {
   return x;
 }
 
-tensor batch_norm2d::backward(const tensor& dy_in, run_context& ctx, bool need_input_grad) {
-  require_same_shape(dy_in, xhat_.shape, path_);
-  const tensor& dy = detail::quantized_error(dy_in, ctx, path_);
+tensor batch_norm2d::backward(tensor dy, run_context& ctx, bool need_input_grad) {
+  require_same_shape(dy, xhat_.shape, path_);
+  detail::quantize_error(dy, ctx, path_);
   const std::int64_t n = xhat_.shape[0], hw = xhat_.shape[2] * xhat_.shape[3];
   const double m = static_cast<double>(n * hw);
-  tensor dx;
-  if (need_input_grad) dx = tensor(xhat_.shape);
   std::vector<float> dgamma(static_cast<std::size_t>(channels_)), dbeta(static_cast<std::size_t>(channels_));
   // The sums feed dgamma/dbeta and, with batch statistics, dx; eval mode without weight gradients
   // (the errors indicator) needs neither.
@@ -172,10 +170,10 @@ tensor batch_norm2d::backward(const tensor& dy_in, run_context& ctx, bool need_i
     const float g = weight.value.data[c];
     const float scale = g * invstd_[c];
     const float mean_dy = static_cast<float>(sb / m), mean_dyh = static_cast<float>(sg / m);
-    for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int64_t i = 0; i < n; ++i) {  // dx in place of dy (elementwise)
       const float* d = dy.ptr() + (i * channels_ + c) * hw;
       const float* h = xhat_.ptr() + (i * channels_ + c) * hw;
-      float* o = dx.ptr() + (i * channels_ + c) * hw;
+      float* o = dy.ptr() + (i * channels_ + c) * hw;
       if (batch_stats_) {
         for (std::int64_t j = 0; j < hw; ++j) o[j] = scale * (d[j] - mean_dy - h[j] * mean_dyh);
       } else {
@@ -189,7 +187,8 @@ tensor batch_norm2d::backward(const tensor& dy_in, run_context& ctx, bool need_i
     weight.grad.data = std::move(dgamma);
     bias.grad.data = std::move(dbeta);
   }
-  return dx;
+  if (!need_input_grad) return {};
+  return dy;
 }
 
 // ---------------------------------------------------------------- ReLU / ReLU6
@@ -213,14 +212,11 @@ tensor relu::forward(tensor x, run_context&) {
   return x;
 }
 
-tensor relu::backward(const tensor& dy, run_context&, bool need_input_grad) {
+tensor relu::backward(tensor dy, run_context&, bool need_input_grad) {
   if (dy.data.size() != pass_.size()) throw std::invalid_argument(path_ + ": gradient size does not match");
   if (!need_input_grad) return {};
-  tensor dx;
-  dx.shape = dy.shape;
-  dx.data.resize(dy.data.size());
-  mask_gradient(dy.ptr(), pass_.data(), dx.ptr(), pass_.size());
-  return dx;
+  mask_gradient(dy.ptr(), pass_.data(), dy.ptr(), pass_.size());
+  return dy;
 }
 
 // ---------------------------------------------------------------- pooling
@@ -265,7 +261,7 @@ tensor max_pool2d::forward(tensor x, run_context&) {
   return y;
 }
 
-tensor max_pool2d::backward(const tensor& dy, run_context&, bool need_input_grad) {
+tensor max_pool2d::backward(tensor dy, run_context&, bool need_input_grad) {
   if (dy.data.size() != argmax_.size()) throw std::invalid_argument(path_ + ": gradient size does not match");
   if (!need_input_grad) return {};
   tensor dx(in_shape_);
@@ -318,7 +314,7 @@ tensor avg_pool2d::forward(tensor x, run_context&) {
   return y;
 }
 
-tensor avg_pool2d::backward(const tensor& dy, run_context&, bool need_input_grad) {
+tensor avg_pool2d::backward(tensor dy, run_context&, bool need_input_grad) {
   if (in_shape_.size() != 4) throw std::invalid_argument(path_ + ": backward before forward");
   const std::int64_t n = in_shape_[0], c = in_shape_[1], h = in_shape_[2], w = in_shape_[3];
   const std::int64_t ho = pooled_size(h, opt_, path_), wo = pooled_size(w, opt_, path_);
@@ -355,7 +351,7 @@ tensor global_avg_pool::forward(tensor x, run_context&) {
   return y;
 }
 
-tensor global_avg_pool::backward(const tensor& dy, run_context&, bool need_input_grad) {
+tensor global_avg_pool::backward(tensor dy, run_context&, bool need_input_grad) {
   if (in_shape_.size() != 4) throw std::invalid_argument(path_ + ": backward before forward");
   require_same_shape(dy, {in_shape_[0], in_shape_[1], 1, 1}, path_);
   if (!need_input_grad) return {};
@@ -377,12 +373,11 @@ tensor flatten::forward(tensor x, run_context&) {
   return x;
 }
 
-tensor flatten::backward(const tensor& dy, run_context&, bool need_input_grad) {
+tensor flatten::backward(tensor dy, run_context&, bool need_input_grad) {
   if (dy.numel() != tensor::count(in_shape_)) throw std::invalid_argument(path_ + ": gradient size does not match");
   if (!need_input_grad) return {};
-  tensor dx = dy;
-  dx.shape = in_shape_;
-  return dx;
+  dy.shape = in_shape_;
+  return dy;
 }
 
 std::string dropout::describe() const { return "Dropout(p=" + std::to_string(p_) + ")"; }
@@ -403,14 +398,13 @@ tensor dropout::forward(tensor x, run_context& ctx) {
   return x;
 }
 
-tensor dropout::backward(const tensor& dy, run_context&, bool need_input_grad) {
+tensor dropout::backward(tensor dy, run_context&, bool need_input_grad) {
   if (!need_input_grad) return {};
-  tensor dx = dy;
   if (!mask_.empty()) {
-    if (mask_.size() != dx.data.size()) throw std::invalid_argument(path_ + ": gradient size does not match");
-    for (std::size_t i = 0; i < mask_.size(); ++i) dx.data[i] *= mask_[i];
+    if (mask_.size() != dy.data.size()) throw std::invalid_argument(path_ + ": gradient size does not match");
+    for (std::size_t i = 0; i < mask_.size(); ++i) dy.data[i] *= mask_[i];
   }
-  return dx;
+  return dy;
 }
 
 // ---------------------------------------------------------------- containers
@@ -424,11 +418,11 @@ tensor sequential::forward(tensor x, run_context& ctx) {
   return x;
 }
 
-tensor sequential::backward(const tensor& dy, run_context& ctx, bool need_input_grad) {
-  if (children_.empty()) return need_input_grad ? dy : tensor();
-  tensor g = children_.back()->backward(dy, ctx, children_.size() > 1 || need_input_grad);
+tensor sequential::backward(tensor dy, run_context& ctx, bool need_input_grad) {
+  if (children_.empty()) return need_input_grad ? std::move(dy) : tensor();
+  tensor g = children_.back()->backward(std::move(dy), ctx, children_.size() > 1 || need_input_grad);
   for (std::size_t i = children_.size() - 1; i-- > 0;) {
-    g = children_[i]->backward(g, ctx, i > 0 || need_input_grad);
+    g = children_[i]->backward(std::move(g), ctx, i > 0 || need_input_grad);
   }
   return g;
 }
@@ -475,16 +469,16 @@ tensor residual::forward(tensor x, run_context& ctx) {
   return y;
 }
 
-tensor residual::backward(const tensor& dy, run_context& ctx, bool need_input_grad) {
-  tensor g = dy;
+tensor residual::backward(tensor dy, run_context& ctx, bool need_input_grad) {
+  tensor g = std::move(dy);
   if (relu_after_) {
     if (pass_.size() != g.data.size()) throw std::invalid_argument(path_ + ": gradient size does not match");
     mask_gradient(g.ptr(), pass_.data(), g.ptr(), pass_.size());
   }
   if (ctx.hook != nullptr) ctx.hook->apply(quant_kind::error, add_point(), g.data, g.shape);
-  tensor dx = main_->backward(g, ctx, need_input_grad);
+  tensor dx = main_->backward(g, ctx, need_input_grad);  // a copy: both branches start from g
   if (shortcut_) {
-    tensor ds = shortcut_->backward(g, ctx, need_input_grad);
+    tensor ds = shortcut_->backward(std::move(g), ctx, need_input_grad);
     if (need_input_grad)
       for (std::size_t i = 0; i < dx.data.size(); ++i) dx.data[i] += ds.data[i];
   } else if (need_input_grad) {
@@ -548,19 +542,5 @@ double softmax_cross_entropy(const tensor& logits, std::span<const std::int32_t>
   if (correct != nullptr) *correct = hits;
   return total / static_cast<double>(n);
 }
-
-namespace detail {
-
-const tensor& quantized_error(const tensor& dy, run_context& ctx, std::string_view point) {
-  if (ctx.hook == nullptr) return dy;
-  thread_local tensor scratch;
-  scratch.shape = dy.shape;
-  // keeps its capacity (no reallocation), but growing past the previous call's size zero-fills the new part
-  scratch.data.resize(dy.data.size());
-  ctx.hook->apply_to(quant_kind::error, point, dy.data, scratch.data, scratch.shape);
-  return scratch;
-}
-
-}  // namespace detail
 
 }  // namespace fmtsim::sim

@@ -64,13 +64,14 @@ tensor linear::forward(tensor x, run_context& ctx) {
   return y;
 }
 
-tensor linear::backward(const tensor& dy_in, run_context& ctx, bool need_input_grad) {
+tensor linear::backward(tensor dy_in, run_context& ctx, bool need_input_grad) {
   const std::int64_t n = input_shape_.empty() ? 0 : input_shape_[0];
   if (dy_in.shape != std::vector<std::int64_t>{n, out_}) {
     throw std::invalid_argument(path_ + ": gradient shape " + shape_string(dy_in.shape) +
                                 " does not match the output of the last forward");
   }
-  const tensor* dy = &detail::quantized_error(dy_in, ctx, path_);
+  detail::quantize_error(dy_in, ctx, path_);
+  const tensor* dy = &dy_in;
   const tensor& w = used_weight_.empty() ? weight.value : used_weight_;
   const std::int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
   tensor dx;

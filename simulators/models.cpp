@@ -126,7 +126,7 @@ tensor network::forward(tensor images, run_context& ctx) {
 }
 
 tensor network::backward(const tensor& dlogits, run_context& ctx, bool need_input_grad) {
-  return body_->backward(dlogits, ctx, need_input_grad);
+  return body_->backward(dlogits, ctx, need_input_grad);  // a copy: the caller keeps dlogits
 }
 
 parameter* network::find_parameter(std::string_view name) const noexcept {

@@ -90,10 +90,10 @@ class onnx_graph final : public module {
     return std::move(v[static_cast<std::size_t>(output)]);
   }
 
-  tensor backward(const tensor& dy, run_context& ctx, bool need_input_grad) override {
+  tensor backward(tensor dy, run_context& ctx, bool need_input_grad) override {
     std::vector<tensor> g(static_cast<std::size_t>(values));
     std::vector<bool> have(static_cast<std::size_t>(values), false);
-    g[static_cast<std::size_t>(output)] = dy;
+    g[static_cast<std::size_t>(output)] = std::move(dy);
     have[static_cast<std::size_t>(output)] = true;
     auto accumulate = [&](int id, tensor&& d) {
       const auto i = static_cast<std::size_t>(id);
@@ -113,7 +113,7 @@ class onnx_graph final : public module {
       have[oi] = false;
       if (o.kind == op_kind::layer) {
         const bool need = o.in[0] != 0 || need_input_grad;
-        tensor dx = o.layer->backward(go, ctx, need);
+        tensor dx = o.layer->backward(std::move(go), ctx, need);
         if (need) accumulate(o.in[0], std::move(dx));
       } else if (o.kind == op_kind::identity) {
         accumulate(o.in[0], std::move(go));

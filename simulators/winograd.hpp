@@ -20,7 +20,8 @@ void winograd_kernel(const float* w, std::int64_t outs, std::int64_t ins, bool a
 // y[n][o] = sum over c of x[n][c] correlated with the kernel behind u (zero padding 1, output the
 // input's size h x w), plus bias[o] when bias is not null. x is [n][c][h][w], y is [n][o][h][w]
 // and is fully written. Parallel over fixed chunks of samples (results do not depend on the
-// thread count).
+// thread count). y may be x when o == c: a chunk transforms all of its samples' input before it
+// writes their outputs, and writes no other sample's.
 void winograd_conv3x3(const float* x, std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w,
                       const std::vector<float>& u, std::int64_t o, const float* bias, float* y);
 

@@ -149,8 +149,35 @@ TEST_CASE("conv2d forward and gradients match direct loops for stride, padding, 
         for (std::size_t i = 0; i < col.size(); ++i) dot += col[i] * dy.data[i];
         CHECK(std::abs(conv.weight.grad.data[j] - dot) < 1e-4);
       }
+      // Without weight gradients a Winograd convolution with as many outputs as inputs writes dx in
+      // place of dy (backward consumes dy): the same bits as the separate output.
+      run_context nctx = ctx;
+      nctx.weight_grads = false;
+      const tensor dx_alone = conv.backward(dy, nctx, true);
+      CHECK(dx_alone.shape == dx.shape);
+      CHECK(dx_alone.data == dx.data);
     }
   }
+}
+
+TEST_CASE("conv2d backward: Winograd's input gradient in place of dy over several sample chunks") {
+  // 32 channels of 16x16: winograd_conv3x3 takes two samples per chunk, so three samples make two chunks
+  // and the in-place write of one chunk must not disturb the other's input.
+  conv2d conv("c", {32, 32, 3, 3, 1, 1, 1, 1, false});
+  fill(conv.weight.value, 3);
+  tensor x({3, 32, 16, 16});
+  fill(x, 5);
+  run_context ctx;
+  ctx.conv = conv_algorithm::winograd;
+  const tensor y = conv.forward(x, ctx);
+  tensor dy(y.shape);
+  fill(dy, 7);
+  const tensor separate = conv.backward(dy, ctx, true);  // with the weight gradient: a separate dx
+  run_context nctx = ctx;
+  nctx.weight_grads = false;
+  const tensor in_place = conv.backward(dy, nctx, true);
+  CHECK(in_place.shape == separate.shape);
+  CHECK(in_place.data == separate.data);
 }
 
 TEST_CASE("conv algorithm: names, the process-wide default and run_context") {

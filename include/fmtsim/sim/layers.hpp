@@ -65,8 +65,10 @@ class module {
   // can serve several backward passes (e.g. with different error quantizers).
   virtual tensor forward(tensor x, run_context& ctx) = 0;
   // dy = dLoss/dOutput of the last forward; returns dLoss/dInput (an empty tensor when
-  // need_input_grad is false). Sets parameter gradients when ctx.weight_grads.
-  virtual tensor backward(const tensor& dy, run_context& ctx, bool need_input_grad) = 0;
+  // need_input_grad is false). Sets parameter gradients when ctx.weight_grads. dy is consumed: a
+  // layer quantizes it in place at its E point and may return its storage as dLoss/dInput, so a
+  // caller that still needs the values passes a copy.
+  virtual tensor backward(tensor dy, run_context& ctx, bool need_input_grad) = 0;
   virtual void collect(std::vector<parameter*>& params, std::vector<buffer_ref>& buffers) {
     (void)params;
     (void)buffers;
@@ -91,7 +93,7 @@ class conv2d final : public module {
  public:
   conv2d(std::string path, const conv2d_options& opt);
   tensor forward(tensor x, run_context& ctx) override;
-  tensor backward(const tensor& dy, run_context& ctx, bool need_input_grad) override;
+  tensor backward(tensor dy, run_context& ctx, bool need_input_grad) override;
   void collect(std::vector<parameter*>& params, std::vector<buffer_ref>& buffers) override;
   std::string describe() const override;
   void quant_points(std::vector<std::string>& out) const override { out.push_back(path_); }
@@ -109,7 +111,7 @@ class linear final : public module {
  public:
   linear(std::string path, std::int64_t in_features, std::int64_t out_features, bool bias = true);
   tensor forward(tensor x, run_context& ctx) override;
-  tensor backward(const tensor& dy, run_context& ctx, bool need_input_grad) override;
+  tensor backward(tensor dy, run_context& ctx, bool need_input_grad) override;
   void collect(std::vector<parameter*>& params, std::vector<buffer_ref>& buffers) override;
   std::string describe() const override;
   void quant_points(std::vector<std::string>& out) const override { out.push_back(path_); }
@@ -129,7 +131,7 @@ class batch_norm2d final : public module {
  public:
   batch_norm2d(std::string path, std::int64_t channels, float eps = 1e-5f, float momentum = 0.1f);
   tensor forward(tensor x, run_context& ctx) override;
-  tensor backward(const tensor& dy, run_context& ctx, bool need_input_grad) override;
+  tensor backward(tensor dy, run_context& ctx, bool need_input_grad) override;
   void collect(std::vector<parameter*>& params, std::vector<buffer_ref>& buffers) override;
   std::string describe() const override;
   void quant_points(std::vector<std::string>& out) const override { out.push_back(path_); }
@@ -149,7 +151,7 @@ class relu final : public module {
  public:
   explicit relu(std::string path, float upper = 0.0f) : module(std::move(path)), upper_(upper) {}
   tensor forward(tensor x, run_context& ctx) override;
-  tensor backward(const tensor& dy, run_context& ctx, bool need_input_grad) override;
+  tensor backward(tensor dy, run_context& ctx, bool need_input_grad) override;
   std::string describe() const override { return upper_ > 0 ? "ReLU6" : "ReLU"; }
 
  private:
@@ -165,7 +167,7 @@ class max_pool2d final : public module {
  public:
   max_pool2d(std::string path, const pool2d_options& opt) : module(std::move(path)), opt_(opt) {}
   tensor forward(tensor x, run_context& ctx) override;
-  tensor backward(const tensor& dy, run_context& ctx, bool need_input_grad) override;
+  tensor backward(tensor dy, run_context& ctx, bool need_input_grad) override;
   std::string describe() const override;
 
  private:
@@ -179,7 +181,7 @@ class avg_pool2d final : public module {
  public:
   avg_pool2d(std::string path, const pool2d_options& opt) : module(std::move(path)), opt_(opt) {}
   tensor forward(tensor x, run_context& ctx) override;
-  tensor backward(const tensor& dy, run_context& ctx, bool need_input_grad) override;
+  tensor backward(tensor dy, run_context& ctx, bool need_input_grad) override;
   std::string describe() const override;
 
  private:
@@ -192,7 +194,7 @@ class global_avg_pool final : public module {
  public:
   explicit global_avg_pool(std::string path) : module(std::move(path)) {}
   tensor forward(tensor x, run_context& ctx) override;
-  tensor backward(const tensor& dy, run_context& ctx, bool need_input_grad) override;
+  tensor backward(tensor dy, run_context& ctx, bool need_input_grad) override;
   std::string describe() const override { return "AdaptiveAvgPool2d(1)"; }
 
  private:
@@ -204,7 +206,7 @@ class flatten final : public module {
  public:
   explicit flatten(std::string path) : module(std::move(path)) {}
   tensor forward(tensor x, run_context& ctx) override;
-  tensor backward(const tensor& dy, run_context& ctx, bool need_input_grad) override;
+  tensor backward(tensor dy, run_context& ctx, bool need_input_grad) override;
   std::string describe() const override { return "Flatten"; }
 
  private:
@@ -217,7 +219,7 @@ class dropout final : public module {
  public:
   dropout(std::string path, float p) : module(std::move(path)), p_(p) {}
   tensor forward(tensor x, run_context& ctx) override;
-  tensor backward(const tensor& dy, run_context& ctx, bool need_input_grad) override;
+  tensor backward(tensor dy, run_context& ctx, bool need_input_grad) override;
   std::string describe() const override;
 
  private:
@@ -231,7 +233,7 @@ class sequential final : public module {
   explicit sequential(std::string path) : module(std::move(path)) {}
   module& add(std::unique_ptr<module> m);
   tensor forward(tensor x, run_context& ctx) override;
-  tensor backward(const tensor& dy, run_context& ctx, bool need_input_grad) override;
+  tensor backward(tensor dy, run_context& ctx, bool need_input_grad) override;
   void collect(std::vector<parameter*>& params, std::vector<buffer_ref>& buffers) override;
   std::string describe() const override;
   void quant_points(std::vector<std::string>& out) const override;
@@ -248,7 +250,7 @@ class residual final : public module {
  public:
   residual(std::string path, std::unique_ptr<sequential> main, std::unique_ptr<sequential> shortcut, bool relu_after);
   tensor forward(tensor x, run_context& ctx) override;
-  tensor backward(const tensor& dy, run_context& ctx, bool need_input_grad) override;
+  tensor backward(tensor dy, run_context& ctx, bool need_input_grad) override;
   void collect(std::vector<parameter*>& params, std::vector<buffer_ref>& buffers) override;
   std::string describe() const override;
   void quant_points(std::vector<std::string>& out) const override;

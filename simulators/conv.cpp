@@ -12,6 +12,10 @@
 #include <cstring>
 #include <stdexcept>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace fmtsim::sim {
 namespace {
 
@@ -67,6 +71,24 @@ void im2col(const float* x, const geom& g, float* col, std::int64_t ld, std::int
   }
 }
 
+// dst[2 ow] += row[ow] for ow in [lo, hi), the same additions in the same order as the scalar loop, four at a
+// time where the eight floats dst[2 ow .. 2 ow + 7] lie below dst[room] (the row's end): the odd ones get -0
+// added, which leaves every float unchanged (x + -0 == x, -0 + -0 == -0, a NaN stays that NaN). The scalar
+// loop cost 3.7% of an errors evaluation (the stride-2 convolutions' input gradients).
+void add_stride2(const float* row, float* dst, std::int64_t lo, std::int64_t hi, std::int64_t room) {
+  std::int64_t ow = lo;
+#if defined(__SSE2__)
+  const __m128 negative_zero = _mm_set1_ps(-0.0f);
+  for (; ow + 4 <= hi && 2 * ow + 8 <= room; ow += 4) {
+    const __m128 r = _mm_loadu_ps(row + ow);
+    float* p = dst + 2 * ow;
+    _mm_storeu_ps(p, _mm_add_ps(_mm_loadu_ps(p), _mm_unpacklo_ps(r, negative_zero)));
+    _mm_storeu_ps(p + 4, _mm_add_ps(_mm_loadu_ps(p + 4), _mm_unpackhi_ps(r, negative_zero)));
+  }
+#endif
+  for (; ow < hi; ++ow) dst[2 * ow] += row[ow];
+}
+
 // Adjoint of im2col: accumulates the column matrix back into one sample's group channels.
 void col2im(const float* col, const geom& g, std::int64_t ld, std::int64_t col_offset, float* dx) {
   for (std::int64_t ci = 0; ci < g.cg; ++ci) {
@@ -83,6 +105,8 @@ void col2im(const float* col, const geom& g, std::int64_t ld, std::int64_t col_o
           const float* row = src + oh * g.wo;
           if (g.s == 1) {
             for (std::int64_t ow = r.lo; ow < r.hi; ++ow) dst[ow] += row[ow];
+          } else if (g.s == 2) {
+            add_stride2(row, dst, r.lo, r.hi, g.w - off);
           } else {
             for (std::int64_t ow = r.lo; ow < r.hi; ++ow) dst[ow * g.s] += row[ow];
           }

@@ -67,9 +67,17 @@ std::int64_t round4(std::int64_t n) { return (n + 3) / 4 * 4; }
 // zero outside the input. pw = 2 round4(tw) + 2 covers the widest step's reads. The buffer is zeroed once
 // per task; each plane then only copies its rows in.
 std::int64_t pad_width(std::int64_t tw) { return 2 * round4(tw) + 2; }
+// Rows are copied inline, four floats at a time: they are short (7-32 floats in the models here), and a memcpy
+// call per row cost about as much as the input transform (measured: 4% of an errors evaluation in memmove).
 void fill_pad(const float* plane, std::int64_t h, std::int64_t w, std::int64_t tw, float* pad) {
   const std::int64_t pw = pad_width(tw);
-  for (std::int64_t ih = 0; ih < h; ++ih) std::memcpy(pad + (ih + 1) * pw + 1, plane + ih * w, w * sizeof(float));
+  for (std::int64_t ih = 0; ih < h; ++ih) {
+    const float* src = plane + ih * w;
+    float* dst = pad + (ih + 1) * pw + 1;
+    std::int64_t j = 0;
+    for (; j + 4 <= w; j += 4) vec4::load(src + j).store(dst + j);
+    for (; j < w; ++j) dst[j] = src[j];
+  }
 }
 
 // B^T d B of every tile of a padded plane. Tile (ti, tj) is the 4x4 patch at padded rows 2 ti .. 2 ti + 3 and

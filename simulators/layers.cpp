@@ -196,16 +196,28 @@ tensor relu::forward(tensor x, run_context&) {
   pass_.resize(x.data.size());
   const std::int64_t total = x.numel();
   constexpr std::int64_t block = 1 << 16;
+  // The pointers in locals of the task: a store to pass_ (bytes) may alias anything, so through x.data, pass_
+  // or the lambda's captures the loop reloaded them per element and stayed scalar (10% of a search's FP32
+  // forward pass).
+  float* const x_data = x.ptr();
+  std::uint8_t* const pass_data = pass_.data();
+  const float upper_bound = upper_;
   parallel_for((total + block - 1) / block, [&](std::int64_t t) {
-    const std::int64_t end = std::min(total, (t + 1) * block);
-    for (std::int64_t i = t * block; i < end; ++i) {
-      const float v = x.data[i];
-      if (upper_ > 0) {
-        pass_[i] = v > 0.0f && v < upper_;
-        x.data[i] = v > 0.0f ? (v < upper_ ? v : upper_) : 0.0f;
-      } else {
-        pass_[i] = v > 0.0f;
-        x.data[i] = v > 0.0f ? v : 0.0f;
+    float* const xp = x_data;
+    std::uint8_t* const pp = pass_data;
+    const float upper = upper_bound;
+    const std::int64_t begin = t * block, end = std::min(total, (t + 1) * block);
+    if (upper > 0) {
+      for (std::int64_t i = begin; i < end; ++i) {
+        const float v = xp[i];
+        pp[i] = v > 0.0f && v < upper;
+        xp[i] = v > 0.0f ? (v < upper ? v : upper) : 0.0f;
+      }
+    } else {
+      for (std::int64_t i = begin; i < end; ++i) {
+        const float v = xp[i];
+        pp[i] = v > 0.0f;
+        xp[i] = v > 0.0f ? v : 0.0f;
       }
     }
   });
@@ -457,13 +469,18 @@ tensor residual::forward(tensor x, run_context& ctx) {
     throw std::invalid_argument(path_ + ": residual branches disagree: " + shape_string(y.shape) + " vs " +
                                 shape_string(s.shape));
   }
-  for (std::size_t i = 0; i < y.data.size(); ++i) y.data[i] += s.data[i];
+  const std::size_t total = y.data.size();
+  float* const yp = y.ptr();
+  const float* const sp = s.ptr();
+  for (std::size_t i = 0; i < total; ++i) yp[i] += sp[i];
   if (ctx.hook != nullptr) ctx.hook->apply(quant_kind::activation, add_point(), y.data, y.shape);
   if (relu_after_) {
-    pass_.resize(y.data.size());
-    for (std::size_t i = 0; i < y.data.size(); ++i) {
-      pass_[i] = y.data[i] > 0.0f;
-      if (!pass_[i]) y.data[i] = 0.0f;
+    pass_.resize(total);
+    std::uint8_t* const pp = pass_.data();  // local pointers, as in relu::forward
+    for (std::size_t i = 0; i < total; ++i) {
+      const float v = yp[i];
+      pp[i] = v > 0.0f;
+      yp[i] = v > 0.0f ? v : 0.0f;
     }
   }
   return y;

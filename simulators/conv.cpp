@@ -144,7 +144,7 @@ geom make_geom(const conv2d_options& o, const std::vector<std::int64_t>& in, con
   return g;
 }
 
-thread_local std::vector<float> tl_col, tl_tmp, tl_u;
+thread_local std::vector<float> tl_col, tl_tmp;
 
 // Samples [n0, n0 + ns) of im2col task c, with ld = ns * l columns; sizes this thread's column and
 // product buffers for them.
@@ -158,8 +158,11 @@ chunk_span chunk_buffers(const geom& g, std::int64_t c) {
   return {n0, ns, ld};
 }
 
+// The Winograd output tile size of the run's algorithm (for the convolutions use_winograd accepts).
+int winograd_tile(const run_context& ctx) { return ctx.conv == conv_algorithm::winograd4 ? 4 : 2; }
+
 bool use_winograd(const geom& g, const run_context& ctx) {
-  return ctx.conv == conv_algorithm::winograd && g.kh == 3 && g.kw == 3 && g.s == 1 && g.p == 1 && g.d == 1 &&
+  return ctx.conv != conv_algorithm::im2col && g.kh == 3 && g.kw == 3 && g.s == 1 && g.p == 1 && g.d == 1 &&
          g.groups == 1;
 }
 
@@ -167,7 +170,7 @@ bool use_winograd(const geom& g, const run_context& ctx) {
 
 namespace {
 std::atomic<conv_algorithm>& conv_setting() {
-  static std::atomic<conv_algorithm> a{conv_algorithm::winograd};
+  static std::atomic<conv_algorithm> a{standard_conv_algorithm};
   return a;
 }
 }  // namespace
@@ -177,14 +180,23 @@ void set_conv_algorithm(conv_algorithm algorithm) noexcept { conv_setting() = al
 conv_algorithm default_conv_algorithm() noexcept { return conv_setting().load(); }
 
 std::string_view to_string(conv_algorithm algorithm) noexcept {
-  return algorithm == conv_algorithm::winograd ? "winograd" : "im2col";
+  switch (algorithm) {
+    case conv_algorithm::winograd:
+      return "winograd";
+    case conv_algorithm::winograd4:
+      return "winograd4";
+    case conv_algorithm::im2col:
+      return "im2col";
+  }
+  return "?";
 }
 
 conv_algorithm parse_conv_algorithm(std::string_view text) {
   if (text == "winograd") return conv_algorithm::winograd;
+  if (text == "winograd4") return conv_algorithm::winograd4;
   if (text == "im2col") return conv_algorithm::im2col;
   throw std::invalid_argument("unknown convolution algorithm '" + std::string(text) +
-                              "' (expected winograd or im2col)");
+                              "' (expected winograd, winograd4 or im2col)");
 }
 
 conv2d::conv2d(std::string path, const conv2d_options& opt) : module(std::move(path)), opt_(opt) {
@@ -229,9 +241,9 @@ tensor conv2d::forward(tensor x, run_context& ctx) {
   }
   tensor y({g.n, g.cout, g.ho, g.wo});
   if (use_winograd(g, ctx)) {
-    detail::winograd_kernel(w->ptr(), g.cout, g.c, false, tl_u);
-    detail::winograd_conv3x3(x.ptr(), g.n, g.c, g.h, g.w, tl_u, g.cout, opt_.bias ? bias.value.ptr() : nullptr,
-                             y.ptr());
+    const std::vector<float>& u = transformed_weights(*w, false, winograd_tile(ctx));
+    detail::winograd_conv3x3(x.ptr(), g.n, g.c, g.h, g.w, u, g.cout, opt_.bias ? bias.value.ptr() : nullptr, y.ptr(),
+                             winograd_tile(ctx));
   } else {
     parallel_for(g.chunks, [&](std::int64_t c) {
       const auto [n0, ns, ld] = chunk_buffers(g, c);
@@ -262,6 +274,18 @@ tensor conv2d::forward(tensor x, run_context& ctx) {
   return y;
 }
 
+const std::vector<float>& conv2d::transformed_weights(const tensor& w, bool adjoint, int tile) {
+  winograd_weights& c = winograd_[adjoint ? 1 : 0];
+  const bool same = c.tile == tile && c.from.size() == w.data.size() &&
+                    std::memcmp(c.from.data(), w.data.data(), w.data.size() * sizeof(float)) == 0;
+  if (!same) {
+    detail::winograd_kernel(w.ptr(), opt_.out_channels, opt_.in_channels, adjoint, c.u, tile);
+    c.from = w.data;
+    c.tile = tile;
+  }
+  return c.u;
+}
+
 tensor conv2d::backward(tensor dy_in, run_context& ctx, bool need_input_grad) {
   const geom g = make_geom(opt_, input_.shape, path_);
   if (dy_in.shape != std::vector<std::int64_t>{g.n, g.cout, g.ho, g.wo}) {
@@ -277,16 +301,16 @@ tensor conv2d::backward(tensor dy_in, run_context& ctx, bool need_input_grad) {
   const bool col_input_grad = need_input_grad && !use_winograd(g, ctx);
   if (need_input_grad && !col_input_grad && !want_w && g.c == g.cout) {
     // dx takes dy's place: winograd_conv3x3 allows y == x (same shape here, as the output has the input's size)
-    detail::winograd_kernel(w.ptr(), g.cout, g.c, true, tl_u);
-    detail::winograd_conv3x3(dy_in.ptr(), g.n, g.cout, g.h, g.w, tl_u, g.c, nullptr, dy_in.ptr());
+    const std::vector<float>& u = transformed_weights(w, true, winograd_tile(ctx));
+    detail::winograd_conv3x3(dy_in.ptr(), g.n, g.cout, g.h, g.w, u, g.c, nullptr, dy_in.ptr(), winograd_tile(ctx));
     dy_in.shape = input_.shape;
     return dy_in;
   }
   tensor dx;
   if (need_input_grad) dx = tensor(input_.shape);
   if (need_input_grad && !col_input_grad) {
-    detail::winograd_kernel(w.ptr(), g.cout, g.c, true, tl_u);
-    detail::winograd_conv3x3(dy->ptr(), g.n, g.cout, g.h, g.w, tl_u, g.c, nullptr, dx.ptr());
+    const std::vector<float>& u = transformed_weights(w, true, winograd_tile(ctx));
+    detail::winograd_conv3x3(dy->ptr(), g.n, g.cout, g.h, g.w, u, g.c, nullptr, dx.ptr(), winograd_tile(ctx));
   }
   std::vector<float> partial;
   if (want_w) partial.assign(static_cast<std::size_t>(g.chunks * g.cout * g.k), 0.0f);

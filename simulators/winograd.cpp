@@ -37,6 +37,10 @@ struct vec4 {
   // a0 b0 a1 b1 and a2 b2 a3 b3
   static vec4 zip_lo(vec4 a, vec4 b) { return {_mm_unpacklo_ps(a.v, b.v)}; }
   static vec4 zip_hi(vec4 a, vec4 b) { return {_mm_unpackhi_ps(a.v, b.v)}; }
+  // lanes 0, 1 of a then 0, 1 of b, and lanes 2, 3 of a then 2, 3 of b
+  static vec4 low_halves(vec4 a, vec4 b) { return {_mm_movelh_ps(a.v, b.v)}; }
+  static vec4 high_halves(vec4 a, vec4 b) { return {_mm_movehl_ps(b.v, a.v)}; }
+  friend vec4 operator*(vec4 a, float k) { return {_mm_mul_ps(a.v, _mm_set1_ps(k))}; }
 };
 #else
 struct vec4 {
@@ -54,8 +58,21 @@ struct vec4 {
   static vec4 odd(vec4 a, vec4 b) { return {{a.v[1], a.v[3], b.v[1], b.v[3]}}; }
   static vec4 zip_lo(vec4 a, vec4 b) { return {{a.v[0], b.v[0], a.v[1], b.v[1]}}; }
   static vec4 zip_hi(vec4 a, vec4 b) { return {{a.v[2], b.v[2], a.v[3], b.v[3]}}; }
+  static vec4 low_halves(vec4 a, vec4 b) { return {{a.v[0], a.v[1], b.v[0], b.v[1]}}; }
+  static vec4 high_halves(vec4 a, vec4 b) { return {{a.v[2], a.v[3], b.v[2], b.v[3]}}; }
+  friend vec4 operator*(vec4 a, float k) { return {{a.v[0] * k, a.v[1] * k, a.v[2] * k, a.v[3] * k}}; }
 };
 #endif
+
+// r[j] lane k = v[k] lane j
+inline void transpose4(const vec4 v[4], vec4 r[4]) {
+  const vec4 t0 = vec4::zip_lo(v[0], v[1]), t1 = vec4::zip_lo(v[2], v[3]);  // v0[0] v1[0] v0[1] v1[1], v2.. v3..
+  const vec4 t2 = vec4::zip_hi(v[0], v[1]), t3 = vec4::zip_hi(v[2], v[3]);
+  r[0] = vec4::low_halves(t0, t1);
+  r[1] = vec4::high_halves(t0, t1);
+  r[2] = vec4::low_halves(t2, t3);
+  r[3] = vec4::high_halves(t2, t3);
+}
 
 // Tiles are handled four at a time along a tile row: a row of tw tiles takes ceil(tw / 4) steps, and the
 // lanes past tw are junk. Junk is only ever stored where a later store of correct values lands (the next
@@ -63,14 +80,13 @@ struct vec4 {
 // that would reach past its plane is cut to the row's end.
 std::int64_t round4(std::int64_t n) { return (n + 3) / 4 * 4; }
 
-// The padded plane: row r (0 .. 2 th + 1) is input row r - 1, column j (0 .. pw - 1) input column j - 1,
-// zero outside the input. pw = 2 round4(tw) + 2 covers the widest step's reads. The buffer is zeroed once
-// per task; each plane then only copies its rows in.
-std::int64_t pad_width(std::int64_t tw) { return 2 * round4(tw) + 2; }
+// The padded plane: row r (0 .. m th + 1) is input row r - 1, column j (0 .. pw - 1) input column j - 1,
+// zero outside the input, for output tiles of m x m (m = 2 or 4). pw = m round4(tw) + m covers the widest step's
+// reads. The buffer is zeroed once per task; each plane then only copies its rows in.
+std::int64_t pad_width(std::int64_t tw, int m) { return m * round4(tw) + m; }
 // Rows are copied inline, four floats at a time: they are short (7-32 floats in the models here), and a memcpy
 // call per row cost about as much as the input transform (measured: 4% of an errors evaluation in memmove).
-void fill_pad(const float* plane, std::int64_t h, std::int64_t w, std::int64_t tw, float* pad) {
-  const std::int64_t pw = pad_width(tw);
+void fill_pad(const float* plane, std::int64_t h, std::int64_t w, std::int64_t pw, float* pad) {
   for (std::int64_t ih = 0; ih < h; ++ih) {
     const float* src = plane + ih * w;
     float* dst = pad + (ih + 1) * pw + 1;
@@ -86,7 +102,7 @@ void fill_pad(const float* plane, std::int64_t h, std::int64_t w, std::int64_t t
 // 2 - 1, 1 - 3), B the columns the same way; product e = 4 i + j of tile (ti, tj) goes to
 // dst[e * estride + ti * tw + tj] (3 floats past th * tw may be overwritten).
 void input_tiles(const float* pad, std::int64_t th, std::int64_t tw, float* dst, std::int64_t estride) {
-  const std::int64_t pw = pad_width(tw);
+  const std::int64_t pw = pad_width(tw, 2);
   for (std::int64_t ti = 0; ti < th; ++ti) {
     for (std::int64_t tj = 0; tj < tw; tj += 4) {
       vec4 d[4][4];  // d[row][column], four tiles per vector
@@ -163,17 +179,148 @@ void output_plane(const float* m, std::int64_t estride, float bias, float* y, st
   }
 }
 
+// F(4x4, 3x3) (Lavin and Gray's matrices):
+//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+// B^T applied to six vectors (a fixed order of operations; the products by 2 and 4 are exact).
+inline void bt6(const vec4 d[6], vec4 r[6]) {
+  const vec4 a = d[4] - d[2], b = (d[3] - d[1]) * 2.0f;
+  r[0] = a + (d[0] - d[2]) * 4.0f;
+  r[1] = (d[3] + d[4]) - (d[1] + d[2]) * 4.0f;
+  r[2] = (d[4] - d[3]) + (d[1] - d[2]) * 4.0f;
+  r[3] = a + b;
+  r[4] = a - b;
+  r[5] = (d[5] - d[3]) + (d[1] - d[3]) * 4.0f;
+}
+
+// A^T applied to six vectors.
+inline void at6(const vec4 m[6], vec4 y[4]) {
+  const vec4 s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4];
+  y[0] = m[0] + s12 + s34;
+  y[1] = d12 + d34 * 2.0f;
+  y[2] = s12 + s34 * 4.0f;
+  y[3] = d12 + d34 * 8.0f + m[5];
+}
+
+// B^T d B of every 6x6 tile of a padded plane (tile (ti, tj) at padded rows 4 ti .. 4 ti + 5, columns 4 tj ..
+// 4 tj + 5), four tiles of a tile row per step: per row, five loads 4 floats apart transposed give the tiles'
+// columns 0-3 (loads 0-3) and 4-5 (loads 1-4), and B combines them (d B, through a small buffer, so that few
+// vectors are live at once); B^T then combines the rows. Product e = 6 i + j of tile (ti, tj) goes to
+// dst[e * estride + ti * tw + tj] (3 floats past th * tw may be overwritten, as input_tiles).
+void input_tiles4(const float* pad, std::int64_t th, std::int64_t tw, float* dst, std::int64_t estride) {
+  const std::int64_t pw = pad_width(tw, 4);
+  alignas(16) float db[6][6][4];  // (d B)[row][column], four tiles
+  for (std::int64_t ti = 0; ti < th; ++ti) {
+    for (std::int64_t tj = 0; tj < tw; tj += 4) {
+      for (int r = 0; r < 6; ++r) {
+        const float* row = pad + (4 * ti + r) * pw + 4 * tj;
+        const vec4 l[5] = {vec4::load(row), vec4::load(row + 4), vec4::load(row + 8), vec4::load(row + 12),
+                           vec4::load(row + 16)};
+        vec4 d[6];  // column j of the four tiles
+        transpose4(l, d);
+        const vec4 lo1 = vec4::zip_lo(l[1], l[2]), lo3 = vec4::zip_lo(l[3], l[4]);
+        d[4] = vec4::low_halves(lo1, lo3);
+        d[5] = vec4::high_halves(lo1, lo3);
+        vec4 v[6];
+        bt6(d, v);
+        for (int j = 0; j < 6; ++j) v[j].store(db[r][j]);
+      }
+      float* o = dst + ti * tw + tj;
+      for (int j = 0; j < 6; ++j) {  // B^T (d B), column j
+        const vec4 col[6] = {vec4::load(db[0][j]), vec4::load(db[1][j]), vec4::load(db[2][j]),
+                             vec4::load(db[3][j]), vec4::load(db[4][j]), vec4::load(db[5][j])};
+        vec4 v[6];
+        bt6(col, v);
+        for (int i = 0; i < 6; ++i) v[i].store(o + (6 * i + j) * estride);
+      }
+    }
+  }
+}
+
+// A^T M A of the 4x4 output tiles of one plane (m, estride as output_plane, 36 products), four tiles per step:
+// A^T combines each column's six products (through a small buffer), A the rows; each output row's 16 columns are
+// transposed back to memory order and cut at the row's end.
+void output_plane4(const float* m, std::int64_t estride, float bias, float* y, std::int64_t h, std::int64_t w,
+                   std::int64_t th, std::int64_t tw) {
+  const vec4 b = vec4::splat(bias);
+  alignas(16) float am[4][6][4];  // (A^T M)[output row][column], four tiles
+  for (std::int64_t ti = 0; ti < th; ++ti) {
+    const int rows = static_cast<int>(std::min<std::int64_t>(4, h - 4 * ti));
+    for (std::int64_t tj = 0; tj < tw; tj += 4) {
+      const float* t = m + ti * tw + tj;
+      for (int j = 0; j < 6; ++j) {
+        vec4 col[6];
+        for (int i = 0; i < 6; ++i) col[i] = vec4::load(t + (6 * i + j) * estride);
+        vec4 r[4];
+        at6(col, r);
+        for (int i = 0; i < 4; ++i) r[i].store(am[i][j]);
+      }
+      const std::int64_t cols = std::min<std::int64_t>(4, tw - tj);  // tiles of this step inside the plane
+      for (int i = 0; i < rows; ++i) {
+        const vec4 mrow[6] = {vec4::load(am[i][0]), vec4::load(am[i][1]), vec4::load(am[i][2]),
+                              vec4::load(am[i][3]), vec4::load(am[i][4]), vec4::load(am[i][5])};
+        vec4 c[4];  // output column j of the four tiles
+        at6(mrow, c);
+        for (auto& v : c) v = v + b;
+        vec4 tiles[4];  // tile k's four columns
+        transpose4(c, tiles);
+        float* out = y + (4 * ti + i) * w + 4 * tj;
+        const std::int64_t left = w - 4 * tj;
+        for (std::int64_t k = 0; k < cols; ++k) {
+          if (left - 4 * k >= 4) {
+            tiles[k].store(out + 4 * k);
+          } else {
+            store_n(tiles[k], out + 4 * k, left - 4 * k);
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
-void winograd_kernel(const float* w, std::int64_t outs, std::int64_t ins, bool adjoint, std::vector<float>& u) {
+namespace {
+// G of F(4x4, 3x3) applied to three values (in double; products with the rounded reciprocals, as divisions cost
+// more than the rest of the search's kernel transforms)
+void g6(const double in[3], double out[6]) {
+  constexpr double sixth = 1.0 / 6, twelfth = 1.0 / 12, twentyfourth = 1.0 / 24;
+  out[0] = in[0] * 0.25;
+  out[1] = -(in[0] + in[1] + in[2]) * sixth;
+  out[2] = -(in[0] - in[1] + in[2]) * sixth;
+  out[3] = in[0] * twentyfourth + in[1] * twelfth + in[2] * sixth;
+  out[4] = in[0] * twentyfourth - in[1] * twelfth + in[2] * sixth;
+  out[5] = in[2];
+}
+}  // namespace
+
+void winograd_kernel(const float* w, std::int64_t outs, std::int64_t ins, bool adjoint, std::vector<float>& u, int m) {
   const std::int64_t rows = adjoint ? ins : outs, cols = adjoint ? outs : ins;
-  u.resize(static_cast<std::size_t>(16 * rows * cols));
+  const int alpha = m + 2;
+  u.resize(static_cast<std::size_t>(alpha * alpha * rows * cols));
   for (std::int64_t o = 0; o < outs; ++o) {
     for (std::int64_t c = 0; c < ins; ++c) {
       const float* k = w + (o * ins + c) * 9;
       double g[3][3];
       for (int a = 0; a < 3; ++a) {
         for (int b = 0; b < 3; ++b) g[a][b] = adjoint ? k[(2 - a) * 3 + (2 - b)] : k[a * 3 + b];
+      }
+      const std::int64_t r = adjoint ? c : o, cc = adjoint ? o : c;
+      if (m == 4) {
+        double t[3][6];  // (G g) transposed: t[b][i]
+        for (int b = 0; b < 3; ++b) {
+          const double column[3] = {g[0][b], g[1][b], g[2][b]};
+          g6(column, t[b]);
+        }
+        for (int i = 0; i < 6; ++i) {  // (G g) G^T
+          const double row[3] = {t[0][i], t[1][i], t[2][i]};
+          double v[6];
+          g6(row, v);
+          for (int j = 0; j < 6; ++j)
+            u[static_cast<std::size_t>(((6 * i + j) * rows + r) * cols + cc)] = static_cast<float>(v[j]);
+        }
+        continue;
       }
       double t[4][3];  // G g
       for (int b = 0; b < 3; ++b) {
@@ -182,7 +329,6 @@ void winograd_kernel(const float* w, std::int64_t outs, std::int64_t ins, bool a
         t[2][b] = 0.5 * (g[0][b] - g[1][b] + g[2][b]);
         t[3][b] = g[2][b];
       }
-      const std::int64_t r = adjoint ? c : o, cc = adjoint ? o : c;
       for (int i = 0; i < 4; ++i) {  // (G g) G^T
         const double v[4] = {t[i][0], 0.5 * (t[i][0] + t[i][1] + t[i][2]), 0.5 * (t[i][0] - t[i][1] + t[i][2]),
                              t[i][2]};
@@ -194,35 +340,48 @@ void winograd_kernel(const float* w, std::int64_t outs, std::int64_t ins, bool a
 }
 
 void winograd_conv3x3(const float* x, std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w,
-                      const std::vector<float>& u, std::int64_t o, const float* bias, float* y) {
-  const std::int64_t th = (h + 1) / 2, tw = (w + 1) / 2, tiles = th * tw;
-  // About 2 MB of transformed tiles and products per task; fixed by the shapes only.
+                      const std::vector<float>& u, std::int64_t o, const float* bias, float* y, int m) {
+  const std::int64_t th = (h + m - 1) / m, tw = (w + m - 1) / m, tiles = th * tw;
+  const std::int64_t products = (m + 2) * (m + 2);
+  // At most 512 KB of transformed tiles and products per task; fixed by the shapes only.
   const std::int64_t chunk = std::clamp<std::int64_t>(
-      (std::int64_t{1} << 17) / std::max<std::int64_t>(1, 16 * (c + o) * tiles), 1, std::max<std::int64_t>(1, n));
+      (std::int64_t{1} << 17) / std::max<std::int64_t>(1, products * (c + o) * tiles), 1, std::max<std::int64_t>(1, n));
   const std::int64_t chunks = (n + chunk - 1) / chunk;
   parallel_for(chunks, [&](std::int64_t ch) {
     const std::int64_t n0 = ch * chunk, ns = std::min(chunk, n - n0), t = ns * tiles;
     // products e of V at e * vstride (4 floats of padding after each for the last step's junk lanes), of M
-    // at e * o * t (4 floats after the last for output_plane's reads)
+    // at e * o * t (4 floats after the last for the output transform's reads)
     const std::int64_t vstride = c * t + 4;
-    tl_v.resize(static_cast<std::size_t>(16 * vstride));
-    tl_m.resize(static_cast<std::size_t>(16 * o * t + 4));
-    tl_pad.assign(static_cast<std::size_t>((2 * th + 2) * pad_width(tw)), 0.0f);
+    tl_v.resize(static_cast<std::size_t>(products * vstride));
+    tl_m.resize(static_cast<std::size_t>(products * o * t + 4));
+    const std::int64_t pw = pad_width(tw, m);
+    tl_pad.assign(static_cast<std::size_t>((m * th + 2) * pw), 0.0f);
     // blocks (channel, sample) in memory order, so that a block's junk lanes land where a later block writes
     for (std::int64_t ci = 0; ci < c; ++ci) {
       for (std::int64_t s = 0; s < ns; ++s) {
-        fill_pad(x + ((n0 + s) * c + ci) * h * w, h, w, tw, tl_pad.data());
-        input_tiles(tl_pad.data(), th, tw, tl_v.data() + ci * t + s * tiles, vstride);
+        fill_pad(x + ((n0 + s) * c + ci) * h * w, h, w, pw, tl_pad.data());
+        float* v = tl_v.data() + ci * t + s * tiles;
+        if (m == 4) {
+          input_tiles4(tl_pad.data(), th, tw, v, vstride);
+        } else {
+          input_tiles(tl_pad.data(), th, tw, v, vstride);
+        }
       }
     }
-    for (int e = 0; e < 16; ++e) {
+    for (std::int64_t e = 0; e < products; ++e) {
       sgemm(false, false, o, t, c, 1.0f, u.data() + e * o * c, c, tl_v.data() + e * vstride, t, 0.0f,
             tl_m.data() + e * o * t, t);
     }
     for (std::int64_t oc = 0; oc < o; ++oc) {
       for (std::int64_t s = 0; s < ns; ++s) {
-        output_plane(tl_m.data() + oc * t + s * tiles, o * t, bias != nullptr ? bias[oc] : 0.0f,
-                     y + ((n0 + s) * o + oc) * h * w, h, w, th, tw);
+        const float* mp = tl_m.data() + oc * t + s * tiles;
+        const float b = bias != nullptr ? bias[oc] : 0.0f;
+        float* yp = y + ((n0 + s) * o + oc) * h * w;
+        if (m == 4) {
+          output_plane4(mp, o * t, b, yp, h, w, th, tw);
+        } else {
+          output_plane(mp, o * t, b, yp, h, w, th, tw);
+        }
       }
     }
   });

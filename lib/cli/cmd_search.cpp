@@ -37,7 +37,7 @@ struct search_args : model_args {
   std::string error_rule = "room", activation_rule = "room";
   std::string error_groups = "tensor", activation_groups = "tensor";
   std::string rounding = "rne";
-  std::string conv = "winograd";
+  std::string conv{sim::to_string(sim::standard_conv_algorithm)};
   int top = 20;
   bool resume = false, quiet = false, early_stop = false, keep_overall = false;
   sim::search_options opt;

@@ -123,7 +123,7 @@ struct train_args {
   std::string init;
   std::string schedule = "cosine";
   int threads = 0;
-  std::string conv = "winograd";
+  std::string conv{sim::to_string(sim::standard_conv_algorithm)};
   bool quiet = false;
   std::int64_t eval_batches = 0;
   quant_options quant;
@@ -136,7 +136,7 @@ struct eval_args : model_args {
   std::int64_t batch_size = 256, max_batches = 0;
   std::uint64_t seed = 0;
   int threads = 0;
-  std::string conv = "winograd";
+  std::string conv{sim::to_string(sim::standard_conv_algorithm)};
   quant_options quant;
 };
 

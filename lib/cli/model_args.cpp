@@ -24,9 +24,9 @@ std::filesystem::path reference_checkpoint() {
 
 void add_conv_option(CLI::App& cmd, std::string& conv) {
   cmd.add_option("--conv", conv,
-                 "3x3 stride-1 convolutions (forward and input gradient): winograd (F(2x2,3x3), 2.25x fewer "
-                 "multiplications) or im2col (SGEMM on the unfolded input, as every other convolution); they differ "
-                 "in float rounding only")
+                 "3x3 stride-1 convolutions (forward and input gradient): winograd4 (F(4x4,3x3), 4x fewer "
+                 "multiplications), winograd (F(2x2,3x3), 2.25x fewer) or im2col (SGEMM on the unfolded input, as "
+                 "every other convolution); they differ in float rounding only")
       ->capture_default_str();
 }
 

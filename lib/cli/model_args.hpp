@@ -15,7 +15,7 @@ class App;
 
 namespace fmtsim::cli {
 
-// --conv winograd|im2col on train/eval/search: how Conv2d computes 3x3 stride-1 convolutions.
+// --conv winograd4|winograd|im2col on train/eval/search: how Conv2d computes 3x3 stride-1 convolutions.
 // parse_conv_option turns the text into the algorithm (failure "--conv: ..." otherwise);
 // apply_conv_option sets it as the engine's process-wide default (sim::set_conv_algorithm).
 void add_conv_option(CLI::App& cmd, std::string& conv);

@@ -297,7 +297,7 @@ TEST_CASE("search: deterministic for any thread count, resumable, shard + merge 
   CHECK_THROWS_WITH_AS(run_search(src, d, cands, other, io3), doctest::Contains("different settings"),
                        std::runtime_error);
   // the convolution algorithm is recorded, used (im2col rounds differently) and only for the run
-  CHECK(j1.find("\"conv\":\"winograd\"") != std::string::npos);
+  CHECK(j1.find("\"conv\":\"winograd4\"") != std::string::npos);
   {
     search_io iom;
     iom.json = dir / "im2col.json";
@@ -306,7 +306,7 @@ TEST_CASE("search: deterministic for any thread count, resumable, shard + merge 
     CHECK(jm.find("\"conv\":\"im2col\"") != std::string::npos);
     CHECK(jm != j1);
     CHECK(sm.complete);
-    CHECK(default_conv_algorithm() == conv_algorithm::winograd);
+    CHECK(default_conv_algorithm() == standard_conv_algorithm);
   }
   // a corrupt line in the middle is refused
   {

@@ -14,16 +14,20 @@
 namespace fmtsim::sim {
 
 // How Conv2d computes 3x3 convolutions with stride 1, padding 1, dilation 1 and one group (the
-// forward pass and the input gradient): Winograd F(2x2, 3x3) (2.25x fewer multiplications) or
-// im2col + SGEMM like every other convolution. Both are float32; they differ in rounding only.
-enum class conv_algorithm { winograd, im2col };
+// forward pass and the input gradient): Winograd F(2x2, 3x3) (2.25x fewer multiplications),
+// Winograd F(4x4, 3x3) (4x fewer; its transforms round a little worse) or im2col + SGEMM like every
+// other convolution. All are float32; they differ in rounding only.
+enum class conv_algorithm { winograd, im2col, winograd4 };
 
-// Process-wide default of run_context::conv (the CLI's --conv): winograd unless set. Unlike the
+// The default of the process-wide setting, of search_options and of the CLI's --conv: F(4x4, 3x3).
+inline constexpr conv_algorithm standard_conv_algorithm = conv_algorithm::winograd4;
+
+// Process-wide default of run_context::conv (the CLI's --conv): standard_conv_algorithm unless set. Unlike the
 // thread count this changes results (in the last bits), so the search records it.
 void set_conv_algorithm(conv_algorithm algorithm) noexcept;
 conv_algorithm default_conv_algorithm() noexcept;
 std::string_view to_string(conv_algorithm algorithm) noexcept;
-// "winograd" or "im2col"; anything else throws std::invalid_argument naming the accepted values.
+// "winograd", "winograd4" or "im2col"; anything else throws std::invalid_argument naming the accepted values.
 conv_algorithm parse_conv_algorithm(std::string_view text);
 
 // State shared by one forward/backward pass.
@@ -105,6 +109,16 @@ class conv2d final : public module {
   tensor input_;        // cached forward input
   tensor used_weight_;  // quantized weight of the last forward (empty when no hook)
   std::int64_t out_h_ = 0, out_w_ = 0;
+  // Winograd-transformed weights of the forward pass [0] and of the input gradient [1], with the weight bits
+  // and tile size they were made from: reused while those stay the same (as in a search, where every
+  // evaluation runs the same weights).
+  struct winograd_weights {
+    std::vector<float> from;
+    int tile = 0;
+    std::vector<float> u;
+  };
+  winograd_weights winograd_[2];
+  const std::vector<float>& transformed_weights(const tensor& w, bool adjoint, int tile);
 };
 
 class linear final : public module {

@@ -66,9 +66,9 @@ struct search_options {
   std::uint64_t seed = 0;
   bool all_layers = false;  // forced on by the network / layer scores
   early_stop_options early_stop{};
-  int shard_index = 0, shard_count = 1;            // this process evaluates candidates with index % count == index
-  int threads = 0;                                 // 0: all cores
-  conv_algorithm conv = conv_algorithm::winograd;  // the engine's 3x3 convolutions during the search
+  int shard_index = 0, shard_count = 1;           // this process evaluates candidates with index % count == index
+  int threads = 0;                                // 0: all cores
+  conv_algorithm conv = standard_conv_algorithm;  // the engine's 3x3 convolutions during the search
 };
 
 // Where the weights come from. `make` builds a fresh network with the weights loaded (called once per

@@ -120,6 +120,7 @@ void indicator_hook::apply_to(quant_kind kind, std::string_view point_name, std:
   if (kind_ && kind == *kind_) {
     quantize_options o = qopt_;
     o.seed = detail::mix_seed(qopt_.seed, fnv1a(point_name));
+    o.count = false;  // the indicator reads only the quantized values
     tensor_quantizer q(format_, o);
     q.quantize<float>(in, out, shape);
   } else if (in.data() != out.data()) {

@@ -61,7 +61,8 @@ void quantizer_hook::apply_to(quant_kind kind, std::string_view point_name, std:
     if (in.data() != data.data()) std::copy(in.begin(), in.end(), data.begin());
     return;
   }
-  const quantize_options opt{s.q.rounding, detail::mix_seed(seed_, calls_++), 0};
+  // the engine reads only the quantized values, not the clipped/flushed counts
+  const quantize_options opt{.mode = s.q.rounding, .seed = detail::mix_seed(seed_, calls_++), .count = false};
   if (s.q.rounding.kind == rounding::hys) {
     auto it = s.stateful.find(point_name);
     if (it == s.stateful.end())

@@ -1079,7 +1079,7 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
     kernels::scaled_segment seg = group_seg[p.g];
     seg.begin = p.seg.begin;
     seg.len = p.seg.len;
-    counts[k] = kern.quantize_at(*group_params[p.g], ib, ob, std::span(&seg, 1), opt.index_offset, stream);
+    counts[k] = kern.quantize_at(*group_params[p.g], ib, ob, std::span(&seg, 1), opt.index_offset, stream, opt.count);
   });
   for (const kernels::scaled_counts& c : counts) {
     total.clipped += c.clipped;
@@ -1346,6 +1346,10 @@ quantize_stats tensor_quantizer::run(std::span<const T> in, const tensor_layout&
   }
   if (fmt_.tracking || hys) state_.shape = in_layout.shape;
   ++state_.calls;
+  if (!opt_.count) {  // the fast path may have skipped them: 0 on every path
+    st.clipped = 0;
+    st.flushed_to_zero = 0;
+  }
   return st;
 }
 

@@ -133,8 +133,9 @@ scaled_f32_kernel::params_ptr scaled_f32_kernel::params_at(int s) const {
 
 scaled_counts scaled_f32_kernel::quantize_at(const detail::simd_params& at, const float* in, float* out,
                                              std::span<const scaled_segment> segs, std::uint64_t index_offset,
-                                             bool stream) const {
+                                             bool stream, bool count) const {
   detail::scaled_call c;
+  c.count = count;
   c.params = &at;
   c.in = in;
   c.out = out;

@@ -1234,7 +1234,7 @@ void scaled_amax_f32(scaled_call& c) {
 // recorded in failed[nfailed++], and the sweep returns once `cap` are recorded (the caller runs them through the whole
 // pipeline). Returns where it stopped. Per lane, clipped_v counts |x| above thr and flushed_v nonzero inputs whose
 // result is zero. Stream: non-temporal stores (dst + i aligned to the batch size).
-template <class A, rounding Mode, bool Stream>
+template <class A, rounding Mode, bool Stream, bool Count>
 [[gnu::noinline]] std::size_t profile_sweep(const simd_params& p, const float* src, float* dst, std::size_t i,
                                             std::size_t end, std::int32_t thr_bits, std::size_t* failed,
                                             std::size_t& nfailed, std::size_t cap, typename simd_ops<A>::vi& clipped_v,
@@ -1283,8 +1283,10 @@ template <class A, rounding Mode, bool Stream>
     const vi out_mag = xsimd::select(res > limit, sweep_lane_overflow<A, Mode>(neg, limit, overflow), res);
     const vb out_zero = out_mag == zero;
     const vi out = out_mag | xsimd::select(neg & !out_zero, sign_bit, zero);
-    cv = ops::inc(cv, mag > thr);
-    fv = ops::inc(fv, out_zero & !is_zero);
+    if constexpr (Count) {  // without: about 4% of the search's CPU (its quantizers never read the counts)
+      cv = ops::inc(cv, mag > thr);
+      fv = ops::inc(fv, out_zero & !is_zero);
+    }
     if constexpr (Stream) {
       ops::stream(dst + i, xsimd::bitwise_cast<vf>(out));
     } else {
@@ -1426,8 +1428,11 @@ void scaled_run(scaled_call& c) {
           // at most 2^30 batches a call, so that the per-lane counts stay below 2^31
           const std::size_t end = n - i > (std::size_t{N} << 30) ? i + (std::size_t{N} << 30) : n;
           const std::int32_t thr = static_cast<std::int32_t>(g.clip_pos);
-          i = stream ? profile_sweep<A, Mode, true>(p, src, dst, i, end, thr, failed, nfailed, 64, cv, fv)
-                     : profile_sweep<A, Mode, false>(p, src, dst, i, end, thr, failed, nfailed, 64, cv, fv);
+          with_flag(stream, [&](auto st) {
+            with_flag(c.count, [&](auto ct) {
+              i = profile_sweep<A, Mode, st(), ct()>(p, src, dst, i, end, thr, failed, nfailed, 64, cv, fv);
+            });
+          });
           clipped += ops::hsum(cv);
           flushed += ops::hsum(fv);
           for (std::size_t j = 0; j < nfailed; ++j)

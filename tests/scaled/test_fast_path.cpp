@@ -255,6 +255,17 @@ TEST_CASE("fast path: bit-identical to the generic path (outputs, statistics, sc
             fast_calls += fast.kernel_calls;
             check_same(fast, slow, x, what + " isa=" + std::string(isa));
             ++checked;
+            if (shape.size() == 1 && shape[0] == 5000) {
+              // count = false (the engine's quantization points): the same values and scales, the two counts 0
+              // (the per-tensor kernel skips them)
+              quantize_options uncounted = opt;
+              uncounted.count = false;
+              outcome expect = slow;
+              expect.st.clipped = 0;
+              expect.st.flushed_to_zero = 0;
+              check_same(run(t, uncounted, x, shape, in_place, isa), expect, x,
+                         what + " isa=" + std::string(isa) + " count=false");
+            }
           }
         }
       }

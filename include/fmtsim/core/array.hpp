@@ -16,6 +16,9 @@ struct quantize_options {
   round_mode mode{};
   std::uint64_t seed = 0;          // stochastic rounding stream
   std::uint64_t index_offset = 0;  // element i uses random stream index_offset + i
+  // tensor_quantizer: count the clipped and flushed-to-zero elements of quantize_stats. false reports 0 for both
+  // and lets the kernels skip the counting (the search's quantization points never read them).
+  bool count = true;
 };
 
 // An element that cannot be encoded (NaN into a NaN-less format) or a code that is not a code.

@@ -77,9 +77,10 @@ class scaled_f32_kernel {
   params_ptr params_at(int s) const;
   // As quantize, for segments whose scale_exp is the one `at` was built for (clip bits as there). stream: write
   // with non-temporal stores where the kernel can (outputs too large for the cache: kernels::stream_output_bytes).
+  // count = false: the counts may be skipped (they are then 0 where they were).
   scaled_counts quantize_at(const detail::simd_params& at, const float* in, float* out,
-                            std::span<const scaled_segment> segs, std::uint64_t index_offset,
-                            bool stream = false) const;
+                            std::span<const scaled_segment> segs, std::uint64_t index_offset, bool stream = false,
+                            bool count = true) const;
 
   // Block mode (MX and other small groups of one length): `count` contiguous blocks of `len` elements from element
   // `first` of in and out, each quantized at the scale its own amax (largest magnitude) gets from plan(field, seg),

@@ -10,10 +10,18 @@
 #include "fmtsim/sim/parallel.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+// F(4x4)'s transforms also for AVX (GCC's target pragma; clang and other ISAs keep the SSE or plain versions)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FMTSIM_WINOGRAD_AVX 1
+#include <immintrin.h>
+#else
+#define FMTSIM_WINOGRAD_AVX 0
 #endif
 
 namespace fmtsim::sim::detail {
@@ -183,103 +191,126 @@ void output_plane(const float* m, std::int64_t estride, float bias, float* y, st
 //   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 //   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
-// B^T applied to six vectors (a fixed order of operations; the products by 2 and 4 are exact).
-inline void bt6(const vec4 d[6], vec4 r[6]) {
-  const vec4 a = d[4] - d[2], b = (d[3] - d[1]) * 2.0f;
-  r[0] = a + (d[0] - d[2]) * 4.0f;
-  r[1] = (d[3] + d[4]) - (d[1] + d[2]) * 4.0f;
-  r[2] = (d[4] - d[3]) + (d[1] - d[2]) * 4.0f;
-  r[3] = a + b;
-  r[4] = a - b;
-  r[5] = (d[5] - d[3]) + (d[1] - d[3]) * 4.0f;
-}
+// The transforms are written once over a vector type V of four tiles of one tile row (vec4) or of two tile
+// rows (vec8, AVX: the tile row ti in lanes 0-3 and ti + 1 in lanes 4-7; every shuffle stays inside 128-bit
+// halves). Both compute the same float operations per tile in the same order, so the results are identical.
+// V::load(p, d) / V::store(p, d): four floats at p (and four at p + d for the second tile row).
 
-// A^T applied to six vectors.
-inline void at6(const vec4 m[6], vec4 y[4]) {
-  const vec4 s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4];
-  y[0] = m[0] + s12 + s34;
-  y[1] = d12 + d34 * 2.0f;
-  y[2] = s12 + s34 * 4.0f;
-  y[3] = d12 + d34 * 8.0f + m[5];
-}
+// The adapter that makes vec4 look like a one-row V.
+struct row4 : vec4 {
+  static constexpr int rows = 1, lanes = 4;
+  row4() = default;
+  row4(vec4 v) : vec4(v) {}
+  static row4 load(const float* p, std::int64_t) { return vec4::load(p); }
+  void store(float* p, std::int64_t) const { vec4::store(p); }
+  // n floats of tile row `half` (0 only) at p
+  void store_part(int, float* p, std::int64_t n) const { store_n(*this, p, n); }
+  static row4 splat(float x) { return vec4::splat(x); }
+  static row4 zip_lo(row4 a, row4 b) { return vec4::zip_lo(a, b); }
+  static row4 zip_hi(row4 a, row4 b) { return vec4::zip_hi(a, b); }
+  static row4 low_halves(row4 a, row4 b) { return vec4::low_halves(a, b); }
+  static row4 high_halves(row4 a, row4 b) { return vec4::high_halves(a, b); }
+  friend row4 operator+(row4 a, row4 b) { return static_cast<vec4>(a) + static_cast<vec4>(b); }
+  friend row4 operator-(row4 a, row4 b) { return static_cast<vec4>(a) - static_cast<vec4>(b); }
+  friend row4 operator*(row4 a, float k) { return static_cast<vec4>(a) * k; }
+};
 
-// B^T d B of every 6x6 tile of a padded plane (tile (ti, tj) at padded rows 4 ti .. 4 ti + 5, columns 4 tj ..
-// 4 tj + 5), four tiles of a tile row per step: per row, five loads 4 floats apart transposed give the tiles'
-// columns 0-3 (loads 0-3) and 4-5 (loads 1-4), and B combines them (d B, through a small buffer, so that few
-// vectors are live at once); B^T then combines the rows. Product e = 6 i + j of tile (ti, tj) goes to
-// dst[e * estride + ti * tw + tj] (3 floats past th * tw may be overwritten, as input_tiles).
-void input_tiles4(const float* pad, std::int64_t th, std::int64_t tw, float* dst, std::int64_t estride) {
-  const std::int64_t pw = pad_width(tw, 4);
-  alignas(16) float db[6][6][4];  // (d B)[row][column], four tiles
-  for (std::int64_t ti = 0; ti < th; ++ti) {
-    for (std::int64_t tj = 0; tj < tw; tj += 4) {
-      for (int r = 0; r < 6; ++r) {
-        const float* row = pad + (4 * ti + r) * pw + 4 * tj;
-        const vec4 l[5] = {vec4::load(row), vec4::load(row + 4), vec4::load(row + 8), vec4::load(row + 12),
-                           vec4::load(row + 16)};
-        vec4 d[6];  // column j of the four tiles
-        transpose4(l, d);
-        const vec4 lo1 = vec4::zip_lo(l[1], l[2]), lo3 = vec4::zip_lo(l[3], l[4]);
-        d[4] = vec4::low_halves(lo1, lo3);
-        d[5] = vec4::high_halves(lo1, lo3);
-        vec4 v[6];
-        bt6(d, v);
-        for (int j = 0; j < 6; ++j) v[j].store(db[r][j]);
-      }
-      float* o = dst + ti * tw + tj;
-      for (int j = 0; j < 6; ++j) {  // B^T (d B), column j
-        const vec4 col[6] = {vec4::load(db[0][j]), vec4::load(db[1][j]), vec4::load(db[2][j]),
-                             vec4::load(db[3][j]), vec4::load(db[4][j]), vec4::load(db[5][j])};
-        vec4 v[6];
-        bt6(col, v);
-        for (int i = 0; i < 6; ++i) v[i].store(o + (6 * i + j) * estride);
-      }
-    }
-  }
-}
-
-// A^T M A of the 4x4 output tiles of one plane (m, estride as output_plane, 36 products), four tiles per step:
-// A^T combines each column's six products (through a small buffer), A the rows; each output row's 16 columns are
-// transposed back to memory order and cut at the row's end.
-void output_plane4(const float* m, std::int64_t estride, float bias, float* y, std::int64_t h, std::int64_t w,
-                   std::int64_t th, std::int64_t tw) {
-  const vec4 b = vec4::splat(bias);
-  alignas(16) float am[4][6][4];  // (A^T M)[output row][column], four tiles
-  for (std::int64_t ti = 0; ti < th; ++ti) {
-    const int rows = static_cast<int>(std::min<std::int64_t>(4, h - 4 * ti));
-    for (std::int64_t tj = 0; tj < tw; tj += 4) {
-      const float* t = m + ti * tw + tj;
-      for (int j = 0; j < 6; ++j) {
-        vec4 col[6];
-        for (int i = 0; i < 6; ++i) col[i] = vec4::load(t + (6 * i + j) * estride);
-        vec4 r[4];
-        at6(col, r);
-        for (int i = 0; i < 4; ++i) r[i].store(am[i][j]);
-      }
-      const std::int64_t cols = std::min<std::int64_t>(4, tw - tj);  // tiles of this step inside the plane
-      for (int i = 0; i < rows; ++i) {
-        const vec4 mrow[6] = {vec4::load(am[i][0]), vec4::load(am[i][1]), vec4::load(am[i][2]),
-                              vec4::load(am[i][3]), vec4::load(am[i][4]), vec4::load(am[i][5])};
-        vec4 c[4];  // output column j of the four tiles
-        at6(mrow, c);
-        for (auto& v : c) v = v + b;
-        vec4 tiles[4];  // tile k's four columns
-        transpose4(c, tiles);
-        float* out = y + (4 * ti + i) * w + 4 * tj;
-        const std::int64_t left = w - 4 * tj;
-        for (std::int64_t k = 0; k < cols; ++k) {
-          if (left - 4 * k >= 4) {
-            tiles[k].store(out + 4 * k);
-          } else {
-            store_n(tiles[k], out + 4 * k, left - 4 * k);
-          }
-        }
-      }
-    }
-  }
-}
+#define FMTSIM_WF4 ::fmtsim::sim::detail
+#include "winograd_f4.inc"
+#undef FMTSIM_WF4
 
 }  // namespace
+
+#if FMTSIM_WINOGRAD_AVX
+// The same transforms for two tile rows per vector, compiled for AVX and used where the CPU has it (about half the
+// transform instructions on the 28x28 planes of resnet20's first stage).
+#pragma GCC push_options
+#pragma GCC target("avx")
+namespace avx {
+namespace {
+
+struct rows8 {
+  static constexpr int rows = 2, lanes = 8;
+  __m256 v;
+  static rows8 load(const float* p, std::int64_t d) {
+    return {_mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(p)), _mm_loadu_ps(p + d), 1)};
+  }
+  void store(float* p, std::int64_t d) const {  // the first half first (input_tiles4v relies on it)
+    _mm_storeu_ps(p, _mm256_castps256_ps128(v));
+    _mm_storeu_ps(p + d, _mm256_extractf128_ps(v, 1));
+  }
+  void store_part(int half, float* p, std::int64_t n) const {
+    const __m128 h = half != 0 ? _mm256_extractf128_ps(v, 1) : _mm256_castps256_ps128(v);
+    if (n >= 4) {
+      _mm_storeu_ps(p, h);
+    } else {
+      alignas(16) float tmp[4];
+      _mm_store_ps(tmp, h);
+      std::memcpy(p, tmp, static_cast<std::size_t>(n) * sizeof(float));
+    }
+  }
+  static rows8 splat(float x) { return {_mm256_set1_ps(x)}; }
+  // within each 128-bit half, as vec4's
+  static rows8 zip_lo(rows8 a, rows8 b) { return {_mm256_unpacklo_ps(a.v, b.v)}; }
+  static rows8 zip_hi(rows8 a, rows8 b) { return {_mm256_unpackhi_ps(a.v, b.v)}; }
+  static rows8 low_halves(rows8 a, rows8 b) { return {_mm256_shuffle_ps(a.v, b.v, _MM_SHUFFLE(1, 0, 1, 0))}; }
+  static rows8 high_halves(rows8 a, rows8 b) { return {_mm256_shuffle_ps(a.v, b.v, _MM_SHUFFLE(3, 2, 3, 2))}; }
+};
+// (outside the class: GCC's target pragma does not reach friend functions defined inside it)
+inline rows8 operator+(rows8 a, rows8 b) { return {_mm256_add_ps(a.v, b.v)}; }
+inline rows8 operator-(rows8 a, rows8 b) { return {_mm256_sub_ps(a.v, b.v)}; }
+inline rows8 operator*(rows8 a, float k) { return {_mm256_mul_ps(a.v, _mm256_set1_ps(k))}; }
+
+#define FMTSIM_WF4 ::fmtsim::sim::detail::avx
+#include "winograd_f4.inc"
+#undef FMTSIM_WF4
+
+}  // namespace
+
+namespace {
+void input_tiles4(const float* pad, std::int64_t th, std::int64_t tw, float* dst, std::int64_t estride) {
+  input_tiles4v<rows8>(pad, th, tw, dst, estride);
+}
+void output_plane4(const float* m, std::int64_t estride, float bias, float* y, std::int64_t h, std::int64_t w,
+                   std::int64_t th, std::int64_t tw) {
+  output_plane4v<rows8>(m, estride, bias, y, h, w, th, tw);
+}
+}  // namespace
+
+}  // namespace avx
+#pragma GCC pop_options
+#endif
+
+namespace {
+#if FMTSIM_WINOGRAD_AVX
+std::atomic<bool> use_avx{__builtin_cpu_supports("avx") != 0};
+#endif
+
+// F(4x4)'s transforms: two tile rows per vector with AVX, else one.
+void input_tiles4(const float* pad, std::int64_t th, std::int64_t tw, float* dst, std::int64_t estride) {
+#if FMTSIM_WINOGRAD_AVX
+  if (use_avx.load(std::memory_order_relaxed)) return avx::input_tiles4(pad, th, tw, dst, estride);
+#endif
+  input_tiles4v<row4>(pad, th, tw, dst, estride);
+}
+void output_plane4(const float* m, std::int64_t estride, float bias, float* y, std::int64_t h, std::int64_t w,
+                   std::int64_t th, std::int64_t tw) {
+#if FMTSIM_WINOGRAD_AVX
+  if (use_avx.load(std::memory_order_relaxed)) return avx::output_plane4(m, estride, bias, y, h, w, th, tw);
+#endif
+  output_plane4v<row4>(m, estride, bias, y, h, w, th, tw);
+}
+}  // namespace
+
+bool winograd_wide_transforms(bool on) {
+#if FMTSIM_WINOGRAD_AVX
+  if (on && __builtin_cpu_supports("avx") == 0) return false;
+  use_avx = on;
+  return true;
+#else
+  return !on;
+#endif
+}
 
 namespace {
 // G of F(4x4, 3x3) applied to three values (in double; products with the rounded reciprocals, as divisions cost

@@ -27,4 +27,8 @@ void winograd_kernel(const float* w, std::int64_t outs, std::int64_t ins, bool a
 void winograd_conv3x3(const float* x, std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w,
                       const std::vector<float>& u, std::int64_t o, const float* bias, float* y, int m);
 
+// Whether F(4x4)'s transforms take two tile rows per vector (AVX, where the CPU has it; the default there) or one
+// (SSE): both give the same bits. Returns false if `on` cannot be honoured (no AVX). For tests.
+bool winograd_wide_transforms(bool on);
+
 }  // namespace fmtsim::sim::detail

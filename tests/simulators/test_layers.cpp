@@ -6,6 +6,8 @@
 #include <fmtsim/sim/model.hpp>
 #include <fmtsim/sim/parallel.hpp>
 
+#include "../../simulators/winograd.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -185,6 +187,37 @@ TEST_CASE("conv2d backward: Winograd's input gradient in place of dy over severa
     CHECK(in_place.shape == separate.shape);
     CHECK(in_place.data == separate.data);
   }
+}
+
+TEST_CASE("Winograd F(4x4): the two-row (AVX) and one-row (SSE) transforms give the same bits") {
+  if (!detail::winograd_wide_transforms(true)) {
+    MESSAGE("no AVX on this CPU: only the one-row transforms run");
+    return;
+  }
+  // odd and even tile rows and columns (the two-row pass leaves a last single row), partial tiles, bias
+  const std::pair<std::int64_t, std::int64_t> sizes[] = {{28, 28}, {14, 14}, {7, 7}, {9, 13}, {13, 9}, {5, 4}, {1, 6}};
+  for (const auto& [h, w] : sizes) {
+    CAPTURE(h);
+    CAPTURE(w);
+    conv2d conv("c", {8, 8, 3, 3, 1, 1, 1, 1, true});
+    fill(conv.weight.value, 3);
+    fill(conv.bias.value, 4);
+    tensor x({3, 8, h, w});
+    fill(x, 5);
+    tensor dy({3, 8, h, w});
+    fill(dy, 6);
+    run_context ctx;
+    ctx.conv = conv_algorithm::winograd4;
+    std::vector<float> y[2], dx[2];
+    for (int wide = 0; wide < 2; ++wide) {
+      REQUIRE(detail::winograd_wide_transforms(wide == 1));
+      y[wide] = conv.forward(x, ctx).data;
+      dx[wide] = conv.backward(dy, ctx, true).data;
+    }
+    CHECK(std::memcmp(y[0].data(), y[1].data(), y[0].size() * sizeof(float)) == 0);
+    CHECK(std::memcmp(dx[0].data(), dx[1].data(), dx[0].size() * sizeof(float)) == 0);
+  }
+  detail::winograd_wide_transforms(true);
 }
 
 TEST_CASE("conv algorithm: names, the process-wide default and run_context") {

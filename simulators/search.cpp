@@ -581,15 +581,28 @@ search_summary run_search(const model_source& model, const io::dataset& train,
     std::vector<std::unique_ptr<indicator>> inds;
     for (auto& n : nets) inds.push_back(std::make_unique<indicator>(*n, iopt));
 
-    for (std::int64_t b = 0; b < opt.batches; ++b) {
-      std::vector<std::size_t> todo;
+    // Batches go in groups: with several workers and batches left, worker j evaluates batch b + j on its own
+    // network (one FP32 forward/reference pass per batch instead of one per worker and batch, and no worker idles
+    // at the end of a batch). Batch b + j > b is evaluated for the formats alive before batch b's test; its
+    // results are kept back, and those of formats the tests of batches b .. b + j - 1 drop are discarded, so the
+    // log and the results hold exactly the evaluations of one batch at a time.
+    for (std::int64_t b = 0; b < opt.batches;) {
+      // (not across the first test, which drops the most: an odd --min-batches would evaluate them once more)
+      const bool first_test = opt.early_stop.enabled && b + 1 == std::max<std::int64_t>(2, opt.early_stop.min_batches);
+      const std::int64_t group = nets.size() >= 2 && !first_test
+                                     ? std::min<std::int64_t>(static_cast<std::int64_t>(nets.size()), opt.batches - b)
+                                     : 1;
+      std::vector<std::vector<std::size_t>> todo(static_cast<std::size_t>(group));
       std::int64_t alive = 0;
       for (std::size_t k = 0; k < nmine; ++k) {
         if (!stoppers[t]->alive(k)) continue;
         ++alive;
-        if (!values[t][k][static_cast<std::size_t>(b)]) todo.push_back(k);
+        for (std::int64_t j = 0; j < group; ++j)
+          if (!values[t][k][static_cast<std::size_t>(b + j)]) todo[static_cast<std::size_t>(j)].push_back(k);
       }
-      auto report = [&](std::int64_t remaining_in_batch) {
+      std::size_t todo_total = 0;
+      for (const auto& v : todo) todo_total += v.size();
+      auto report = [&](std::int64_t remaining_in_group) {
         if (!io.on_progress) return;
         search_progress p;
         p.target = opt.targets[t];
@@ -597,7 +610,7 @@ search_summary run_search(const model_source& model, const io::dataset& train,
         p.batches = opt.batches;
         p.survivors = alive;
         p.done = done_before + done_session;
-        std::int64_t left = remaining_in_batch + alive * (opt.batches - 1 - b);
+        std::int64_t left = remaining_in_group + alive * (opt.batches - group - b);
         for (std::size_t u = t + 1; u < ntargets; ++u) left += static_cast<std::int64_t>(nmine) * opt.batches;
         p.total = p.done + left;
         p.elapsed_seconds = std::chrono::duration<double>(clock::now() - t0).count();
@@ -605,51 +618,72 @@ search_summary run_search(const model_source& model, const io::dataset& train,
         p.eta_seconds = p.seconds_per_evaluation * static_cast<double>(left);
         io.on_progress(p);
       };
-      if (!todo.empty()) {
-        tensor images;
-        std::vector<std::int32_t> labels;
-        {
+      // evaluations of batches b + 1 .. b + group - 1, kept back until the earlier batches' tests
+      std::vector<std::vector<std::pair<std::size_t, format_angles>>> held(static_cast<std::size_t>(group));
+      auto log_record = [&](std::int64_t batch, std::size_t k, format_angles a) {  // with mu held
+        record r{t, batch, static_cast<std::int64_t>(mine[k]), a};
+        log.append(record_line(r));
+        values[t][k][static_cast<std::size_t>(batch)] = std::move(a);
+        ++done_session;
+        ++logged_session;
+        if (io.interrupt_after > 0 && logged_session >= io.interrupt_after) interrupted = true;
+      };
+      auto stop_if_interrupted = [&] {
+        if (!interrupted) return;
+        log.sync();
+        write_outputs(make_summary(false), false);
+        throw search_interrupted("search interrupted after " + std::to_string(logged_session) + " evaluations");
+      };
+      if (todo_total > 0) {
+        std::vector<tensor> images(static_cast<std::size_t>(group));
+        std::vector<std::vector<std::int32_t>> labels(static_cast<std::size_t>(group));
+        for (std::int64_t j = 0; j < group; ++j) {
+          if (todo[static_cast<std::size_t>(j)].empty()) continue;
           std::vector<float> img;
-          const std::int64_t n = io::gather_batch(train, order, b, opt.batch_size, img, labels);
-          images.shape = {n, train.channels, train.height, train.width};
-          images.data = std::move(img);
+          const std::int64_t n =
+              io::gather_batch(train, order, b + j, opt.batch_size, img, labels[static_cast<std::size_t>(j)]);
+          images[static_cast<std::size_t>(j)].shape = {n, train.channels, train.height, train.width};
+          images[static_cast<std::size_t>(j)].data = std::move(img);
         }
-        const int workers = static_cast<int>(std::min<std::size_t>(nets.size(), todo.size()));
+        // one batch: its formats shared by the workers; a group: worker j takes batch b + j
+        const int workers =
+            group == 1 ? static_cast<int>(std::min<std::size_t>(nets.size(), todo[0].size())) : static_cast<int>(group);
         set_num_threads(std::max(1, threads / workers));
         kernels::set_thread_count(static_cast<unsigned>(std::max(1, threads / workers)));
-        report(static_cast<std::int64_t>(todo.size()));
-        std::atomic<std::size_t> next{0};
+        report(static_cast<std::int64_t>(todo_total));
+        std::vector<std::atomic<std::size_t>> next(static_cast<std::size_t>(group));
+        for (auto& a : next) a = 0;
         std::size_t completed = 0;  // guarded by mu
         std::exception_ptr error;
         const auto tb = clock::now();
         const double before = eval_seconds;
         auto work = [&](int w) {
+          const std::size_t j = group == 1 ? 0 : static_cast<std::size_t>(w);
+          const std::int64_t batch = b + static_cast<std::int64_t>(j);
           bool loaded = false;
           for (;;) {
             {
               std::lock_guard lock(mu);
               if (interrupted || error) return;
             }
-            const std::size_t i = next.fetch_add(1);
-            if (i >= todo.size()) return;
-            const std::size_t k = todo[i];
+            const std::size_t i = next[j].fetch_add(1);
+            if (i >= todo[j].size()) return;
+            const std::size_t k = todo[j][i];
             try {
               if (!loaded) {
-                inds[static_cast<std::size_t>(w)]->set_batch(images, labels, b);
+                inds[static_cast<std::size_t>(w)]->set_batch(images[j], labels[j], batch);
                 loaded = true;
               }
               format_angles a = inds[static_cast<std::size_t>(w)]->evaluate(formats[k]);
-              record r{t, b, static_cast<std::int64_t>(mine[k]), a};
-              const std::string line = record_line(r);
               std::lock_guard lock(mu);
               if (interrupted) return;
-              log.append(line);
-              values[t][k][static_cast<std::size_t>(b)] = std::move(a);
-              ++done_session;
-              ++logged_session;
               ++completed;
+              if (j == 0) {
+                log_record(batch, k, std::move(a));
+              } else {
+                held[j].emplace_back(k, std::move(a));
+              }
               eval_seconds = before + std::chrono::duration<double>(clock::now() - tb).count();
-              if (io.interrupt_after > 0 && logged_session >= io.interrupt_after) interrupted = true;
             } catch (...) {
               std::lock_guard lock(mu);
               if (!error) error = std::current_exception();
@@ -669,7 +703,7 @@ search_summary run_search(const model_source& model, const io::dataset& train,
                 std::this_thread::sleep_for(std::chrono::milliseconds(500));
                 if (stop_reporter.load()) break;
                 std::lock_guard lock(mu);
-                report(static_cast<std::int64_t>(todo.size() - completed));
+                report(static_cast<std::int64_t>(todo_total - completed));
               }
             });
           }
@@ -680,23 +714,34 @@ search_summary run_search(const model_source& model, const io::dataset& train,
         }
         eval_seconds = before + std::chrono::duration<double>(clock::now() - tb).count();
         if (error) std::rethrow_exception(error);
-        if (interrupted) {
-          log.sync();
+        stop_if_interrupted();
+      }
+      for (std::int64_t j = 0; j < group; ++j) {
+        const std::int64_t batch = b + j;
+        if (j > 0) {
+          // the evaluations kept back, in the order of the batch's format list, for the formats still alive
+          auto& h = held[static_cast<std::size_t>(j)];
+          std::sort(h.begin(), h.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+          std::lock_guard lock(mu);
+          for (auto& [k, a] : h) {
+            if (interrupted) break;
+            if (stoppers[t]->alive(k)) log_record(batch, k, std::move(a));
+          }
+        }
+        stop_if_interrupted();
+        log.sync();
+        // The batch is complete for every live format: apply the sequential test.
+        std::vector<double> score(nmine, 0.0);
+        for (std::size_t k = 0; k < nmine; ++k)
+          if (stoppers[t]->alive(k)) score[k] = score_of(*values[t][k][static_cast<std::size_t>(batch)], opt.score);
+        stoppers[t]->add_batch(score, batch + 1);
+        batches_done[t] = batch + 1;
+        if (!todo[static_cast<std::size_t>(j)].empty()) {
           write_outputs(make_summary(false), false);
-          throw search_interrupted("search interrupted after " + std::to_string(logged_session) + " evaluations");
+          report(0);
         }
       }
-      log.sync();
-      // The batch is complete for every live format: apply the sequential test.
-      std::vector<double> score(nmine, 0.0);
-      for (std::size_t k = 0; k < nmine; ++k)
-        if (stoppers[t]->alive(k)) score[k] = score_of(*values[t][k][static_cast<std::size_t>(b)], opt.score);
-      stoppers[t]->add_batch(score, b + 1);
-      batches_done[t] = b + 1;
-      if (!todo.empty()) {
-        write_outputs(make_summary(false), false);
-        report(0);
-      }
+      b += group;
     }
   }
   search_summary result = make_summary(true);

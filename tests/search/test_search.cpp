@@ -11,6 +11,7 @@
 #include <fmtsim/sim/model.hpp>
 #include <fmtsim/sim/search.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -365,6 +366,28 @@ TEST_CASE("early stop keeps the exhaustive top-10 and drops clearly worse format
   MESSAGE("early stop: " << stopped << " of " << cands.size() << " formats dropped, " << evaluations << " of "
                          << cands.size() * 24 << " evaluations");
   CHECK(stopped >= 5);
+  {
+    // One thread goes one batch at a time; two evaluate two batches at once (each worker its own batch) and
+    // discard the second batch's evaluations of formats the first one's test drops: the same results, and the
+    // progress log holds the same evaluations.
+    search_options one = opt;
+    one.threads = 1;
+    search_io oio;
+    oio.json = dir / "early-1thread.json";
+    run_search(src, d, cands, one, oio);
+    CHECK(slurp(oio.json) == slurp(io.json));
+    auto records = [](const fs::path& p) {
+      std::istringstream in(slurp(p));
+      std::vector<std::string> lines;
+      for (std::string line; std::getline(in, line);) lines.push_back(line);
+      std::sort(lines.begin() + 1, lines.end());  // after the header, in completion order
+      return lines;
+    };
+    const auto r1 = records(fs::path(oio.json.string() + ".progress")),
+               r2 = records(fs::path(io.json.string() + ".progress"));
+    CHECK(r1.size() == static_cast<std::size_t>(evaluations) + 1);
+    CHECK(r1 == r2);
+  }
   for (std::size_t r = 0; r < 10; ++r) {
     const auto& a = full.targets[0].formats[rf[r]];
     const auto& b = early.targets[0].formats[re[r]];

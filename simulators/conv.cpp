@@ -286,31 +286,32 @@ const std::vector<float>& conv2d::transformed_weights(const tensor& w, bool adjo
   return c.u;
 }
 
-tensor conv2d::backward(tensor dy_in, run_context& ctx, bool need_input_grad) {
+tensor conv2d::backward(tensor dy, run_context& ctx, bool need_input_grad) {
   const geom g = make_geom(opt_, input_.shape, path_);
-  if (dy_in.shape != std::vector<std::int64_t>{g.n, g.cout, g.ho, g.wo}) {
-    throw std::invalid_argument(path_ + ": gradient shape " + shape_string(dy_in.shape) +
+  if (dy.shape != std::vector<std::int64_t>{g.n, g.cout, g.ho, g.wo}) {
+    throw std::invalid_argument(path_ + ": gradient shape " + shape_string(dy.shape) +
                                 " does not match the output of the last forward");
   }
-  detail::quantize_error(dy_in, ctx, path_);
-  const tensor* dy = &dy_in;
+  detail::quantize_error(dy, ctx, path_);
   const tensor& w = used_weight_.empty() ? weight.value : used_weight_;
   const bool want_w = ctx.weight_grads;
   // The input gradient of a Winograd-eligible convolution is the same kind of convolution of dy
   // (flipped, transposed kernel); the loop below then computes only the weight gradient.
   const bool col_input_grad = need_input_grad && !use_winograd(g, ctx);
-  if (need_input_grad && !col_input_grad && !want_w && g.c == g.cout) {
-    // dx takes dy's place: winograd_conv3x3 allows y == x (same shape here, as the output has the input's size)
-    const std::vector<float>& u = transformed_weights(w, true, winograd_tile(ctx));
-    detail::winograd_conv3x3(dy_in.ptr(), g.n, g.cout, g.h, g.w, u, g.c, nullptr, dy_in.ptr(), winograd_tile(ctx));
-    dy_in.shape = input_.shape;
-    return dy_in;
-  }
+  const bool winograd_input_grad = need_input_grad && !col_input_grad;
+  // dx takes dy's place when nothing reads dy afterwards: winograd_conv3x3 allows y == x (the same shape here, as
+  // the output has the input's size)
+  const bool in_place = winograd_input_grad && !want_w && g.c == g.cout;
   tensor dx;
-  if (need_input_grad) dx = tensor(input_.shape);
-  if (need_input_grad && !col_input_grad) {
+  if (need_input_grad && !in_place) dx = tensor(input_.shape);
+  if (winograd_input_grad) {
     const std::vector<float>& u = transformed_weights(w, true, winograd_tile(ctx));
-    detail::winograd_conv3x3(dy->ptr(), g.n, g.cout, g.h, g.w, u, g.c, nullptr, dx.ptr(), winograd_tile(ctx));
+    detail::winograd_conv3x3(dy.ptr(), g.n, g.cout, g.h, g.w, u, g.c, nullptr, in_place ? dy.ptr() : dx.ptr(),
+                             winograd_tile(ctx));
+  }
+  if (in_place) {
+    dy.shape = input_.shape;
+    return dy;
   }
   std::vector<float> partial;
   if (want_w) partial.assign(static_cast<std::size_t>(g.chunks * g.cout * g.k), 0.0f);
@@ -321,7 +322,7 @@ tensor conv2d::backward(tensor dy_in, run_context& ctx, bool need_input_grad) {
         // Gather this group's output gradient as [og x (ns * l)].
         for (std::int64_t s = 0; s < ns; ++s) {
           for (std::int64_t o = 0; o < g.og; ++o) {
-            std::memcpy(tl_tmp.data() + o * ld + s * g.l, dy->ptr() + ((n0 + s) * g.cout + gi * g.og + o) * g.l,
+            std::memcpy(tl_tmp.data() + o * ld + s * g.l, dy.ptr() + ((n0 + s) * g.cout + gi * g.og + o) * g.l,
                         sizeof(float) * g.l);
           }
         }
@@ -355,7 +356,7 @@ tensor conv2d::backward(tensor dy_in, run_context& ctx, bool need_input_grad) {
       parallel_for(g.cout, [&](std::int64_t co) {
         double sum = 0;
         for (std::int64_t n = 0; n < g.n; ++n) {
-          const float* src = dy->ptr() + (n * g.cout + co) * g.l;
+          const float* src = dy.ptr() + (n * g.cout + co) * g.l;
           for (std::int64_t i = 0; i < g.l; ++i) sum += src[i];
         }
         bias.grad.data[co] = static_cast<float>(sum);

@@ -64,14 +64,13 @@ tensor linear::forward(tensor x, run_context& ctx) {
   return y;
 }
 
-tensor linear::backward(tensor dy_in, run_context& ctx, bool need_input_grad) {
+tensor linear::backward(tensor dy, run_context& ctx, bool need_input_grad) {
   const std::int64_t n = input_shape_.empty() ? 0 : input_shape_[0];
-  if (dy_in.shape != std::vector<std::int64_t>{n, out_}) {
-    throw std::invalid_argument(path_ + ": gradient shape " + shape_string(dy_in.shape) +
+  if (dy.shape != std::vector<std::int64_t>{n, out_}) {
+    throw std::invalid_argument(path_ + ": gradient shape " + shape_string(dy.shape) +
                                 " does not match the output of the last forward");
   }
-  detail::quantize_error(dy_in, ctx, path_);
-  const tensor* dy = &dy_in;
+  detail::quantize_error(dy, ctx, path_);
   const tensor& w = used_weight_.empty() ? weight.value : used_weight_;
   const std::int64_t tasks = (n + rows_per_task - 1) / rows_per_task;
   tensor dx;
@@ -79,7 +78,7 @@ tensor linear::backward(tensor dy_in, run_context& ctx, bool need_input_grad) {
     dx = tensor(input_shape_);
     parallel_for(tasks, [&](std::int64_t t) {
       const std::int64_t r0 = t * rows_per_task, rows = std::min(rows_per_task, n - r0);
-      detail::sgemm(false, false, rows, in_, out_, 1.0f, dy->ptr() + r0 * out_, out_, w.ptr(), in_, 0.0f,
+      detail::sgemm(false, false, rows, in_, out_, 1.0f, dy.ptr() + r0 * out_, out_, w.ptr(), in_, 0.0f,
                     dx.ptr() + r0 * in_, in_);
     });
   }
@@ -87,7 +86,7 @@ tensor linear::backward(tensor dy_in, run_context& ctx, bool need_input_grad) {
     std::vector<float> partial(static_cast<std::size_t>(tasks * out_ * in_));
     parallel_for(tasks, [&](std::int64_t t) {
       const std::int64_t r0 = t * rows_per_task, rows = std::min(rows_per_task, n - r0);
-      detail::sgemm(true, false, out_, in_, rows, 1.0f, dy->ptr() + r0 * out_, out_, input_.ptr() + r0 * in_, in_, 0.0f,
+      detail::sgemm(true, false, out_, in_, rows, 1.0f, dy.ptr() + r0 * out_, out_, input_.ptr() + r0 * in_, in_, 0.0f,
                     partial.data() + t * out_ * in_, in_);
     });
     weight.grad = tensor(weight.value.shape);
@@ -99,7 +98,7 @@ tensor linear::backward(tensor dy_in, run_context& ctx, bool need_input_grad) {
       bias.grad = tensor(bias.value.shape);
       for (std::int64_t o = 0; o < out_; ++o) {
         double sum = 0;
-        for (std::int64_t r = 0; r < n; ++r) sum += dy->data[r * out_ + o];
+        for (std::int64_t r = 0; r < n; ++r) sum += dy.data[r * out_ + o];
         bias.grad.data[o] = static_cast<float>(sum);
       }
     }

@@ -72,16 +72,6 @@ struct vec4 {
 };
 #endif
 
-// r[j] lane k = v[k] lane j
-inline void transpose4(const vec4 v[4], vec4 r[4]) {
-  const vec4 t0 = vec4::zip_lo(v[0], v[1]), t1 = vec4::zip_lo(v[2], v[3]);  // v0[0] v1[0] v0[1] v1[1], v2.. v3..
-  const vec4 t2 = vec4::zip_hi(v[0], v[1]), t3 = vec4::zip_hi(v[2], v[3]);
-  r[0] = vec4::low_halves(t0, t1);
-  r[1] = vec4::high_halves(t0, t1);
-  r[2] = vec4::low_halves(t2, t3);
-  r[3] = vec4::high_halves(t2, t3);
-}
-
 // Tiles are handled four at a time along a tile row: a row of tw tiles takes ceil(tw / 4) steps, and the
 // lanes past tw are junk. Junk is only ever stored where a later store of correct values lands (the next
 // tile row, the next block in memory order, the plane's next output rows) or into padding; an output store
@@ -192,7 +182,7 @@ void output_plane(const float* m, std::int64_t estride, float bias, float* y, st
 //   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
 // The transforms are written once over a vector type V of four tiles of one tile row (vec4) or of two tile
-// rows (vec8, AVX: the tile row ti in lanes 0-3 and ti + 1 in lanes 4-7; every shuffle stays inside 128-bit
+// rows (rows8, AVX: the tile row ti in lanes 0-3 and ti + 1 in lanes 4-7; every shuffle stays inside 128-bit
 // halves). Both compute the same float operations per tile in the same order, so the results are identical.
 // V::load(p, d) / V::store(p, d): four floats at p (and four at p + d for the second tile row).
 

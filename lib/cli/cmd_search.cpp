@@ -39,7 +39,7 @@ struct search_args : model_args {
   std::string rounding = "rne";
   std::string conv{sim::to_string(sim::standard_conv_algorithm)};
   int top = 20;
-  bool resume = false, quiet = false, early_stop = false, keep_overall = false;
+  bool resume = false, quiet = false, early_stop = false, keep_overall = false, keep_per_width = false;
   sim::search_options opt;
 };
 
@@ -198,7 +198,8 @@ void run_search_cmd(search_args& a) {
       throw failure("--shard " + a.shard + ": need 0 <= i < n");
   }
   opt.early_stop.enabled = a.early_stop;
-  opt.early_stop.per_width = !a.keep_overall;
+  if (a.keep_overall && a.keep_per_width) throw failure("give --keep-overall or --keep-per-width, not both");
+  opt.early_stop.per_width = a.keep_per_width;
   if (opt.early_stop.enabled) opt.early_stop.protect = reference_formats;
   // ---- candidates
   std::vector<sim::search_candidate> candidates;
@@ -345,11 +346,14 @@ const registrar reg_search{
                     "drop formats that are clearly worse than the top --keep by a paired sequential test "
                     "(fp134/fp143/fp152/int8 are never dropped)");
       cmd->add_option("--keep", a->opt.early_stop.keep,
-                      "early stop: size of the protected top of every bit width (a format is dropped only when "
-                      "it is clearly worse than --keep formats with at most as many bits)")
+                      "early stop: size of the protected top (a format is dropped only when it is clearly worse "
+                      "than --keep others)")
           ->capture_default_str();
+      cmd->add_flag("--keep-per-width", a->keep_per_width,
+                    "early stop: protect the top --keep of every bit width (only formats with at most as many "
+                    "bits count against a format; about 60% more evaluations)");
       cmd->add_flag("--keep-overall", a->keep_overall,
-                    "early stop: protect the top --keep of all formats instead of every bit width's");
+                    "early stop: protect the top --keep of all formats (the default)");
       cmd->add_option("--z", a->opt.early_stop.z, "early stop: standard errors a paired difference must exceed")
           ->capture_default_str();
       cmd->add_option("--min-batches", a->opt.early_stop.min_batches, "early stop: batches before the first drop")

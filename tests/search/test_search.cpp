@@ -354,7 +354,7 @@ TEST_CASE("early stop keeps the exhaustive top-10 and drops clearly worse format
   const search_summary full = run_search(src, d, cands, opt, io);
   opt.early_stop.enabled = true;
   opt.early_stop.min_batches = 6;
-  opt.early_stop.per_width = false;  // the top 10 of all formats (the per-width rule is checked below)
+  CHECK_FALSE(opt.early_stop.per_width);  // the default: the top 10 of all formats (per width: below)
   io.json = dir / "early.json";
   const search_summary early = run_search(src, d, cands, opt, io);
   const auto rf = ranking(full.targets[0]), re = ranking(early.targets[0]);
@@ -395,7 +395,7 @@ TEST_CASE("early stop keeps the exhaustive top-10 and drops clearly worse format
     CHECK(a.mean == b.mean);
     CHECK_FALSE(b.stopped_early);
   }
-  // per bit width (the default): the top 3 of every width equal the exhaustive run's, none stopped,
+  // per bit width (--keep-per-width): the top 3 of every width equal the exhaustive run's, none stopped,
   // and formats are still dropped
   {
     search_options wo = opt;
@@ -567,6 +567,18 @@ TEST_CASE("fmtsim search / merge: kill -9 and --resume, shards, hostile input") 
   CHECK(slurp(dir / "merged.json") == full_json);
   CHECK(slurp(dir / "merged.csv") == slurp(dir / "full.csv"));
 
+  // --early-stop protects the top --keep of all formats by default, of every bit width with --keep-per-width
+  for (const auto& [flag, per_width] :
+       {std::pair<std::string, bool>{"", false}, {" --keep-overall", false}, {" --keep-per-width", true}}) {
+    const fs::path out = dir / "early.json";
+    const run_result r =
+        run("search " + common + " --early-stop --keep 2 --min-batches 3 --quiet --out " + out.string() + flag);
+    REQUIRE_MESSAGE(r.status == 0, r.output);
+    const std::string json = slurp(out);
+    CHECK_MESSAGE(json.find(std::string("\"keep_per_width\":") + (per_width ? "true" : "false")) != std::string::npos,
+                  flag);
+  }
+
   // hostile input
   const std::string data =
       " --data " + dir.path.string() + " --batches 2 --batch-size 32 --quiet --out " + (dir / "h.json").string();
@@ -584,6 +596,9 @@ TEST_CASE("fmtsim search / merge: kill -9 and --resume, shards, hostile input") 
                "--shard");
   expect_error("--arch resnet20 --weights " + (dir / "w.safetensors").string() + " --target weights", "--target");
   expect_error("--onnx " + (dir / "w.safetensors").string(), "w.safetensors");
+  expect_error("--arch resnet20 --weights " + (dir / "w.safetensors").string() +
+                   " --formats fp134 --early-stop --keep-overall --keep-per-width",
+               "give --keep-overall or --keep-per-width, not both");
   const run_result bad_merge = run("merge " + (dir / "s0.json").string() + " --out " + (dir / "m2.json").string());
   CHECK(bad_merge.status != 0);
   CHECK(bad_merge.output.find("missing") != std::string::npos);

@@ -49,8 +49,8 @@ struct early_stop_options {
   int keep = 10;                     // formats that must survive: the top-`keep` is never cut
   double z = 4.0;                    // a format is dropped once it is worse than >= keep other survivors, each by
                                      // more than z standard errors of the paired per-batch difference
-  bool per_width = true;             // count only survivors with at most as many bits (the top `keep` of every
-                                     // bit width survives); false: the top `keep` of all formats
+  bool per_width = false;            // false: the top `keep` of all formats survives; true: count only survivors
+                                     // with at most as many bits (the top `keep` of every bit width survives)
   std::int64_t min_batches = 10;     // no format is dropped before this many batches
   std::vector<std::string> protect;  // ids never dropped (the reference formats of the table)
 };

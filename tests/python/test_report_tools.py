@@ -56,3 +56,36 @@ def test_spread_and_select():
     assert [f["rank"] for f in chosen] == [1, 21, 31, 40]  # index round(19.5) = 20 (half to even), plus the named one
     with pytest.raises(SystemExit):
         fc.select(search, "activations", 3)
+
+
+rp = load("replay_early_stop")
+
+
+@pytest.mark.parametrize("per_width", [False, True])
+def test_replay_early_stop_equals_the_search(tmp_path, per_width):
+    """The replay of docs/reports/replay_early_stop.py on an exhaustive run gives the batch count of every format
+    that `fmtsim search --early-stop` gives (the report's tables rest on it)."""
+    import json
+    import subprocess
+
+    exe = ROOT / "build" / "fmtsim"
+    if not exe.exists():
+        pytest.skip("build/fmtsim is not built")
+    catalog = json.loads(subprocess.run([str(exe), "formats", "--catalog", "lee22", "--json"], check=True,
+                                        capture_output=True, text=True).stdout)
+    ids = [f["id"] for f in catalog[::12]]  # 42 formats over 8/7/6 bits, int8 (protected) first
+    common = [str(exe), "search", "--formats", *ids, "--batches", "12", "--batch-size", "16", "--threads", "2",
+              "--quiet"]
+    subprocess.run(common + ["--out", str(tmp_path / "exh.json")], check=True, capture_output=True)
+    flags = ["--early-stop", "--keep", "4", "--min-batches", "3"] + (["--keep-per-width"] if per_width else [])
+    subprocess.run(common + flags + ["--out", str(tmp_path / "early.json")], check=True, capture_output=True)
+    scores, bits, protect, got_ids, complete = rp.load(str(tmp_path / "exh.json"))
+    assert complete == 12 and protect.sum() == 1
+    alive, used = rp.replay(scores, bits, protect, keep=4, z=4.0, min_batches=3, per_width=per_width)
+    with open(tmp_path / "early.json") as f:
+        early = {fm["index"]: fm for fm in json.load(f)["results"][0]["formats"]}
+    assert sum(not a for a in alive) >= 5  # the test drops formats here
+    for k in range(len(got_ids)):
+        assert early[k]["id"] == got_ids[k]
+        assert early[k]["batches"] == used[k], got_ids[k]
+        assert early[k]["stopped_early"] == (not alive[k]), got_ids[k]

@@ -31,10 +31,7 @@ thread_pool::thread_pool() { threads_ = default_threads(); }
 
 thread_pool::~thread_pool() { stop(); }
 
-unsigned thread_pool::threads() {
-  std::lock_guard<std::mutex> lock(run_mutex_);
-  return threads_;
-}
+unsigned thread_pool::threads() { return threads_.load(std::memory_order_relaxed); }
 
 void thread_pool::set_threads(unsigned n) {
   std::lock_guard<std::mutex> lock(run_mutex_);

@@ -2,6 +2,7 @@
 // A small persistent thread pool for splitting elementwise kernels over cores (results never depend on it).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
@@ -38,7 +39,8 @@ class thread_pool {
   std::condition_variable wake_;
   std::condition_variable done_;
   std::vector<std::thread> workers_;
-  unsigned threads_ = 1;
+  // read without run_mutex_ (threads() must not wait for a running job, which holds it); written under it
+  std::atomic<unsigned> threads_{1};
   bool stopping_ = false;
   unsigned long long generation_ = 0;
   // the current job

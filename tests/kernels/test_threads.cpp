@@ -5,10 +5,14 @@
 #include <fmtsim/core/array.hpp>
 #include <fmtsim/core/spec.hpp>
 #include <fmtsim/kernels/elementwise.hpp>
+#include <fmtsim/kernels/scaled.hpp>
 
 #include "kernel_inputs.hpp"
 
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +50,40 @@ TEST_CASE("thread count API") {
   CHECK(kernels::thread_count() == 1);
   kernels::set_thread_count(0);
   CHECK(kernels::thread_count() >= 1);
+}
+
+TEST_CASE("thread count: asking does not wait for another thread's running call") {
+  // A call running its tasks inline (one thread) holds the pool for its whole length; thread_count() from another
+  // thread must still answer at once. The task waits (at most 20 s) for the other thread to have asked.
+  thread_count_guard guard;
+  kernels::set_thread_count(1);
+  std::mutex m;
+  std::condition_variable cv;
+  bool started = false, asked = false;
+  unsigned seen = 0;
+  bool answered_in_time = false;
+  std::thread caller([&] {
+    kernels::run_tasks(2, [&](std::size_t k) {
+      if (k != 0) return;
+      std::unique_lock<std::mutex> lock(m);
+      started = true;
+      cv.notify_all();
+      answered_in_time = cv.wait_for(lock, std::chrono::seconds(20), [&] { return asked; });
+    });
+  });
+  {
+    std::unique_lock<std::mutex> lock(m);
+    cv.wait(lock, [&] { return started; });
+  }
+  seen = kernels::thread_count();
+  {
+    std::lock_guard<std::mutex> lock(m);
+    asked = true;
+  }
+  cv.notify_all();
+  caller.join();
+  CHECK(seen == 1);
+  CHECK(answered_in_time);
 }
 
 TEST_CASE("threaded == single-threaded == scalar reference for every family") {

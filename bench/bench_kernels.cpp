@@ -4,7 +4,9 @@
 // Names (see docs/performance.md):
 //   copy/<n>                          float32 read + write of the same buffers (faster of memcpy and a
 //                                     streaming-store copy, picked per size at start-up; the label says which)
-//   quantize/<spec>/<rounding>/<n>    kernels::quantize (element formats) or tensor_quantizer (scaled formats)
+//   quantize/<spec>/<rounding>/<n>    kernels::quantize (element formats) or tensor_quantizer (scaled formats;
+//                                     <element>@tensor: the element format with one power-of-two scale for the
+//                                     whole tensor, rule floor)
 //   quantize_mt/<spec>/<rounding>/<n> the same with the library's own threads (kernels::set_thread_count),
 //                                     one benchmark thread, wall time
 // Every benchmark runs at n = 2^14 (in cache) and 2^24 (streaming). The ->Threads(T) variants run T
@@ -140,7 +142,15 @@ void bm_quantize(benchmark::State& state, std::string spec, std::string rounding
   std::span<const float> in(src.get(), n);
   std::span<float> out(dst.get(), n);
   if (is_scaled(spec)) {
-    tensor_quantizer q(parse_tensor_format(spec), opt);
+    tensor_format tf;
+    if (const std::size_t at = spec.find('@'); at != std::string::npos && spec.substr(at) == "@tensor") {
+      tf = parse_tensor_format(spec.substr(0, at));
+      tf.groups = parse_groups("tensor");
+      tf.rule = scale_rule::floor;
+    } else {
+      tf = parse_tensor_format(spec);
+    }
+    tensor_quantizer q(tf, opt);
     const std::int64_t shape[1] = {static_cast<std::int64_t>(n)};
     for (auto _ : state) {
       q.quantize<float>(in, out, shape);
@@ -199,6 +209,7 @@ int main(int argc, char** argv) {
       {"fix8.4", {"rne", "rtz"}},
       {"bp:5x7,4,3,2,1,0", {"rne", "rtz"}},  // profile with a per-tensor scale (room 0)
       {"log4", {"rne"}},
+      {"e4m3fn@tensor", {"rne"}},  // per-tensor power-of-two scale (floor), the common FP8 recipe with a 2^k scale
       {"mxfp8_e4m3", {"rne"}},
       {"mxfp4_e2m1", {"rne"}},
       {"mxint8", {"rne"}},

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <climits>
 #include <cmath>
@@ -1032,8 +1033,16 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
     return true;
   }
 
-  // large groups (per tensor, per channel): pieces of at most large_group_chunk elements; the amax of every
-  // piece first, then one scale per group, then the quantization of the pieces
+  // large groups (per tensor, per channel): pieces of at most large_group_chunk elements, every group quantized at
+  // the scale of the largest amax of its pieces.
+  // Out of place, one pass does both: each piece takes its amax and is quantized at once, while it is in cache, at
+  // the scale of the largest amax its group has shown so far (a guess: the pieces run in any order on any thread);
+  // afterwards the pieces whose guess was not the group's final scale are quantized again from the input. Outputs
+  // and counts are those of the final scale whatever the guesses. When the first pieces already hold an amax of the
+  // group's final binade (Gaussian-like data: the largest of 2^16 values is rarely a binade below the largest of
+  // millions) nothing is redone and the input is read from memory once instead of twice; at worst (every piece a
+  // binade above the ones before) the pieces are quantized twice. In place, the input is gone once quantized: the
+  // amax of every piece first, then the quantization.
   struct piece_t {
     std::size_t g;
     kernels::scaled_segment seg;
@@ -1048,42 +1057,70 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
       pieces.push_back(p);
     }
   }
+  const bool stream = out.size() * sizeof(float) >= kernels::stream_output_bytes;
   std::vector<std::uint32_t> piece_amax(pieces.size());
-  kernels::run_tasks(pieces.size(),
-                     [&](std::size_t k) { kern.amax_bits(ib, std::span(&pieces[k].seg, 1), &piece_amax[k]); });
+  std::vector<kernels::scaled_counts> counts(pieces.size());
+  std::vector<std::int32_t> done_at(pieces.size(), INT32_MIN);  // the scale a piece was quantized at
+  // quantizes piece k at the scale and clip bits of `at` (parameters built once per kernel and scale); ahead > 0:
+  // prefetches the piece that starts `ahead` elements later meanwhile
+  auto quantize_piece = [&](std::size_t k, const kernels::scaled_segment& at, std::size_t ahead) {
+    const kernels::detail::simd_params* ps = kern.params_cached(at.scale_exp);
+    if (!ps) return;
+    kernels::scaled_segment seg = at;
+    seg.begin = pieces[k].seg.begin;
+    seg.len = pieces[k].seg.len;
+    counts[k] = kern.quantize_at(*ps, ib, ob, std::span(&seg, 1), opt.index_offset, stream, opt.count, ahead);
+    done_at[k] = at.scale_exp;
+  };
+  if (ib != ob) {
+    std::vector<std::atomic<std::uint32_t>> seen(ngroups);  // the largest piece amax so far, per group
+    // tasks of consecutive pieces (4 per thread), so that a piece's quantization can prefetch the task's next piece
+    // (the amax read then finds it in L2 instead of waiting on memory with the store stream idle)
+    const std::size_t ntasks = std::min<std::size_t>(pieces.size(), 4 * std::max(1u, kernels::thread_count()));
+    const std::size_t per_task = (pieces.size() + ntasks - 1) / ntasks;
+    kernels::run_tasks((pieces.size() + per_task - 1) / per_task, [&](std::size_t t) {
+      const std::size_t k1 = std::min(pieces.size(), (t + 1) * per_task);
+      for (std::size_t k = t * per_task; k < k1; ++k) {
+        kern.amax_bits(ib, std::span(&pieces[k].seg, 1), &piece_amax[k]);
+        const std::uint32_t a = piece_amax[k];
+        if (a > 0x7f7fffffu) continue;  // a NaN or an inf: the group goes to the generic path
+        std::atomic<std::uint32_t>& m = seen[pieces[k].g];
+        std::uint32_t cur = m.load(std::memory_order_relaxed);
+        while (cur < a && !m.compare_exchange_weak(cur, a, std::memory_order_relaxed)) {
+        }
+        const std::size_t next = pieces[k].seg.begin + pieces[k].seg.len;
+        const bool prefetch = k + 1 < k1 && pieces[k + 1].seg.begin == next;
+        kernels::scaled_segment guess;
+        if (plan(std::max(cur, a), guess)) quantize_piece(k, guess, prefetch ? pieces[k].seg.len : 0);
+      }
+    });
+  } else {
+    kernels::run_tasks(pieces.size(),
+                       [&](std::size_t k) { kern.amax_bits(ib, std::span(&pieces[k].seg, 1), &piece_amax[k]); });
+  }
   std::vector<std::uint32_t> group_amax(ngroups, 0);
   for (std::size_t k = 0; k < pieces.size(); ++k)
     group_amax[pieces[k].g] = std::max(group_amax[pieces[k].g], piece_amax[k]);
   std::vector<kernels::scaled_segment> group_seg(ngroups);
   std::vector<unsigned char> fast(ngroups, 0);
   for (std::size_t g = 0; g < ngroups; ++g) {
-    if (!plan(group_amax[g], group_seg[g])) continue;
+    if (!plan(group_amax[g], group_seg[g]) || !kern.params_cached(group_seg[g].scale_exp)) continue;
     fast[g] = 1;
     scales[g].scale_exp = group_seg[g].scale_exp;
     total.range(group_seg[g].scale_exp);
   }
-  // each large group runs the plain kernel at its own scale (parameters built once per group and scale)
-  std::vector<kernels::scaled_f32_kernel::params_ptr> at_scale(255);  // by s + 127
-  std::vector<const kernels::detail::simd_params*> group_params(ngroups, nullptr);
-  for (std::size_t g = 0; g < ngroups; ++g) {
+  // the pieces of fast groups not yet quantized at their group's scale
+  std::vector<std::size_t> todo;
+  for (std::size_t k = 0; k < pieces.size(); ++k) {
+    const std::size_t g = pieces[k].g;
     if (!fast[g]) continue;
-    auto& ps = at_scale[static_cast<std::size_t>(group_seg[g].scale_exp + 127)];
-    if (!ps) ps = kern.params_at(group_seg[g].scale_exp);
-    group_params[g] = ps.get();
+    if (done_at[k] != group_seg[g].scale_exp) todo.push_back(k);
   }
-  std::vector<kernels::scaled_counts> counts(pieces.size());
-  const bool stream = out.size() * sizeof(float) >= kernels::stream_output_bytes;
-  kernels::run_tasks(pieces.size(), [&](std::size_t k) {
-    const piece_t& p = pieces[k];
-    if (!fast[p.g]) return;
-    kernels::scaled_segment seg = group_seg[p.g];
-    seg.begin = p.seg.begin;
-    seg.len = p.seg.len;
-    counts[k] = kern.quantize_at(*group_params[p.g], ib, ob, std::span(&seg, 1), opt.index_offset, stream, opt.count);
-  });
-  for (const kernels::scaled_counts& c : counts) {
-    total.clipped += c.clipped;
-    total.flushed_to_zero += c.flushed_to_zero;
+  kernels::run_tasks(todo.size(), [&](std::size_t j) { quantize_piece(todo[j], group_seg[pieces[todo[j]].g], 0); });
+  for (std::size_t k = 0; k < pieces.size(); ++k) {
+    if (!fast[pieces[k].g]) continue;
+    total.clipped += counts[k].clipped;
+    total.flushed_to_zero += counts[k].flushed_to_zero;
   }
   group_scratch<float> scratch;
   for (std::size_t g = 0; g < ngroups; ++g)

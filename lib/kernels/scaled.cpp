@@ -133,9 +133,10 @@ scaled_f32_kernel::params_ptr scaled_f32_kernel::params_at(int s) const {
 
 scaled_counts scaled_f32_kernel::quantize_at(const detail::simd_params& at, const float* in, float* out,
                                              std::span<const scaled_segment> segs, std::uint64_t index_offset,
-                                             bool stream, bool count) const {
+                                             bool stream, bool count, std::size_t prefetch_ahead) const {
   detail::scaled_call c;
   c.count = count;
+  c.prefetch_ahead = prefetch_ahead;
   c.params = &at;
   c.in = in;
   c.out = out;
@@ -149,7 +150,7 @@ scaled_counts scaled_f32_kernel::quantize_at(const detail::simd_params& at, cons
   return scaled_counts{c.clipped, c.flushed_to_zero};
 }
 
-const detail::simd_params* scaled_f32_kernel::params_at_cached(int s) const {
+const detail::simd_params* scaled_f32_kernel::params_cached(int s) const {
   if (s < -127 || s > 127) return nullptr;
   const std::size_t k = static_cast<std::size_t>(s + 127);
   scale_cache& c = *scales_;
@@ -200,7 +201,7 @@ scaled_counts scaled_f32_kernel::quantize_blocks(
     scaled_segment seg;
     detail::block_scale b;
     if (!(*x.plan)(field, seg)) return b;
-    b.params = x.k->params_at_cached(seg.scale_exp);
+    b.params = x.k->params_cached(seg.scale_exp);
     b.scale_exp = seg.scale_exp;
     b.clip_pos = seg.clip_pos;
     b.clip_neg = seg.clip_neg;

@@ -964,11 +964,18 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, class Words>
 // sr's refills of random words, as profile_sweep: a batch neither branch covers is recorded in failed[nfailed++] for
 // the caller's general loop, and the sweep returns once `cap` are recorded, at end, or (Uniform) when the credit
 // runs out. NegativeZero: p.has_negative_zero; Below: p.fast_below. stream: non-temporal stores (dst + i aligned to
-// the batch size). sr draws element i's first random word from rs at index_base + i.
-template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below>
+// the batch size). sr draws element i's first random word from rs at index_base + i. Count (the scaled kernel's long
+// segments, one clip threshold for both signs): per lane, counts->clipped counts |x| above counts->thr and
+// counts->flushed nonzero inputs whose result is +-0 (the caller keeps the lanes below 2^31).
+template <class A>
+struct sweep_counts {
+  typename simd_ops<A>::vi thr, clipped, flushed;
+};
+template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below, bool Count = false>
 [[gnu::noinline]] std::size_t element_sweep(const simd_params& p, const float* src, float* dst, std::size_t i,
                                             std::size_t end, std::size_t* failed, std::size_t& nfailed, std::size_t cap,
-                                            fast_hint& hint, std::uint64_t index_base, sr_stream<A>& rs, bool stream) {
+                                            fast_hint& hint, std::uint64_t index_base, sr_stream<A>& rs, bool stream,
+                                            sweep_counts<A>* counts = nullptr, std::size_t ahead = 0) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   using vf = typename ops::vf;
@@ -981,7 +988,17 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below>
   const vi one_s_u(std::int32_t{1} << s);
   const vi mask_u = one_s_u - one;
   fast_hint h = hint;
-  auto put = [&](std::size_t at, vi out) [[gnu::always_inline]] {
+  vi thr(0), cv(0), fv(0);
+  if constexpr (Count) {
+    thr = counts->thr;
+    cv = counts->clipped;
+    fv = counts->flushed;
+  }
+  auto put = [&](std::size_t at, vi mag, vi out) [[gnu::always_inline]] {
+    if constexpr (Count) {
+      cv = ops::inc(cv, mag > thr);
+      fv = ops::inc(fv, ((out & abs_mask) == zero) & (mag != zero));
+    }
     if (stream) {
       ops::stream(dst + at, xsimd::bitwise_cast<vf>(out));
     } else {
@@ -989,6 +1006,7 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below>
     }
   };
   for (; i + N <= end; i += N) {
+    if (ahead != 0) __builtin_prefetch(src + i + ahead, 0, 2);  // the caller's next piece, into L2
     const vi u = xsimd::bitwise_cast<vi>(vf::load_unaligned(src + i));
     const vi mag = u & abs_mask;
     const vb neg = u < zero;
@@ -997,7 +1015,7 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below>
       if (h.credit <= 0) break;
       // every lane in the format's normal range (or zero): the one shift s
       if (h.note(xsimd::all(ops::ult(mag - uni_lo, uni_span) | (mag == zero)))) {
-        put(i,
+        put(i, mag,
             sweep_uniform_lanes<A, Mode, NegativeZero>(p, s, one_s_u, mask_u, k.limit, k.overflow, u, mag, neg, words));
         continue;
       }
@@ -1020,9 +1038,13 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below>
       }
       continue;
     }
-    put(i, r);
+    put(i, mag, r);
   }
   hint = h;
+  if constexpr (Count) {
+    counts->clipped = cv;
+    counts->flushed = fv;
+  }
   return i;
 }
 
@@ -1238,7 +1260,7 @@ template <class A, rounding Mode, bool Stream, bool Count>
 [[gnu::noinline]] std::size_t profile_sweep(const simd_params& p, const float* src, float* dst, std::size_t i,
                                             std::size_t end, std::int32_t thr_bits, std::size_t* failed,
                                             std::size_t& nfailed, std::size_t cap, typename simd_ops<A>::vi& clipped_v,
-                                            typename simd_ops<A>::vi& flushed_v) {
+                                            typename simd_ops<A>::vi& flushed_v, std::size_t ahead) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   using vf = typename ops::vf;
@@ -1256,6 +1278,7 @@ template <class A, rounding Mode, bool Stream, bool Count>
   }
   vi cv = clipped_v, fv = flushed_v;
   for (; i + N <= end; i += N) {
+    if (ahead != 0) __builtin_prefetch(src + i + ahead, 0, 2);  // the caller's next piece, into L2
     const vi u = xsimd::bitwise_cast<vi>(vf::load_unaligned(src + i));
     const vi mag = u & abs_mask;
     const vb is_zero = mag == zero;
@@ -1408,8 +1431,16 @@ void scaled_run(scaled_call& c) {
       std::memcpy(buf, src + at, count * sizeof(float));
       body(std::false_type{}, vf::load_aligned(buf), at, count, dst + at);
     };
-    if constexpr (Direct && Table && Mode != rounding::sr) {
-      if (profile_sweep_serves(p, g)) {
+    if constexpr (Direct && Mode != rounding::hys) {
+      // the sweeps: profile_sweep for the profiles (not sr), element_sweep for the signed float-like formats (one
+      // clip threshold for both signs), each with the statistics in registers
+      bool sweeps = false;
+      if constexpr (Table) {
+        sweeps = Mode != rounding::sr && profile_sweep_serves(p, g);
+      } else {
+        sweeps = symmetric && element_sweep_serves(p);
+      }
+      if (sweeps) {
         // non-temporal stores need batches aligned to their size: the elements before go through body
         const std::uintptr_t addr = reinterpret_cast<std::uintptr_t>(dst);
         const bool stream = c.stream && addr % sizeof(float) == 0;
@@ -1424,19 +1455,45 @@ void scaled_run(scaled_call& c) {
         for (bool pays = true; pays && i + N <= n;) {
           std::size_t nfailed = 0;
           const std::size_t from = i;
-          vi cv(0), fv(0);
           // at most 2^30 batches a call, so that the per-lane counts stay below 2^31
           const std::size_t end = n - i > (std::size_t{N} << 30) ? i + (std::size_t{N} << 30) : n;
-          const std::int32_t thr = static_cast<std::int32_t>(g.clip_pos);
-          with_flag(stream, [&](auto st) {
-            with_flag(c.count, [&](auto ct) {
-              i = profile_sweep<A, Mode, st(), ct()>(p, src, dst, i, end, thr, failed, nfailed, 64, cv, fv);
+          if constexpr (Table) {
+            if constexpr (Mode != rounding::sr) {
+              vi cv(0), fv(0);
+              const std::int32_t thr = static_cast<std::int32_t>(g.clip_pos);
+              with_flag(stream, [&](auto st) {
+                with_flag(c.count, [&](auto ct) {
+                  i = profile_sweep<A, Mode, st(), ct()>(p, src, dst, i, end, thr, failed, nfailed, 64, cv, fv,
+                                                         c.prefetch_ahead);
+                });
+              });
+              clipped += ops::hsum(cv);
+              flushed += ops::hsum(fv);
+            }
+          } else {
+            sweep_counts<A> sc{thr_p, zero, zero};
+            const bool uniform = p.fast_uniform && hint.credit > 0;
+            with_flag(p.has_negative_zero, [&](auto negative_zero) {
+              with_flag(sweep_below(p), [&](auto below) {
+                constexpr bool NZ = decltype(negative_zero)::value, B = decltype(below)::value;
+                with_flag(c.count, [&](auto ct) {
+                  constexpr bool C = decltype(ct)::value;
+                  if (uniform) {
+                    i = element_sweep<A, Mode, true, NZ, B, C>(p, src, dst, i, end, failed, nfailed, 64, hint, idx0, rs,
+                                                               stream, &sc, c.prefetch_ahead);
+                  } else {
+                    i = element_sweep<A, Mode, false, NZ, B, C>(p, src, dst, i, end, failed, nfailed, 64, hint, idx0,
+                                                                rs, stream, &sc, c.prefetch_ahead);
+                  }
+                });
+              });
             });
-          });
-          clipped += ops::hsum(cv);
-          flushed += ops::hsum(fv);
+            clipped += ops::hsum(sc.clipped);
+            flushed += ops::hsum(sc.flushed);
+          }
           for (std::size_t j = 0; j < nfailed; ++j)
             body(std::false_type{}, vf::load_unaligned(src + failed[j]), failed[j], N, dst + failed[j]);
+          // a uniform sweep that ran out of credit paid; the next round runs without the uniform case
           pays = sweep_pays(nfailed, N, from, i);
         }
       }

@@ -56,6 +56,7 @@ struct scaled_call {
   bool direct = false;                // quantize: params are at the segments' own scale (no exponent moves)
   bool stream = false;                // quantize, direct or blocks: non-temporal stores where the kernel can
   bool count = true;                  // quantize: false lets the kernel skip clipped and flushed_to_zero (then 0)
+  std::size_t prefetch_ahead = 0;     // quantize, direct: the sweeps prefetch in[i + prefetch_ahead] into L2 (0: not)
   const block_job* blocks = nullptr;  // quantize: the block mode (segs unused)
   std::uint64_t clipped = 0;          // quantize: outputs
   std::uint64_t flushed_to_zero = 0;

@@ -15,6 +15,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <string>
@@ -311,6 +312,64 @@ TEST_CASE("fast path: large tensors over several tasks and thread counts, in pla
             check_same(fast, slow, x,
                        b.c.spec + " n=" + std::to_string(n) + " kind=" + std::to_string(kind) +
                            " threads=" + std::to_string(th) + (in_place ? " in-place" : ""));
+          }
+        }
+      }
+    }
+  }
+  kernels::set_thread_count(0);
+}
+
+TEST_CASE("fast path: long groups out of place are quantized in one pass at a guessed scale, wrong guesses redone") {
+  // P = 8 pieces of 2^16 per group. One thread takes the pieces in order (in tasks of several pieces, each
+  // prefetching the next), so the scaled-kernel calls are known: P when the first piece holds the group's largest
+  // binade, P + P - 1 when every piece is two binades above the one before (each guess but the last is wrong), and P
+  // in place (amax first, then one quantization per piece).
+  const std::size_t piece = std::size_t{1} << 16, P = 8;
+  const fcase fcs[] = {
+      {"bp:5x7,4,3,2,1,0", "", scale_rule::room, 0, 0, 0},  {"log4", "", scale_rule::room, 1, 0, 0},
+      {"e4m3fn", "tensor", scale_rule::floor, 0, 0, 0},     {"int8", "tensor", scale_rule::ceil, 0, 0, 0},
+      {"e2m1fin", "channel:0", scale_rule::floor, 0, 0, 0},
+  };
+  std::mt19937_64 rng(4242);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (const fcase& c : fcs) {
+    const tensor_format tf = make_format(c);
+    const bool per_channel = c.groups == "channel:0";
+    const std::vector<std::int64_t> shape = per_channel ? std::vector<std::int64_t>{2, std::int64_t(P * piece)}
+                                                        : std::vector<std::int64_t>{std::int64_t(P * piece)};
+    const std::size_t groups = per_channel ? 2 : 1, n = groups * P * piece;
+    for (bool ramp : {false, true}) {
+      std::vector<float> x(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t k = (i / piece) % P;  // the piece within its group
+        x[i] = std::ldexp(normal(rng), ramp ? 2 * static_cast<int>(k) : 0);
+      }
+      // the group's largest binade 2^k (k = 6 in piece 0, or 2 P + 1 in the last piece of a ramp), with the largest
+      // magnitudes of e2m1 (1.5 2^k) and e4m3 (1.75 2^k) there at a floor scale and the floats just above them:
+      // exactly at and one ulp above the clip threshold
+      const int k = ramp ? 2 * static_cast<int>(P) + 1 : 6;
+      const std::size_t at = ramp ? (P - 1) * piece + 100 : 5;
+      const float marks[] = {1.5625f, 1.5f, std::nextafter(1.5f, 2.0f), -1.75f, -std::nextafter(1.75f, 2.0f), 1.75f};
+      for (std::size_t g = 0; g < groups; ++g)
+        for (std::size_t j = 0; j < std::size(marks); ++j) x[g * P * piece + at + j] = std::ldexp(marks[j], k);
+      for (const round_mode mode : {round_mode{rounding::rne, 0}, round_mode{rounding::sr, 0}}) {
+        quantize_options opt;
+        opt.mode = mode;
+        opt.seed = 11;
+        kernels::set_thread_count(1);
+        const outcome slow = run(tf, opt, x, shape, false, "off");
+        for (unsigned th : {1u, 2u}) {
+          kernels::set_thread_count(th);
+          for (bool in_place : {false, true}) {
+            const std::string what = c.spec + (ramp ? " ramp" : " peak first") + " threads=" + std::to_string(th) +
+                                     (in_place ? " in-place" : "") + " mode=" + std::to_string(int(mode.kind));
+            const outcome fast = run(tf, opt, x, shape, in_place, "auto");
+            check_same(fast, slow, x, what);
+            INFO(what);
+            if (th == 1) CHECK(fast.kernel_calls == groups * ((ramp && !in_place) ? 2 * P - 1 : P));
+            CHECK(fast.kernel_calls >= groups * P);
+            CHECK(fast.kernel_calls <= groups * 2 * P);
           }
         }
       }

@@ -75,12 +75,17 @@ class scaled_f32_kernel {
   };
   using params_ptr = std::unique_ptr<detail::simd_params, params_deleter>;
   params_ptr params_at(int s) const;
+  // The same parameters built once per kernel and scale and kept with it (thread-safe), or null where the format
+  // is refused at s.
+  const detail::simd_params* params_cached(int s) const;
   // As quantize, for segments whose scale_exp is the one `at` was built for (clip bits as there). stream: write
   // with non-temporal stores where the kernel can (outputs too large for the cache: kernels::stream_output_bytes).
-  // count = false: the counts may be skipped (they are then 0 where they were).
+  // count = false: the counts may be skipped (they are then 0 where they were). prefetch_ahead > 0: while it
+  // quantizes element i of a segment the loop prefetches element i + prefetch_ahead into L2 (the caller's next
+  // piece, whose amax it reads next; prefetches never fault).
   scaled_counts quantize_at(const detail::simd_params& at, const float* in, float* out,
                             std::span<const scaled_segment> segs, std::uint64_t index_offset, bool stream = false,
-                            bool count = true) const;
+                            bool count = true, std::size_t prefetch_ahead = 0) const;
 
   // Block mode (MX and other small groups of one length): `count` contiguous blocks of `len` elements from element
   // `first` of in and out, each quantized at the scale its own amax (largest magnitude) gets from plan(field, seg),
@@ -99,8 +104,6 @@ class scaled_f32_kernel {
 
  private:
   struct scale_cache;
-  // the params at scale s, built once per kernel and scale (thread-safe), or null where make_simd_params refuses
-  const detail::simd_params* params_at_cached(int s) const;
   std::unique_ptr<detail::simd_params> params_;
   const detail::simd_isa_entry* isa_ = nullptr;
   quantize_options opt_;

@@ -502,7 +502,10 @@ template <class A>
   const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
   const vi out_mag = xsimd::select(res > limit, overflow_value, res);
   if (negative_zero) return out_mag | (u & sign_bit);
-  return out_mag | xsimd::select(neg & (out_mag != zero), sign_bit, zero);
+  // the sign only where the magnitude is not 0: 0 - out_mag has its top bit set iff out_mag != 0 (out_mag < 2^31);
+  // plain bitwise operations (vpternlogd on AVX-512) instead of a compare into a mask and a masked move
+  (void)neg;
+  return out_mag | (u & (zero - out_mag) & sign_bit);
 }
 
 // Overflow and sign of the fast branch: res are the rounded magnitude bits of input bits u.

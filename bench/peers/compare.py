@@ -146,12 +146,13 @@ def main():
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 4))
     labels = [s for s, _, _ in FORMATS]
-    w = 0.25
+    w = 0.2
     xs = np.arange(len(labels))
     for k, (who, key) in enumerate([("fmtsim", lambda s, m, g: f"fmtsim {s}"),
-                                    ("ml_dtypes", lambda s, m, g: f"ml_dtypes astype {m}"),
+                                    ("ml_dtypes astype", lambda s, m, g: f"ml_dtypes astype {m}"),
+                                    ("ml_dtypes round trip", lambda s, m, g: f"ml_dtypes round trip {m}"),
                                     ("gfloat", lambda s, m, g: f"gfloat round_ndarray {g[12:]}")]):
-        ax.bar(xs + (k - 1) * w, [rate[key(s, m, g)] / 1e9 for s, m, g in FORMATS], w, label=who)
+        ax.bar(xs + (k - 1.5) * w, [rate[key(s, m, g)] / 1e9 for s, m, g in FORMATS], w, label=who)
     ax.axhline(rate["copy (NumPy)"] / 1e9, color="gray", linestyle="--", label="NumPy copy")
     ax.set_yscale("log")
     ax.set_xticks(xs, labels)

@@ -820,12 +820,13 @@ inline bool sweep_pays(std::size_t nfailed, std::size_t n, std::size_t from, std
 // The sweeps' overflow value as a splat: every lane's, except under rup / rdn, where it is that of the lanes rounded
 // away from zero (the others take limit), as in fast_finish.
 template <class A, rounding Mode>
-typename simd_ops<A>::vi sweep_overflow(const simd_params& p) {
+typename simd_ops<A>::vi sweep_overflow(const simd_params& p, bool negative = false) {
   using vi = typename simd_ops<A>::vi;
+  const std::int32_t limit = negative ? p.limit_neg : p.limit_pos, big = negative ? p.big_neg : p.big_pos;
   if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
-    return vi(p.saturate ? p.limit_pos : p.big_pos);
+    return vi(p.saturate ? limit : big);
   } else {
-    return vi(fast_to_max<Mode>(p) ? p.limit_pos : p.big_pos);
+    return vi(fast_to_max<Mode>(p) ? limit : big);
   }
 }
 
@@ -874,10 +875,12 @@ template <class A, rounding Mode, bool NegativeZero, class Words>
 template <class A, rounding Mode>
 struct sweep_consts {
   using vi = typename simd_ops<A>::vi;
-  vi limit, overflow, q, half, hi, lo_span, low_e, shift_high, low_shift_base;
+  vi limit, overflow, limit_n, overflow_n, q, half, hi, lo_span, low_e, shift_high, low_shift_base;
   [[gnu::always_inline]] explicit sweep_consts(const simd_params& p)
       : limit(p.limit_pos),
         overflow(sweep_overflow<A, Mode>(p)),
+        limit_n(p.limit_neg),
+        overflow_n(sweep_overflow<A, Mode>(p, true)),
         q(p.fast_lo),
         half(p.fast_lo - (1 << 23)),
         hi(p.fast_hi),
@@ -934,8 +937,9 @@ template <class A, rounding Mode>
 
 // The per-lane branch on lanes sweep_lane_ok covers: input bits u (mag = u & 0x7fffffff, neg = u < 0); words()
 // gives sr's first random words of the batch (called for sr only). NegativeZero: p.has_negative_zero. sr with Below:
-// lanes whose decision needs more random words are flagged in `fail` (the result is then not to be used).
-template <class A, rounding Mode, bool NegativeZero, bool Below, class Words>
+// lanes whose decision needs more random words are flagged in `fail` (the result is then not to be used). Asym:
+// the limit and overflow value of negative lanes are k.limit_n and k.overflow_n (integer grids, -2^(b-1)).
+template <class A, rounding Mode, bool NegativeZero, bool Below, class Words, bool Asym = false>
 [[gnu::always_inline]] inline typename simd_ops<A>::vi sweep_lanes(const simd_params& p, const sweep_consts<A, Mode>& k,
                                                                    typename simd_ops<A>::vi u,
                                                                    typename simd_ops<A>::vi mag,
@@ -958,6 +962,10 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, class Words>
                               [&]() [[gnu::always_inline]] { return ops::shr(mag | imp, shift) & one; });
     if constexpr (Below) res = fast_below_round<A, Mode>(mag, neg, mag == vi(0), res, k.q, k.half);
   }
+  if constexpr (Asym) {
+    return sweep_finish<A, Mode, NegativeZero>(u, neg, res, xsimd::select(neg, k.limit_n, k.limit),
+                                               xsimd::select(neg, k.overflow_n, k.overflow));
+  }
   return sweep_finish<A, Mode, NegativeZero>(u, neg, res, k.limit, k.overflow);
 }
 
@@ -974,7 +982,7 @@ template <class A>
 struct sweep_counts {
   typename simd_ops<A>::vi thr, clipped, flushed;
 };
-template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below, bool Count = false>
+template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below, bool Count = false, bool Asym = false>
 [[gnu::noinline]] std::size_t element_sweep(const simd_params& p, const float* src, float* dst, std::size_t i,
                                             std::size_t end, std::size_t* failed, std::size_t& nfailed, std::size_t cap,
                                             fast_hint& hint, std::uint64_t index_base, sr_stream<A>& rs, bool stream,
@@ -1032,7 +1040,7 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below, b
       continue;
     }
     vb fail = ops::splat(false);
-    const vi r = sweep_lanes<A, Mode, NegativeZero, Below>(p, k, u, mag, neg, words, fail);
+    const vi r = sweep_lanes<A, Mode, NegativeZero, Below, decltype(words), Asym>(p, k, u, mag, neg, words, fail);
     if (Mode == rounding::sr && Below && xsimd::any(fail)) [[unlikely]] {
       failed[nfailed++] = i;
       if (nfailed == cap) {
@@ -1127,7 +1135,7 @@ void quantize_run(const simd_call& c) {
     finish(res, fallback, at, N, c.in + at, hys ? c.prev + at : nullptr, c.out + at, stream);
   };
   if constexpr (!Table && !Guarded && Mode != rounding::hys) {
-    if (element_sweep_serves(p)) {
+    if (element_sweep_serves(p) || fixed_sr_sweep_serves(p)) {
       std::size_t failed[64];
       // one sweep call, then its skipped batches through the general loop; false once the sweep does not pay
       auto sweep = [&](auto uniform) {
@@ -1136,15 +1144,24 @@ void quantize_run(const simd_call& c) {
         const std::size_t from = i;
         with_flag(p.has_negative_zero, [&](auto negative_zero) {
           with_flag(sweep_below(p), [&](auto below) {
-            i = element_sweep<A, Mode, U, decltype(negative_zero)::value, decltype(below)::value>(
-                p, c.in, c.out, i, n, failed, nfailed, 64, hint, c.index_base, rs, stream);
+            constexpr bool NZ = decltype(negative_zero)::value, B = decltype(below)::value;
+            if constexpr (Mode == rounding::sr && !U) {
+              // integer grids: the negative limit is one quantum further out
+              with_flag(p.limit_neg != p.limit_pos || p.big_neg != p.big_pos, [&](auto asym) {
+                i = element_sweep<A, Mode, U, NZ, B, false, decltype(asym)::value>(
+                    p, c.in, c.out, i, n, failed, nfailed, 64, hint, c.index_base, rs, stream);
+              });
+            } else {
+              i = element_sweep<A, Mode, U, NZ, B>(p, c.in, c.out, i, n, failed, nfailed, 64, hint, c.index_base, rs,
+                                                   stream);
+            }
           });
         });
         for (std::size_t j = 0; j < nfailed; ++j) full(std::false_type{}, failed[j]);
         return sweep_pays(nfailed, N, from, i);
       };
       bool pays = true;
-      if (p.fast_uniform) {
+      if (p.fast_uniform && !p.fast_fixed) {
         while (pays && i + N <= n && hint.credit > 0) pays = sweep(std::true_type{});
       }
       while (pays && i + N <= n) pays = sweep(std::false_type{});

@@ -108,6 +108,12 @@ inline bool element_sweep_serves(const simd_params& p) {
 inline bool sweep_below(const simd_params& p) {
   return p.fast_below && (p.mode.kind != rounding::sr || p.mode.sr_bits <= 32);
 }
+// Whether element_sweep's per-lane branch serves p as an integer or fixed-point grid (simd_params::fast_fixed) under
+// sr, whose lanes the fixed-quantum case does not take: the per-lane shift is the grid's one quantum, and the
+// negative limit may differ from the positive one (element_sweep's Asym variant).
+inline bool fixed_sr_sweep_serves(const simd_params& p) {
+  return !p.table && p.fast && !p.fast_guards && p.fast_fixed && p.mode.kind == rounding::sr;
+}
 // Whether the block mode's fixed-quantum variant serves p (integer and fixed-point grids: simd_params::fast_fixed,
 // no guards; the deterministic modes).
 inline bool fixed_sweep_serves(const simd_params& p) { return p.fast && p.fast_fixed && !p.fast_guards; }

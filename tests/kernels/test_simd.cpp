@@ -147,6 +147,49 @@ TEST_CASE("SIMD == scalar reference for every format, scale and rounding mode (h
   }
 }
 
+TEST_CASE("SIMD stochastic rounding on integer and fixed-point grids: both limits, below the quantum") {
+  // Data without a lane outside the per-lane branch, so that the element kernel's sweep takes every batch: values
+  // between the grid's two limits and up to 3 quanta beyond (int8: -128 is one quantum further out than 127, so
+  // sr of x in (-128, -127) may give -128 where x in (127, 128) gives at most 127), and below the quantum.
+  const std::vector<std::string_view> isas = kernels::simd_isas();
+  if (isas.empty()) return;
+  xorshift64 rng{0x5eed1234abcdull};
+  for (const char* spec : {"int8", "int4", "fix8.4", "int8:sat", "uint8"}) {
+    const element_format f = parse_format(spec);
+    auto value = [](const dyadic& d) { return std::ldexp(static_cast<double>(d.significand), d.exponent); };
+    const double lo = has_sign(f) ? -value(max_finite_negative(f)) : 0.0, hi = value(max_finite(f));
+    const double q = std::ldexp(1.0, min_quantum_exp(f));
+    std::vector<float> x(4096);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double u = static_cast<double>(rng() >> 11) * 0x1p-53;
+      switch (i % 4) {
+        case 0:  // anywhere between the limits, 3 quanta beyond
+          x[i] = static_cast<float>(lo - 3 * q + u * (hi - lo + 6 * q));
+          break;
+        case 1:  // within one quantum of the negative limit
+          x[i] = static_cast<float>(lo - q + 2 * q * u);
+          break;
+        case 2:  // within one quantum of the positive limit
+          x[i] = static_cast<float>(hi - q + 2 * q * u);
+          break;
+        default:  // below the quantum, either sign
+          x[i] = static_cast<float>((u - 0.5) * 2 * q);
+          break;
+      }
+      if (!has_sign(f)) x[i] = std::fabs(x[i]);
+    }
+    for (const char* mode : {"sr", "sr4"}) {
+      quantize_options opt;
+      opt.mode = *parse_rounding(mode);
+      opt.seed = 99;
+      opt.index_offset = 12345;
+      std::vector<float> expect(x.size());
+      quantize_array<float>(f, x, expect, opt);
+      for (std::string_view isa : isas) check_isa(isa, f, x, opt, {}, expect);
+    }
+  }
+}
+
 TEST_CASE("SIMD stochastic rounding: same stream across ISAs and index offsets near 2^32 and 2^64") {
   const std::vector<std::string_view> isas = kernels::simd_isas();
   if (isas.empty()) return;

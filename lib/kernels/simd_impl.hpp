@@ -348,6 +348,12 @@ struct sr_stream {
   explicit sr_stream(std::uint64_t s) : seed(s) {}
 
   [[gnu::always_inline]] vi first_words(std::uint64_t index0) {
+    std::size_t avail;
+    return vi::load_unaligned(reinterpret_cast<const std::int32_t*>(window(index0, avail)));
+  }
+
+  // The first words of elements index0, index0 + 1, ..., index0 + avail - 1 (avail >= N) in order, filled if needed.
+  [[gnu::always_inline]] const std::uint32_t* window(std::uint64_t index0, std::size_t& avail) {
     const std::uint64_t g = index0 >> 6;
     const std::size_t off = static_cast<std::size_t>(index0 & 63u);
     std::uint64_t d = (g - first) & group_mask;  // indices wrap modulo 2^64 as in the scalar reference
@@ -355,12 +361,15 @@ struct sr_stream {
       fill(g);
       d = 0;
     }
-    return vi::load_unaligned(reinterpret_cast<const std::int32_t*>(words + 64 * d + off));
+    const std::size_t at = 64 * static_cast<std::size_t>(d) + off;
+    avail = 64 * G - at;
+    return words + at;
   }
 
  private:
-  // groups g .. g + G - 1 into words[64 j, 64 j + 64)
-  void fill(std::uint64_t g) {
+  // groups g .. g + G - 1 into words[64 j, 64 j + 64). Out of line: inlined into element_sweep, the interleaved
+  // chains' registers pushed the loop's temporaries to the stack (in cache, sr 12-16% slower per element)
+  [[gnu::noinline]] void fill(std::uint64_t g) {
     first = g;
     valid = true;
     for (std::size_t l0 = 0; l0 < 16; l0 += N) {
@@ -431,7 +440,7 @@ template <class A, rounding Mode, class Lsb>
 // is a 32-bit integer and the element's first random word w0 always decides: up iff w0 < T (formats.md 2,
 // element_random). The generic pipeline's 64-bit threshold and its fallback are not needed.
 template <class A>
-[[gnu::always_inline]] inline typename simd_ops<A>::vi fast_round_sr(const simd_params& p, typename simd_ops<A>::vi mag,
+[[gnu::always_inline]] inline typename simd_ops<A>::vi fast_round_sr(int bits, typename simd_ops<A>::vi mag,
                                                                      typename simd_ops<A>::vi shift,
                                                                      typename simd_ops<A>::vi one_s,
                                                                      typename simd_ops<A>::vi mask,
@@ -439,16 +448,16 @@ template <class A>
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   const vi zero(0);
-  const vi r = mag & mask;
-  const int bits = p.mode.sr_bits;
+  // r = mag & mask never needs forming: the left shift by 32 - shift (+ d) drops mag's bits at and above shift
   vi t;
   if (bits != 0 && bits < 23) {
     const vi d = xsimd::max(shift - vi(bits), zero);  // the bits of r below floor(f 2^R)
-    t = ops::shl(ops::shr(r, d), vi(32) - shift + d);
+    t = ops::shl(ops::shr(mag, d), vi(32) - shift + d);
   } else {
-    t = ops::shl(r, vi(32) - shift);
+    t = ops::shl(mag, vi(32) - shift);
   }
-  return (mag & ~mask) + xsimd::select(ops::ult(w0, t), one_s, zero);
+  const vi down = mag & ~mask;
+  return xsimd::select(ops::ult(w0, t), down + one_s, down);
 }
 
 // Whether overflow gives max instead of inf/NaN in the fast branch (rup/rdn decide per lane in fast_finish):
@@ -601,7 +610,7 @@ template <class A, rounding Mode, bool Table, bool Guarded, bool Uniform>
         const vi one_s(std::int32_t{1} << s);
         vi res;
         if constexpr (Mode == rounding::sr) {
-          res = fast_round_sr<A>(p, mag, vi(s), one_s, one_s - one, rs.first_words(index0));
+          res = fast_round_sr<A>(p.mode.sr_bits, mag, vi(s), one_s, one_s - one, rs.first_words(index0));
         } else {
           // the kept last bit is bit s of the magnitude: the implicit bit when s = 23 (zero lanes give 0 either way)
           res = fast_round<A, Mode>(mag, neg, one_s, one_s - one,
@@ -637,7 +646,7 @@ template <class A, rounding Mode, bool Table, bool Guarded, bool Uniform>
   const vb neg = u < zero;
   const vi one_s = ops::shl(one, shift);
   if constexpr (Mode == rounding::sr) {
-    const vi res = fast_round_sr<A>(p, mag, shift, one_s, one_s - one, rs.first_words(index0));
+    const vi res = fast_round_sr<A>(p.mode.sr_bits, mag, shift, one_s, one_s - one, rs.first_words(index0));
     out = fast_finish<A, Mode>(p, u, neg, res);
   } else {
     vi res = fast_round<A, Mode>(mag, neg, one_s, one_s - one,
@@ -856,13 +865,13 @@ template <class A, rounding Mode, bool NegativeZero>
 // (one_s = 2^s and mask = one_s - 1 as splats), then sweep_finish. words() gives sr's first random words.
 template <class A, rounding Mode, bool NegativeZero, class Words>
 [[gnu::always_inline]] inline typename simd_ops<A>::vi sweep_uniform_lanes(
-    const simd_params& p, int s, typename simd_ops<A>::vi one_s, typename simd_ops<A>::vi mask,
-    typename simd_ops<A>::vi limit, typename simd_ops<A>::vi overflow, typename simd_ops<A>::vi u,
-    typename simd_ops<A>::vi mag, typename simd_ops<A>::vb neg, Words words) {
+    int sr_bits, int s, typename simd_ops<A>::vi one_s, typename simd_ops<A>::vi mask, typename simd_ops<A>::vi limit,
+    typename simd_ops<A>::vi overflow, typename simd_ops<A>::vi u, typename simd_ops<A>::vi mag,
+    typename simd_ops<A>::vb neg, Words words) {
   using vi = typename simd_ops<A>::vi;
   vi res;
   if constexpr (Mode == rounding::sr) {
-    res = fast_round_sr<A>(p, mag, vi(s), one_s, mask, words());
+    res = fast_round_sr<A>(sr_bits, mag, vi(s), one_s, mask, words());
   } else {
     res = fast_round<A, Mode>(mag, neg, one_s, mask,
                               [&]() [[gnu::always_inline]] { return ((mag | vi(0x800000)) >> s) & vi(1); });
@@ -875,7 +884,9 @@ template <class A, rounding Mode, bool NegativeZero, class Words>
 template <class A, rounding Mode>
 struct sweep_consts {
   using vi = typename simd_ops<A>::vi;
-  vi limit, overflow, limit_n, overflow_n, q, half, hi, lo_span, low_e, shift_high, low_shift_base;
+  // low_field = low_e + 127 and low_shift_field = low_shift_base + 127: the per-lane rule on the exponent field
+  vi limit, overflow, limit_n, overflow_n, q, half, hi, lo_span, low_field, shift_high, low_shift_field;
+  int sr_bits;  // p.mode.sr_bits, read once (a byte of p that the loop's float stores might alias)
   [[gnu::always_inline]] explicit sweep_consts(const simd_params& p)
       : limit(p.limit_pos),
         overflow(sweep_overflow<A, Mode>(p)),
@@ -885,9 +896,10 @@ struct sweep_consts {
         half(p.fast_lo - (1 << 23)),
         hi(p.fast_hi),
         lo_span(p.fast_hi - p.fast_lo),
-        low_e(p.low_e),
+        low_field(p.low_e + 127),
         shift_high(p.shift_high),
-        low_shift_base(p.low_shift_base) {}
+        low_shift_field(p.low_shift_base + 127),
+        sr_bits(p.mode.sr_bits) {}
 };
 
 // The lanes (magnitude bits mag) the per-lane branch covers: those below fast_lo only with Below (sweep_below).
@@ -910,17 +922,19 @@ template <class A, rounding Mode, bool Below>
 // 2^(32 - R), and up iff w0 < T unless exact sr finds w0 == T with bits of r left below it: those lanes are flagged in
 // `fail` (the element's next words decide; the caller hands the batch to the scalar reference's pipeline).
 template <class A, rounding Mode>
-[[gnu::always_inline]] inline typename simd_ops<A>::vi sweep_sr_below(
-    const simd_params& p, const sweep_consts<A, Mode>& k, typename simd_ops<A>::vi mag, typename simd_ops<A>::vi w0,
-    typename simd_ops<A>::vi res, typename simd_ops<A>::vb& fail) {
+[[gnu::always_inline]] inline typename simd_ops<A>::vi sweep_sr_below(const sweep_consts<A, Mode>& k,
+                                                                      typename simd_ops<A>::vi mag,
+                                                                      typename simd_ops<A>::vi w0,
+                                                                      typename simd_ops<A>::vi res,
+                                                                      typename simd_ops<A>::vb& fail) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   using vb = typename ops::vb;
   const vi zero(0), one(1), c31(31);
   const vb below = mag < k.q;
   if (!xsimd::any(below)) return res;
-  const bool exact = p.mode.sr_bits == 0;
-  const vi R(exact ? 32 : p.mode.sr_bits);
+  const bool exact = k.sr_bits == 0;
+  const vi R(exact ? 32 : k.sr_bits);
   const vi field = mag >> 23;
   const vi r = xsimd::select(field == zero, mag, (mag & vi(0x7fffff)) | vi(0x800000));
   const vi sh = (k.q >> 23) + vi(23) - xsimd::max(field, one);
@@ -940,7 +954,7 @@ template <class A, rounding Mode>
 // lanes whose decision needs more random words are flagged in `fail` (the result is then not to be used). Asym:
 // the limit and overflow value of negative lanes are k.limit_n and k.overflow_n (integer grids, -2^(b-1)).
 template <class A, rounding Mode, bool NegativeZero, bool Below, class Words, bool Asym = false>
-[[gnu::always_inline]] inline typename simd_ops<A>::vi sweep_lanes(const simd_params& p, const sweep_consts<A, Mode>& k,
+[[gnu::always_inline]] inline typename simd_ops<A>::vi sweep_lanes(const sweep_consts<A, Mode>& k,
                                                                    typename simd_ops<A>::vi u,
                                                                    typename simd_ops<A>::vi mag,
                                                                    typename simd_ops<A>::vb neg, Words words,
@@ -948,15 +962,15 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, class Words, bo
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   const vi one(1), imp(0x800000);
-  const vi e = (mag >> 23) - vi(127);
+  const vi field = mag >> 23;  // e + 127
   // zero lanes (e = -127) may have any shift >= 1: capped at 24 so that one_s stays a positive power
-  const vi shift = xsimd::min(xsimd::select(e >= k.low_e, k.shift_high, k.low_shift_base - e), vi(24));
+  const vi shift = xsimd::min(xsimd::select(field >= k.low_field, k.shift_high, k.low_shift_field - field), vi(24));
   const vi one_s = ops::shl(one, shift);
   vi res;
   if constexpr (Mode == rounding::sr) {
     const vi w0 = words();
-    res = fast_round_sr<A>(p, mag, shift, one_s, one_s - one, w0);
-    if constexpr (Below) res = sweep_sr_below<A, Mode>(p, k, mag, w0, res, fail);
+    res = fast_round_sr<A>(k.sr_bits, mag, shift, one_s, one_s - one, w0);
+    if constexpr (Below) res = sweep_sr_below<A, Mode>(k, mag, w0, res, fail);
   } else {
     res = fast_round<A, Mode>(mag, neg, one_s, one_s - one,
                               [&]() [[gnu::always_inline]] { return ops::shr(mag | imp, shift) & one; });
@@ -1016,18 +1030,30 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below, b
       xsimd::bitwise_cast<vf>(out).store_unaligned(dst + at);
     }
   };
+  // sr: the first random words of the elements [w_begin, w_end) of this loop's i are at w_at (rs.window)
+  const std::uint32_t* w_at = nullptr;
+  std::size_t w_begin = 0, w_end = 0;
   for (; i + N <= end; i += N) {
     if (ahead != 0) __builtin_prefetch(src + i + ahead, 0, 2);  // the caller's next piece, into L2
     const vi u = xsimd::bitwise_cast<vi>(vf::load_unaligned(src + i));
     const vi mag = u & abs_mask;
     const vb neg = u < zero;
-    auto words = [&]() [[gnu::always_inline]] { return rs.first_words(index_base + i); };
+    auto words = [&]() [[gnu::always_inline]] {
+      if (i + N > w_end) {
+        std::size_t avail;
+        w_at = rs.window(index_base + i, avail);
+        w_begin = i;
+        w_end = i + avail;
+      }
+      return vi::load_unaligned(reinterpret_cast<const std::int32_t*>(w_at + (i - w_begin)));
+    };
     if constexpr (Uniform) {
       if (h.credit <= 0) break;
       // every lane in the format's normal range (or zero): the one shift s
       if (h.note(xsimd::all(ops::ult(mag - uni_lo, uni_span) | (mag == zero)))) {
         put(i, mag,
-            sweep_uniform_lanes<A, Mode, NegativeZero>(p, s, one_s_u, mask_u, k.limit, k.overflow, u, mag, neg, words));
+            sweep_uniform_lanes<A, Mode, NegativeZero>(k.sr_bits, s, one_s_u, mask_u, k.limit, k.overflow, u, mag, neg,
+                                                       words));
         continue;
       }
     }
@@ -1040,7 +1066,7 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below, b
       continue;
     }
     vb fail = ops::splat(false);
-    const vi r = sweep_lanes<A, Mode, NegativeZero, Below, decltype(words), Asym>(p, k, u, mag, neg, words, fail);
+    const vi r = sweep_lanes<A, Mode, NegativeZero, Below, decltype(words), Asym>(k, u, mag, neg, words, fail);
     if (Mode == rounding::sr && Below && xsimd::any(fail)) [[unlikely]] {
       failed[nfailed++] = i;
       if (nfailed == cap) {
@@ -1551,6 +1577,7 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
   const simd_params& p0 = *c.params;
   const vi zero(0), one(1), abs_mask(0x7fffffff);
   const int sh = p0.shift_high;  // the uniform case's shift (the same at every scale)
+  const int sr_bits = p0.mode.sr_bits;
   const vi one_s_u(std::int32_t{1} << (sh > 0 && sh < 31 ? sh : 0));
   const vi mask_u = one_s_u - one;
   // the plan per exponent field of the amax: params at the blocks' scale (null: not taken)
@@ -1641,7 +1668,7 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
       for (std::size_t k = 0; k < K; ++k) {
         auto words = [&]() [[gnu::always_inline]] { return rs.first_words(c.index_base + at + k * N); };
         cv = ops::inc(cv, mag[k] > thr);
-        put(k, sweep_uniform_lanes<A, Mode, NegativeZero>(p0, sh, one_s_u, mask_u, limit, overflow, u[k], mag[k],
+        put(k, sweep_uniform_lanes<A, Mode, NegativeZero>(sr_bits, sh, one_s_u, mask_u, limit, overflow, u[k], mag[k],
                                                           u[k] < zero, words));
       }
     } else {
@@ -1652,7 +1679,7 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
       vb fail = ops::splat(false);
       for (std::size_t k = 0; k < K; ++k) {
         auto words = [&]() [[gnu::always_inline]] { return rs.first_words(c.index_base + at + k * N); };
-        r[k] = sweep_lanes<A, Mode, NegativeZero, Below>(*en.p, kc, u[k], mag[k], u[k] < zero, words, fail);
+        r[k] = sweep_lanes<A, Mode, NegativeZero, Below>(kc, u[k], mag[k], u[k] < zero, words, fail);
       }
       if (Mode == rounding::sr && Below && xsimd::any(fail)) [[unlikely]]
         continue;

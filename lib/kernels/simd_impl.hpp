@@ -503,9 +503,11 @@ template <class A, rounding Mode>
 // The end of the fast branch once the overflow value of every lane is known: magnitudes above limit take it, then
 // the sign (formats without -0 give +0 for a negative input rounded to zero).
 template <class A>
-[[gnu::always_inline]] inline typename simd_ops<A>::vi fast_overflow_sign(
-    typename simd_ops<A>::vi u, typename simd_ops<A>::vb neg, typename simd_ops<A>::vi res,
-    typename simd_ops<A>::vi limit, typename simd_ops<A>::vi overflow_value, bool negative_zero) {
+[[gnu::always_inline]] inline typename simd_ops<A>::vi fast_overflow_sign(typename simd_ops<A>::vi u,
+                                                                          typename simd_ops<A>::vi res,
+                                                                          typename simd_ops<A>::vi limit,
+                                                                          typename simd_ops<A>::vi overflow_value,
+                                                                          bool negative_zero) {
   using vi = typename simd_ops<A>::vi;
   const vi zero(0);
   const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
@@ -513,7 +515,6 @@ template <class A>
   if (negative_zero) return out_mag | (u & sign_bit);
   // the sign only where the magnitude is not 0: 0 - out_mag has its top bit set iff out_mag != 0 (out_mag < 2^31);
   // plain bitwise operations (vpternlogd on AVX-512) instead of a compare into a mask and a masked move
-  (void)neg;
   return out_mag | (u & (zero - out_mag) & sign_bit);
 }
 
@@ -534,7 +535,7 @@ template <class A, rounding Mode>
   } else {
     overflow_value = fast_to_max<Mode>(p) ? limit : big_value;
   }
-  return fast_overflow_sign<A>(u, neg, res, limit, overflow_value, p.has_negative_zero);
+  return fast_overflow_sign<A>(u, res, limit, overflow_value, p.has_negative_zero);
 }
 
 // simd_params::fast_below: the lanes below q = 2^(fast_lo's exponent) round to 0 or q (res elsewhere); ties
@@ -858,7 +859,7 @@ template <class A, rounding Mode, bool NegativeZero>
                                                                     typename simd_ops<A>::vi res,
                                                                     typename simd_ops<A>::vi limit,
                                                                     typename simd_ops<A>::vi overflow) {
-  return fast_overflow_sign<A>(u, neg, res, limit, sweep_lane_overflow<A, Mode>(neg, limit, overflow), NegativeZero);
+  return fast_overflow_sign<A>(u, res, limit, sweep_lane_overflow<A, Mode>(neg, limit, overflow), NegativeZero);
 }
 
 // The sweeps' uniform case on lanes that are all zero or in the format's normal range: the one shift s = shift_high

@@ -888,6 +888,9 @@ struct sweep_consts {
   // low_field = low_e + 127 and low_shift_field = low_shift_base + 127: the per-lane rule on the exponent field
   vi limit, overflow, limit_n, overflow_n, q, half, hi, lo_span, low_field, shift_high, low_shift_field;
   int sr_bits;  // p.mode.sr_bits, read once (a byte of p that the loop's float stores might alias)
+  // sweep_sr_below on AVX-512: |x| moves to |x| 2^(R - qx) on its exponent field (sr_scale), exact for inputs at or
+  // above the float32 bits sr_low (normal, and still normal once moved); sr_up = 32 - R
+  vi sr_scale, sr_low, sr_up;
   [[gnu::always_inline]] explicit sweep_consts(const simd_params& p)
       : limit(p.limit_pos),
         overflow(sweep_overflow<A, Mode>(p)),
@@ -900,7 +903,14 @@ struct sweep_consts {
         low_field(p.low_e + 127),
         shift_high(p.shift_high),
         low_shift_field(p.low_shift_base + 127),
-        sr_bits(p.mode.sr_bits) {}
+        sr_bits(p.mode.sr_bits) {
+    const int R = sr_bits == 0 || sr_bits > 32 ? 32 : sr_bits;
+    const int q_field = p.fast_lo >> 23;  // q = 2^qx, qx = q_field - 127 (q_field 0: no lane qualifies)
+    const int move = R - (q_field - 127);
+    sr_scale = vi(move * (1 << 23));
+    sr_low = vi(q_field == 0 ? 0x7f800000 : std::max(1, 1 - move) * (1 << 23));
+    sr_up = vi(32 - R);
+  }
 };
 
 // The lanes (magnitude bits mag) the per-lane branch covers: those below fast_lo only with Below (sweep_below).
@@ -935,6 +945,25 @@ template <class A, rounding Mode>
   const vb below = mag < k.q;
   if (!xsimd::any(below)) return res;
   const bool exact = k.sr_bits == 0;
+#if XSIMD_WITH_AVX512F
+  if constexpr (ops::is_avx512) {
+    // T0 = floor(|x| 2^(R - qx)) = floor(f 2^R) < 2^R by one exact exponent move and one truncating conversion to
+    // unsigned; lanes the move does not keep normal (float32 subnormals) go to the scalar reference unless zero
+    const vb ok = below & (mag >= k.sr_low);
+    const __m512 scaled = _mm512_castsi512_ps(mag + k.sr_scale);
+    const vi t0(_mm512_maskz_cvttps_epu32(static_cast<__mmask16>(ok), scaled));
+    fail = fail | (below & !ok & (mag != zero));
+    vi t = t0;
+    if (exact) {
+      // bits of f below the first word's: |x| 2^(32 - qx) is not the integer T0 (both sides normal or zero)
+      const vb rest(_mm512_mask_cmp_ps_mask(static_cast<__mmask16>(ok), _mm512_cvtepu32_ps(t0), scaled, _CMP_NEQ_UQ));
+      fail = fail | (rest & (w0 == t0));
+    } else {
+      t = ops::shl(t0, k.sr_up);
+    }
+    return xsimd::select(below, xsimd::select(ops::ult(w0, t), k.q, zero), res);
+  }
+#endif
   const vi R(exact ? 32 : k.sr_bits);
   const vi field = mag >> 23;
   const vi r = xsimd::select(field == zero, mag, (mag & vi(0x7fffff)) | vi(0x800000));

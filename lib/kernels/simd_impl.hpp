@@ -368,7 +368,7 @@ struct sr_stream {
 
  private:
   // groups g .. g + G - 1 into words[64 j, 64 j + 64). Out of line: inlined into element_sweep, the interleaved
-  // chains' registers pushed the loop's temporaries to the stack (in cache, sr 12-16% slower per element)
+  // chains' registers pushed the loop's temporaries to the stack (in cache, sr 7-13% slower per element)
   [[gnu::noinline]] void fill(std::uint64_t g) {
     first = g;
     valid = true;

@@ -467,9 +467,38 @@ constexpr bool fast_to_max(const simd_params& p) {
   return (Mode == rounding::rne || Mode == rounding::rna || Mode == rounding::sr) ? p.saturate : true;
 }
 
+// round(y) in the float unit for y = |x| 2^-q >= 0, an exact power-of-two scaling of the input (neg: the input's sign,
+// for rup / rdn). For the integer t = trunc(y), y - t is exact (t is y with its fraction bits cleared), and either
+// y < 2^24, where t + 1 is exact too, or y is an integer and no step is taken. The rounding instructions carry their
+// mode (MXCSR's is not used).
+template <class A, rounding Mode>
+[[gnu::always_inline]] inline typename simd_ops<A>::vf unit_round(typename simd_ops<A>::vf y,
+                                                                  typename simd_ops<A>::vb neg) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vf = typename ops::vf;
+  if constexpr (Mode == rounding::rne) {
+    return xsimd::nearbyint(y);
+  } else if constexpr (Mode == rounding::rna) {
+    const vf t = xsimd::trunc(y);
+    return xsimd::select(y - t >= vf(0.5f), t + vf(1.0f), t);
+  } else if constexpr (Mode == rounding::rtz) {
+    return xsimd::trunc(y);
+  } else if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
+    const auto away = Mode == rounding::rup ? !neg : neg;  // the lanes rounded up in magnitude
+    return xsimd::bitwise_cast<vf>(
+        xsimd::select(away, xsimd::bitwise_cast<vi>(xsimd::ceil(y)), xsimd::bitwise_cast<vi>(xsimd::trunc(y))));
+  } else {
+    static_assert(Mode == rounding::rto, "sr and hys do not round in the float unit");
+    const vf t = xsimd::trunc(y);
+    const vi tb = xsimd::bitwise_cast<vi>(t);
+    const auto bump = (tb != xsimd::bitwise_cast<vi>(y)) & ((xsimd::to_int(t) & vi(1)) == vi(0));
+    return xsimd::bitwise_cast<vf>(xsimd::select(bump, xsimd::bitwise_cast<vi>(t + vf(1.0f)), tb));
+  }
+}
+
 // The fixed-quantum lanes of the uniform case (simd_params::fast_fixed): n = round(|x| 2^-q) in the float unit,
-// then n 2^q, both scalings exact. y < 2^23 there (the quantum lies above the input's last bit), so t + 1 is exact
-// for the integer t = trunc(y), as is y - t. The rounding instructions carry their mode (MXCSR's is not used).
+// then n 2^q, both scalings exact (y < 2^23 there: the quantum lies above the input's last bit).
 template <class A, rounding Mode>
 [[gnu::always_inline]] inline typename simd_ops<A>::vi fast_fixed_round(const simd_params& p,
                                                                         typename simd_ops<A>::vi mag,
@@ -477,26 +506,7 @@ template <class A, rounding Mode>
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   using vf = typename ops::vf;
-  const vf y = xsimd::bitwise_cast<vf>(mag) * vf(p.fixed_up);
-  vf n;
-  if constexpr (Mode == rounding::rne) {
-    n = xsimd::nearbyint(y);
-  } else if constexpr (Mode == rounding::rna) {
-    const vf t = xsimd::trunc(y);  // y - t is exact (t is y with its fraction bits cleared)
-    n = xsimd::select(y - t >= vf(0.5f), t + vf(1.0f), t);
-  } else if constexpr (Mode == rounding::rtz) {
-    n = xsimd::trunc(y);
-  } else if constexpr (Mode == rounding::rup || Mode == rounding::rdn) {
-    const auto away = Mode == rounding::rup ? !neg : neg;  // the lanes rounded up in magnitude
-    n = xsimd::bitwise_cast<vf>(
-        xsimd::select(away, xsimd::bitwise_cast<vi>(xsimd::ceil(y)), xsimd::bitwise_cast<vi>(xsimd::trunc(y))));
-  } else {
-    static_assert(Mode == rounding::rto, "sr and hys do not take the fixed-quantum lanes");
-    const vf t = xsimd::trunc(y);
-    const vi tb = xsimd::bitwise_cast<vi>(t);
-    const auto bump = (tb != xsimd::bitwise_cast<vi>(y)) & ((xsimd::to_int(t) & vi(1)) == vi(0));
-    n = xsimd::bitwise_cast<vf>(xsimd::select(bump, xsimd::bitwise_cast<vi>(t + vf(1.0f)), tb));
-  }
+  const vf n = unit_round<A, Mode>(xsimd::bitwise_cast<vf>(mag) * vf(p.fixed_up), neg);
   return xsimd::bitwise_cast<vi>(n * vf(p.fixed_down));
 }
 
@@ -1587,15 +1597,34 @@ void scaled_run(scaled_call& c) {
   c.flushed_to_zero += flushed;
 }
 
+// How the block mode rounds a block's lanes (block_sweep).
+enum class block_rule {
+  lanes,     // element_sweep's branches: the uniform case while it pays, else the per-lane shift (every mode but hys)
+  fixed,     // integer and fixed-point grids (simd_params::fast_fixed at the block's scale, not sr): every lane zero or
+             // normal below uni_lo, rounded in the float unit at the one quantum, limits per sign
+  unit,      // simd_params::unit with a quantum per lane (minifloats; rne, rna, rtz), one limit for both signs
+  unit_one,  // simd_params::unit with one quantum (integer and fixed-point grids; rne, rna, rtz), limits per sign
+};
+
+// Whether the block mode rounds blocks of the format at p (at scale 0) in the float unit (block_rule::unit,
+// unit_one): the deterministic modes whose result is 0 below half the quantum, where float32 subnormal inputs and
+// scalings that underflow give 0 whatever DAZ / FTZ say.
+template <rounding Mode>
+bool block_unit_serves(const simd_params& p) {
+  constexpr bool mode_ok = Mode == rounding::rne || Mode == rounding::rna || Mode == rounding::rtz;
+  return mode_ok && p.unit &&
+         (p.unit_m_bits == 255 * (1 << 23) || (p.limit_neg == p.limit_pos && p.big_neg == p.big_pos));
+}
+
 // The scaled kernel's block mode (scaled_f32_kernel::quantize_blocks: MX and other small groups of K batches,
 // contiguous, float-like elements): per block the amax from the K batches in registers, the block's scale from the
-// caller's plan for the amax's exponent field (asked once per field and call), then element_sweep's per-lane branch
+// caller's plan for the amax's exponent field (asked once per field and call), then the block's lanes rounded by Rule
 // with the params at that scale - Q_{f,s}(x) computed directly, no exponent moves and no fallback lanes - the
 // statistics in per-lane registers, and the K results stored only when every lane of the block qualified (so a
 // block left to the caller is untouched, also in place). NegativeZero / Below: the format's, at every scale.
-// Fixed: integer and fixed-point elements instead (simd_params::fast_fixed at the block's scale, not sr): every lane
-// zero or normal below uni_lo, rounded in the float unit, limits per sign.
-template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, bool Fixed>
+// Rule unit / unit_one: every lane of a block qualifies once its amax field does (2^qe and 2^-qe normal for the
+// lanes' quanta 2^qe, the largest being that of the amax; the lowest at least 2^-125).
+template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, block_rule Rule>
 [[gnu::noinline]] void block_sweep(scaled_call& c) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
@@ -1603,6 +1632,8 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
   using vb = typename ops::vb;
   constexpr std::size_t N = ops::size;
   constexpr std::size_t L = K * N;
+  constexpr bool Fixed = Rule == block_rule::fixed;
+  constexpr bool Unit = Rule == block_rule::unit || Rule == block_rule::unit_one;
   const block_job& job = *c.blocks;
   const simd_params& p0 = *c.params;
   const vi zero(0), one(1), abs_mask(0x7fffffff);
@@ -1610,12 +1641,15 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
   const int sr_bits = p0.mode.sr_bits;
   const vi one_s_u(std::int32_t{1} << (sh > 0 && sh < 31 ? sh : 0));
   const vi mask_u = one_s_u - one;
+  const vi unit_m(p0.unit_m_bits);
   // the plan per exponent field of the amax: params at the blocks' scale (null: not taken)
   struct entry {
     const simd_params* p;
     std::int32_t s;
     std::int32_t clip_pos, clip_neg;
     std::int32_t uni_lo, uni_span;  // the uniform case at that scale (uni_span 0: none); Fixed: its range
+    // Unit: the field of the lowest quantum 2^q (bits), 2^-q, the limits and overflow values per sign
+    std::int32_t unit_low, unit_inv, limit_pos, limit_neg, over_pos, over_neg;
   };
   entry memo[256];
   bool known[256] = {};
@@ -1625,18 +1659,41 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
     if (p && !(p->mode == p0.mode && p->seed == p0.seed)) p = nullptr;
     if constexpr (Fixed) {
       if (p && !fixed_sweep_serves(*p)) p = nullptr;
+    } else if constexpr (Unit) {
+      if (p && !(block_unit_serves<Mode>(*p) && p->unit_m_bits == p0.unit_m_bits &&
+                 p->has_negative_zero == NegativeZero && (Rule == block_rule::unit_one || b.clip_pos == b.clip_neg)))
+        p = nullptr;
+      // the quanta's fields, from that of the lowest to that of the amax's, within [2, 253]
+      if (p && !(p->unit_low_bits >= 2 * (1 << 23) && std::max(static_cast<std::int32_t>(field << 23) - p0.unit_m_bits,
+                                                               p->unit_low_bits) <= 253 * (1 << 23)))
+        p = nullptr;
     } else {
       if (p && !(element_sweep_serves(*p) && sweep_below(*p) == Below && p->has_negative_zero == NegativeZero &&
                  b.clip_pos == b.clip_neg))
         p = nullptr;
     }
-    const bool uniform = p && p->fast_uniform && (Fixed || p->shift_high == p0.shift_high);
-    memo[field] = entry{p,
-                        b.scale_exp,
-                        static_cast<std::int32_t>(b.clip_pos),
-                        static_cast<std::int32_t>(b.clip_neg),
-                        uniform ? p->uni_lo : 0,
-                        uniform ? p->uni_span : 0};
+    const bool uniform = !Unit && p && p->fast_uniform && (Fixed || p->shift_high == p0.shift_high);
+    entry e{p,
+            b.scale_exp,
+            static_cast<std::int32_t>(b.clip_pos),
+            static_cast<std::int32_t>(b.clip_neg),
+            uniform ? p->uni_lo : 0,
+            uniform ? p->uni_span : 0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0};
+    if (Unit && p) {
+      e.unit_low = p->unit_low_bits;
+      e.unit_inv = 254 * (1 << 23) - p->unit_low_bits;
+      e.limit_pos = p->limit_pos;
+      e.limit_neg = p->limit_neg;
+      e.over_pos = fast_to_max<Mode>(*p) ? p->limit_pos : p->big_pos;
+      e.over_neg = fast_to_max<Mode>(*p) ? p->limit_neg : p->big_neg;
+    }
+    memo[field] = e;
     known[field] = true;
   };
   const bool stream = c.stream && reinterpret_cast<std::uintptr_t>(c.out + job.first) % (N * sizeof(float)) == 0;
@@ -1674,7 +1731,34 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
         xsimd::bitwise_cast<vf>(r).store_unaligned(c.out + at + k * N);
       }
     };
-    if constexpr (Fixed) {
+    if constexpr (Unit) {
+      // n = round(|x| 2^-qe) at the lane's quantum 2^qe = 2^max(e - unit_m, q) (unit_one: 2^q), result n 2^qe
+      const vi low(en.unit_low), limit(en.limit_pos), overflow(en.over_pos);
+      for (std::size_t k = 0; k < K; ++k) {
+        const vb neg = u[k] < zero;
+        vi qb, ib;
+        if constexpr (Rule == block_rule::unit) {
+          qb = xsimd::max((mag[k] & vi(0x7f800000)) - unit_m, low);
+          ib = vi(254 * (1 << 23)) - qb;
+        } else {
+          qb = low;
+          ib = vi(en.unit_inv);
+        }
+        const vf n = unit_round<A, Mode>(xsimd::bitwise_cast<vf>(mag[k]) * xsimd::bitwise_cast<vf>(ib), neg);
+        const vi res = xsimd::bitwise_cast<vi>(n * xsimd::bitwise_cast<vf>(qb));
+        vi r;
+        if constexpr (Rule == block_rule::unit_one) {
+          r = sweep_finish<A, Mode, NegativeZero>(u[k], neg, res, xsimd::select(neg, vi(en.limit_neg), limit),
+                                                  xsimd::select(neg, vi(en.over_neg), overflow));
+          cv = ops::inc(cv, mag[k] > xsimd::select(neg, vi(en.clip_neg), thr));
+        } else {
+          r = sweep_finish<A, Mode, NegativeZero>(u[k], neg, res, limit, overflow);
+          cv = ops::inc(cv, mag[k] > thr);
+        }
+        fv = ops::inc(fv, (mag[k] != zero) & (xsimd::bitwise_cast<vi>(n) == zero));  // n >= +0; limits > 0
+        put(k, r);
+      }
+    } else if constexpr (Fixed) {
       // every lane zero or a normal float32 magnitude below uni_lo: one quantum
       const vi span(en.uni_lo - (1 << 23));
       if (!every([&](vi x) { return ops::ult(x - vi(1 << 23), span) | (x == zero); })) continue;
@@ -1686,41 +1770,40 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
         fv = ops::inc(fv, (mag[k] != zero) & ((r & abs_mask) == zero));
         put(k, r);
       }
-      job.scale_out[b] = en.s;
-      continue;
-    }
-    // the uniform case while it pays (fast_hint): every lane in the format's normal range at the block's scale (or
-    // zero), the one shift shift_high for every scale; a nonzero lane there never rounds to zero
-    const vi uni_lo(en.uni_lo), uni_span(en.uni_span);
-    if (hint.credit > 0 && hint.note(every([&](vi x) { return ops::ult(x - uni_lo, uni_span) | (x == zero); }))) {
-      const vi limit(en.p->limit_pos);
-      const vi overflow = sweep_overflow<A, Mode>(*en.p);
-      for (std::size_t k = 0; k < K; ++k) {
-        auto words = [&]() [[gnu::always_inline]] { return rs.first_words(c.index_base + at + k * N); };
-        cv = ops::inc(cv, mag[k] > thr);
-        put(k, sweep_uniform_lanes<A, Mode, NegativeZero>(sr_bits, sh, one_s_u, mask_u, limit, overflow, u[k], mag[k],
-                                                          u[k] < zero, words));
-      }
     } else {
-      const sweep_consts<A, Mode> kc(*en.p);
-      if (!every([&](vi x) { return sweep_lane_ok<A, Mode, Below>(kc, x); })) [[unlikely]]
-        continue;
-      vi r[K];
-      vb fail = ops::splat(false);
-      for (std::size_t k = 0; k < K; ++k) {
-        auto words = [&]() [[gnu::always_inline]] { return rs.first_words(c.index_base + at + k * N); };
-        r[k] = sweep_lanes<A, Mode, NegativeZero, Below>(kc, u[k], mag[k], u[k] < zero, words, fail);
-      }
-      if (Mode == rounding::sr && Below && xsimd::any(fail)) [[unlikely]]
-        continue;
-      for (std::size_t k = 0; k < K; ++k) {
-        cv = ops::inc(cv, mag[k] > thr);
-        fv = ops::inc(fv, (mag[k] != zero) & ((r[k] & abs_mask) == zero));
-        put(k, r[k]);
+      // the uniform case while it pays (fast_hint): every lane in the format's normal range at the block's scale (or
+      // zero), the one shift shift_high for every scale; a nonzero lane there never rounds to zero
+      const vi uni_lo(en.uni_lo), uni_span(en.uni_span);
+      if (hint.credit > 0 && hint.note(every([&](vi x) { return ops::ult(x - uni_lo, uni_span) | (x == zero); }))) {
+        const vi limit(en.p->limit_pos);
+        const vi overflow = sweep_overflow<A, Mode>(*en.p);
+        for (std::size_t k = 0; k < K; ++k) {
+          auto words = [&]() [[gnu::always_inline]] { return rs.first_words(c.index_base + at + k * N); };
+          cv = ops::inc(cv, mag[k] > thr);
+          put(k, sweep_uniform_lanes<A, Mode, NegativeZero>(sr_bits, sh, one_s_u, mask_u, limit, overflow, u[k], mag[k],
+                                                            u[k] < zero, words));
+        }
+      } else {
+        const sweep_consts<A, Mode> kc(*en.p);
+        if (!every([&](vi x) { return sweep_lane_ok<A, Mode, Below>(kc, x); })) [[unlikely]]
+          continue;
+        vi r[K];
+        vb fail = ops::splat(false);
+        for (std::size_t k = 0; k < K; ++k) {
+          auto words = [&]() [[gnu::always_inline]] { return rs.first_words(c.index_base + at + k * N); };
+          r[k] = sweep_lanes<A, Mode, NegativeZero, Below>(kc, u[k], mag[k], u[k] < zero, words, fail);
+        }
+        if (Mode == rounding::sr && Below && xsimd::any(fail)) [[unlikely]]
+          continue;
+        for (std::size_t k = 0; k < K; ++k) {
+          cv = ops::inc(cv, mag[k] > thr);
+          fv = ops::inc(fv, (mag[k] != zero) & ((r[k] & abs_mask) == zero));
+          put(k, r[k]);
+        }
       }
     }
     job.scale_out[b] = en.s;
-    if (++since_flush == (std::size_t{1} << 26)) {  // per-lane counts stay below 2^31
+    if (++since_flush == (std::size_t{1} << 26)) {  // per-lane counts stay below 2^31 (at most K a block)
       c.clipped += ops::hsum(cv);
       c.flushed_to_zero += ops::hsum(fv);
       cv = fv = zero;
@@ -1737,24 +1820,38 @@ void block_mode(scaled_call& c) {
   constexpr std::size_t N = simd_ops<A>::size;
   const simd_params& p = *c.params;
   const std::size_t len = c.blocks->len;
-  auto run = [&](auto negative_zero, auto below, auto fixed) {
-    constexpr bool Z = decltype(negative_zero)::value, B = decltype(below)::value, F = decltype(fixed)::value;
+  auto run = [&](auto negative_zero, auto below, auto rule) {
+    constexpr bool Z = decltype(negative_zero)::value, B = decltype(below)::value;
+    constexpr block_rule R = decltype(rule)::value;
     switch (len / N) {
       case 1:
-        return block_sweep<A, Mode, Z, B, 1, F>(c);
+        return block_sweep<A, Mode, Z, B, 1, R>(c);
       case 2:
-        return block_sweep<A, Mode, Z, B, 2, F>(c);
+        return block_sweep<A, Mode, Z, B, 2, R>(c);
       case 4:
-        return block_sweep<A, Mode, Z, B, 4, F>(c);
+        return block_sweep<A, Mode, Z, B, 4, R>(c);
       default:
-        return block_sweep<A, Mode, Z, B, 8, F>(c);
+        return block_sweep<A, Mode, Z, B, 8, R>(c);
     }
   };
+  using lanes = std::integral_constant<block_rule, block_rule::lanes>;
+  if constexpr (Mode == rounding::rne || Mode == rounding::rna || Mode == rounding::rtz) {
+    if (block_unit_serves<Mode>(p)) {
+      return with_flag(p.has_negative_zero, [&](auto negative_zero) {
+        if (p.unit_m_bits == 255 * (1 << 23)) {
+          run(negative_zero, std::false_type{}, std::integral_constant<block_rule, block_rule::unit_one>{});
+        } else {
+          run(negative_zero, std::false_type{}, std::integral_constant<block_rule, block_rule::unit>{});
+        }
+      });
+    }
+  }
   if constexpr (Mode != rounding::sr) {
-    if (fixed_sweep_serves(p)) return run(std::false_type{}, std::false_type{}, std::true_type{});
+    if (fixed_sweep_serves(p))
+      return run(std::false_type{}, std::false_type{}, std::integral_constant<block_rule, block_rule::fixed>{});
   }
   with_flag(p.has_negative_zero, [&](auto negative_zero) {
-    with_flag(sweep_below(p), [&](auto below) { run(negative_zero, below, std::false_type{}); });
+    with_flag(sweep_below(p), [&](auto below) { run(negative_zero, below, lanes{}); });
   });
 }
 

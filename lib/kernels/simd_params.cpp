@@ -111,6 +111,21 @@ void set_fast_window(simd_params& p) {
   p.fast_window[63] = shared(base + 63, 255);
 }
 
+// simd_params::unit for the arithmetic rule, where it reproduces the rule at every normal field (not for ftz grids,
+// whose quantum jumps up below the normal range)
+void set_unit(simd_params& p) {
+  if (p.table || p.fast_guards) return;
+  const int m = p.low_e >= (1 << 20) ? 255 : 23 - p.shift_high;  // integers: one quantum
+  const int q = p.low_shift_base - 23;
+  for (int field = 1; field <= 254; ++field) {
+    const int e = field - 127;
+    if (rule_shift(p, field) != std::max(e - m, q) - (e - 23)) return;
+  }
+  p.unit = true;
+  p.unit_m_bits = m * (1 << 23);
+  p.unit_low_bits = std::clamp(q + 127, -1, 255) * (1 << 23);
+}
+
 void set_fast(simd_params& p) {
   p.fast = !p.log_domain;
   p.fast_nonneg = !p.has_sign;
@@ -125,6 +140,8 @@ void set_fast(simd_params& p) {
   p.fast_table.fill(0);
   p.window_base = 0;
   p.fast_window.fill(0);
+  p.unit = false;
+  p.unit_m_bits = p.unit_low_bits = 0;
   if (!p.fast) return;
   // fnu: the fields below the floor 2^fnu_low_e (forced up to it) and float32 subnormals never qualify (the
   // rule's shift there is above 23 already for fnu grids; the bound keeps the floor out of the branch regardless)
@@ -187,6 +204,7 @@ void set_fast(simd_params& p) {
     p.fixed_up = std::ldexp(1.0f, -q);
     p.fixed_down = std::ldexp(1.0f, q);
   }
+  set_unit(p);
 }
 
 }  // namespace

@@ -88,6 +88,15 @@ struct simd_params {
   bool fast_fixed = false;
   float fixed_up = 1.0f;    // 2^-fixed_exp
   float fixed_down = 1.0f;  // 2^fixed_exp
+  // The float unit's rule (signed formats with a zero, arithmetic rule, not logdomain): the quantum of every normal
+  // float32 magnitude with exponent e is 2^max(e - unit_m, unit_q) - minifloats with subnormals (unit_m the
+  // mantissa bits, 2^unit_q the subnormal quantum) and integer and fixed-point grids (one quantum; unit_m = 255).
+  // A magnitude then rounds as n = round(|x| 2^-qe) in the float unit, result n 2^qe: exact while 2^qe and 2^-qe are
+  // normal (the block mode checks that per amax field), and float32 subnormal inputs round to 0 in rne, rna and rtz
+  // whenever 2^unit_q >= 2^-125 (|x| < 2^-126 is below half the quantum), whether or not DAZ / FTZ are set.
+  bool unit = false;
+  std::int32_t unit_m_bits = 0;    // unit_m << 23
+  std::int32_t unit_low_bits = 0;  // (unit_q + 127) << 23, the exponent field of 2^unit_q (<= 0 when not normal)
   // fast_table as a 64-entry window for an in-register lookup (AVX-512: two two-register permutes instead of a
   // gather): field f reads fast_window[clamp(f - window_base, 0, 63)]. Entries 1 .. 62 are fast_table's; the
   // end entries hold the value every field beyond that end shares, or 0 (the lane does not qualify) when those

@@ -196,6 +196,7 @@ const fcase cases[] = {
     {"log4", "", scale_rule::room, 0, 0, 0},
     {"log4", "channel:0", scale_rule::room, 1, 0, 0},
     {"int8", "block:16", scale_rule::room, 1, 0, 0},
+    {"int8", "block:16", scale_rule::room, -1, 0, 0},  // overflow past both limits (127 q and -128 q)
     {"int8", "", scale_rule::ceil, 0, 0, 0},
     {"e4m3fn", "block:32", scale_rule::room, -1, 0, 0},  // overflow to NaN (no saturation)
     {"e5m2", "block:32", scale_rule::room, -2, 0, 0},    // overflow to inf

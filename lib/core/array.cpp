@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Array API instantiations over the scalar reference.
 #include <fmtsim/core/array.hpp>
+#include <fmtsim/core/fp_env.hpp>
 #include <fmtsim/core/quantize.hpp>
 #include <fmtsim/core/spec.hpp>
 
@@ -26,6 +27,7 @@ template <class T>
 void quantize_array(const element_format& f, std::span<const T> in, std::span<T> out, const quantize_options& opt,
                     std::span<const T> previous) {
   if (in.size() != out.size()) throw std::invalid_argument("quantize_array: input and output lengths differ");
+  const fp_env_scope env;
   check_array_call<T>(f, opt, in.size(), previous.size());
   const bool hys = opt.mode.kind == rounding::hys;
   for (std::size_t i = 0; i < in.size(); ++i) {
@@ -38,6 +40,7 @@ template <class T, class C>
 void encode_array(const element_format& f, std::span<const T> in, std::span<C> codes, const quantize_options& opt,
                   std::span<const T> previous) {
   if (in.size() != codes.size()) throw std::invalid_argument("encode_array: input and code lengths differ");
+  const fp_env_scope env;
   if (code_bits(f) > static_cast<int>(8 * sizeof(C)))
     throw std::invalid_argument("encode_array: codes of " + format_name(f) + " need " + std::to_string(code_bits(f)) +
                                 " bits, wider than the code type");
@@ -57,6 +60,7 @@ void encode_array(const element_format& f, std::span<const T> in, std::span<C> c
 template <class T, class C>
 void decode_array(const element_format& f, std::span<const C> codes, std::span<T> out) {
   if (codes.size() != out.size()) throw std::invalid_argument("decode_array: code and output lengths differ");
+  const fp_env_scope env;
   check_array_call<T>(f, quantize_options{}, codes.size(), 0);
   for (std::size_t i = 0; i < codes.size(); ++i) {
     if (!code_in_range(f, codes[i]))

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Real-scaled families: asymmetric min/max, 1-bit codes, AGP, SCQ, SmaQ, S2FP8.
+#include <fmtsim/core/fp_env.hpp>
 #include <fmtsim/core/philox.hpp>
 #include <fmtsim/core/quantize.hpp>
 #include <fmtsim/formats/families.hpp>
@@ -111,6 +112,7 @@ template <class T>
 quantize_stats asymmetric_quantize(std::span<const T> in, std::span<T> out, std::span<const std::int64_t> shape,
                                    const scale_groups& groups, int bits, const quantize_options& opt,
                                    std::vector<asymmetric_group>* group_out, std::vector<std::uint32_t>* codes) {
+  const fp_env_scope env;
   const std::size_t n = count_of(shape);
   if (in.size() != n || out.size() != n) fail("asymmetric_quantize: spans do not match the shape");
   if (bits < 1 || bits > 16) fail("asymmetric_quantize: bits must be 1..16, got " + std::to_string(bits));
@@ -203,6 +205,7 @@ quantize_stats asymmetric_quantize(std::span<const T> in, std::span<T> out, std:
 template <class T>
 quantize_stats sign_quantize(std::span<const T> in, std::span<T> out, std::span<const std::int64_t> shape,
                              const scale_groups& groups, std::vector<float>* scales) {
+  const fp_env_scope env;
   const std::size_t n = count_of(shape);
   if (in.size() != n || out.size() != n) fail("sign_quantize: spans do not match the shape");
   check_finite(in, "sign_quantize");
@@ -226,6 +229,7 @@ quantize_stats sign_quantize(std::span<const T> in, std::span<T> out, std::span<
 template <class T>
 quantize_stats stochastic_binary(std::span<const T> in, std::span<T> out, std::span<const std::int64_t> shape,
                                  const scale_groups& groups, const quantize_options& opt) {
+  const fp_env_scope env;
   const std::size_t n = count_of(shape);
   if (in.size() != n || out.size() != n) fail("stochastic_binary: spans do not match the shape");
   check_finite(in, "stochastic_binary");
@@ -264,6 +268,7 @@ quantize_stats stochastic_binary(std::span<const T> in, std::span<T> out, std::s
 template <class T>
 agp_result agp_quantize(std::span<const T> in, std::span<T> out, std::span<const std::int64_t> shape, int bits,
                         bool deterministic, const quantize_options& opt) {
+  const fp_env_scope env;
   const std::size_t n = count_of(shape);
   if (shape.empty()) fail("agp_quantize: needs a tensor with a sample axis (axis 0)");
   if (in.size() != n || out.size() != n) fail("agp_quantize: spans do not match the shape");
@@ -335,6 +340,7 @@ agp_result agp_quantize(std::span<const T> in, std::span<T> out, std::span<const
 template <class T>
 void scq_quantize(std::span<const T> dy, std::span<const std::int64_t> shape, int bits, const quantize_options& opt,
                   std::span<T> for_input_grad, std::span<T> for_weight_grad) {
+  const fp_env_scope env;
   if (shape.size() != 2) fail("scq_quantize: dY must be a matrix [samples, channels]");
   asymmetric_quantize<T>(dy, for_input_grad, shape, scale_groups{group_kind::channel, 0, 32, 48, 48}, bits, opt);
   asymmetric_quantize<T>(dy, for_weight_grad, shape, scale_groups{group_kind::channel, 1, 32, 48, 48}, bits, opt);
@@ -375,6 +381,7 @@ std::int64_t round_exact(const cpp_rational& t, const smaq_config& c, std::uint6
 
 template <class T>
 smaq_encoded smaq_encode(std::span<const T> in, const smaq_config& cfg, quantize_stats* stats) {
+  const fp_env_scope env;
   check_smaq(cfg);
   check_finite(in, "SmaQ");
   const std::size_t n = in.size();
@@ -464,6 +471,7 @@ smaq_encoded smaq_encode(std::span<const T> in, const smaq_config& cfg, quantize
 
 template <class T>
 void smaq_decode(const smaq_encoded& e, const smaq_config& cfg, std::span<T> out) {
+  const fp_env_scope env;
   check_smaq(cfg);
   if (out.size() != e.code.size() || e.outlier.size() != e.code.size()) fail("SmaQ decode: sizes differ");
   const std::int64_t K = (std::int64_t{1} << (cfg.main_bits - 2)) - 1;
@@ -491,6 +499,7 @@ void smaq_decode(const smaq_encoded& e, const smaq_config& cfg, std::span<T> out
 
 template <class T>
 quantize_stats smaq_quantize(std::span<const T> in, std::span<T> out, const smaq_config& cfg) {
+  const fp_env_scope env;
   quantize_stats st;
   const smaq_encoded e = smaq_encode<T>(in, cfg, &st);
   smaq_decode<T>(e, cfg, out);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Packed tensor container (version 1): magic, JSON header, scales, bit-packed codes, CRC-32.
+#include <fmtsim/core/fp_env.hpp>
 #include <fmtsim/core/quantize.hpp>
 #include <fmtsim/core/spec.hpp>
 #include <fmtsim/formats/packed.hpp>
@@ -88,6 +89,7 @@ std::vector<std::uint32_t> bit_unpack(std::span<const std::byte> bytes, int bits
 template <class T>
 packed_tensor pack_tensor(const tensor_format& f, std::span<const T> in, std::span<const std::int64_t> shape,
                           const quantize_options& opt) {
+  const fp_env_scope env;
   if (code_bits(f.element) > 32) throw std::invalid_argument("pack: codes wider than 32 bits");
   packed_tensor p;
   p.kind = packed_kind::scaled;
@@ -103,6 +105,7 @@ packed_tensor pack_tensor(const tensor_format& f, std::span<const T> in, std::sp
 
 template <class T>
 packed_tensor pack_smaq(std::span<const T> in, std::span<const std::int64_t> shape, const smaq_config& cfg) {
+  const fp_env_scope env;
   packed_tensor p;
   p.kind = packed_kind::smaq;
   p.smaq = cfg;
@@ -344,6 +347,7 @@ packed_tensor parse_packed(std::span<const std::byte> b, const std::string& what
 
 template <class T>
 std::vector<T> unpack_values(const packed_tensor& p) {
+  const fp_env_scope env;
   const std::size_t n = element_count(p.shape, "unpack");
   std::vector<T> out(n);
   if (p.kind == packed_kind::smaq) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Tensor quantizer: groups over an N-d layout, power-of-two and real scale rules, tracking, hysteresis, stats.
+#include <fmtsim/core/fp_env.hpp>
 #include <fmtsim/core/quantize.hpp>
 #include <fmtsim/core/spec.hpp>
 #include <fmtsim/formats/tensor.hpp>
@@ -1133,6 +1134,7 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
 template <class T>
 quantize_stats tensor_quantizer::run(std::span<const T> in, const tensor_layout& in_layout, std::span<T> out,
                                      const tensor_layout& out_layout, std::vector<std::uint32_t>* codes) {
+  const fp_env_scope env;
   if (in_layout.shape != out_layout.shape)
     fail("input shape " + shape_text(in_layout.shape) + " and output shape " + shape_text(out_layout.shape) +
          " differ");

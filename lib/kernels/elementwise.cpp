@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Elementwise quantization dispatch: scalar reference, per-ISA SIMD kernels (chosen once per call), thread split.
+#include <fmtsim/core/fp_env.hpp>
 #include <fmtsim/core/quantize.hpp>
 #include <fmtsim/kernels/elementwise.hpp>
 
@@ -121,6 +122,7 @@ std::vector<std::string_view> simd_isas_compiled() {
 
 void quantize_simd_isa(std::string_view isa, const element_format& f, std::span<const float> in, std::span<float> out,
                        const quantize_options& opt, std::span<const float> previous) {
+  const fp_env_scope env;
   const detail::simd_isa_entry& e = detail::named_isa(isa);
   check_call<float>(f, in, out, opt, previous);
   simd_float(e, f, in, out, opt, previous, false);
@@ -129,6 +131,7 @@ void quantize_simd_isa(std::string_view isa, const element_format& f, std::span<
 template <class T>
 void quantize(backend b, const element_format& f, std::span<const T> in, std::span<T> out, const quantize_options& opt,
               std::span<const T> previous) {
+  const fp_env_scope env;
   switch (b) {
     case backend::scalar:
       quantize_array<T>(f, in, out, opt, previous);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Strided N-d views: element formats, tensor quantizers and families on views of any strides (C API, Python).
 #include <fmtsim/core/array.hpp>
+#include <fmtsim/core/fp_env.hpp>
 #include <fmtsim/core/quantize.hpp>
 #include <fmtsim/kernels/strided.hpp>
 
@@ -225,6 +226,7 @@ int code_type_bits(code_type c) {
 
 void quantize(const element_format& f, const strided_view& in, const strided_view& out, const strided_view* prev,
               const quantize_options& opt, kernels::backend b, real_type t) {
+  const fp_env_scope env;
   if (t == real_type::f32)
     quantize_typed<float>(f, in, out, prev, opt, b);
   else
@@ -233,6 +235,7 @@ void quantize(const element_format& f, const strided_view& in, const strided_vie
 
 void encode(const element_format& f, const strided_view& in, const strided_view& codes, code_type c,
             const strided_view* prev, const quantize_options& opt, real_type t) {
+  const fp_env_scope env;
   if (t == real_type::f32)
     encode_real<float>(f, in, codes, c, prev, opt);
   else
@@ -240,6 +243,7 @@ void encode(const element_format& f, const strided_view& in, const strided_view&
 }
 
 void decode(const element_format& f, const strided_view& codes, code_type c, const strided_view& out, real_type t) {
+  const fp_env_scope env;
   if (t == real_type::f32)
     decode_typed<float>(f, codes, c, out);
   else
@@ -247,10 +251,12 @@ void decode(const element_format& f, const strided_view& codes, code_type c, con
 }
 
 quantize_stats quantize(tensor_quantizer& q, const strided_view& in, const strided_view& out, real_type t) {
+  const fp_env_scope env;
   return t == real_type::f32 ? tensor_quantize_typed<float>(q, in, out) : tensor_quantize_typed<double>(q, in, out);
 }
 
 quantize_stats encode(tensor_quantizer& q, const strided_view& in, std::vector<std::uint32_t>& codes, real_type t) {
+  const fp_env_scope env;
   if (t == real_type::f32) {
     input_buffer<float> b;
     b.init(in, false);
@@ -263,6 +269,7 @@ quantize_stats encode(tensor_quantizer& q, const strided_view& in, std::vector<s
 
 real_family_result quantize(const real_family_spec& f, const strided_view& in, const strided_view& out,
                             const quantize_options& opt, real_type t) {
+  const fp_env_scope env;
   return t == real_type::f32 ? family_typed<float>(f, in, out, opt) : family_typed<double>(f, in, out, opt);
 }
 

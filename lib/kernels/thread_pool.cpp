@@ -2,6 +2,8 @@
 // A small persistent thread pool: workers take task indices from a shared counter under a mutex.
 #include "thread_pool.hpp"
 
+#include <fmtsim/core/fp_env.hpp>
+
 #include <cstdlib>
 #include <exception>
 #include <string>
@@ -77,6 +79,7 @@ void thread_pool::drain() {
 
 void thread_pool::worker_loop() {
   in_worker = true;
+  const fp_env_scope env;  // a worker inherits its creator's environment
   unsigned long long seen = 0;
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {

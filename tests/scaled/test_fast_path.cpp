@@ -12,6 +12,10 @@
 
 #include <doctest/doctest.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -378,6 +382,98 @@ TEST_CASE("fast path: long groups out of place are quantized in one pass at a gu
   }
   kernels::set_thread_count(0);
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+TEST_CASE("results do not depend on the caller's MXCSR: rounding control, FTZ, DAZ (x86)") {
+  // The library defines its results in the default environment (fp_env.hpp): its entry points switch to it and back,
+  // its workers run in it. The generic path at the default MXCSR is the reference; the generic and fast paths run
+  // under each other MXCSR (FTZ and DAZ as torch.set_flush_denormal(True) sets them, the directed roundings), on
+  // data full of float32 subnormals and values near 2^-126 after scaling, on one thread and on three (the workers
+  // are started while the caller's MXCSR is changed); then the elementwise kernels, the scalar one and the SIMD one.
+  const fcase fcs[] = {
+      {"mxfp4_e2m1", "", scale_rule::floor, 0, 0, 0},
+      {"mxfp8_e4m3", "", scale_rule::floor, 0, 0, 0},
+      {"mxfp6_e3m2", "", scale_rule::floor, 0, 0, 0},
+      {"mxint8", "", scale_rule::floor, 0, 0, 0},
+      {"int8", "block:16", scale_rule::room, -1, 0, 0},
+      {"e4m3fn", "block:32", scale_rule::room, -1, 0, 0},
+      {"bf16", "", scale_rule::room, 0, 0, 0},
+      {"bp:5x7,4,3,2,1,0", "", scale_rule::room, 0, 0, 0},
+      {"fix8.4", "channel:0", scale_rule::floor, 0, -20, 20},
+  };
+  const unsigned csr0 = _mm_getcsr();
+  // FTZ 0x8000, DAZ 0x0040, rounding control 0x6000 (0x2000 down, 0x4000 up, 0x6000 toward zero)
+  const unsigned csrs[] = {csr0 | 0x8040u, (csr0 & ~0x6000u) | 0x4000u, (csr0 & ~0x6000u) | 0x2000u | 0x8040u,
+                           csr0 | 0x6000u | 0x8040u};
+  std::mt19937_64 rng(99);
+  std::size_t checked = 0;
+  for (unsigned threads : {1u, 3u}) {
+    kernels::set_thread_count(threads);
+    // three threads: tensors of many tasks, on the formats of three kernels (block mode, per tensor, segments)
+    const std::vector<std::int64_t> shape{threads == 1 ? 4 : 4096, 128};
+    const std::size_t n = static_cast<std::size_t>(shape[0] * shape[1]);
+    for (const fcase& c : fcs) {
+      if (threads > 1 && c.spec != "mxfp4_e2m1" && c.spec != "bp:5x7,4,3,2,1,0" && c.spec != "int8") continue;
+      const tensor_format tf = make_format(c);
+      for (const round_mode& mode : all_modes()) {
+        if (threads > 1 && mode.kind != rounding::rne && mode.kind != rounding::rup) continue;
+        for (int kind : {1, 2, 4}) {
+          if (threads > 1 && kind != 1) continue;
+          const auto x = make_data(rng, n, 32, kind);
+          quantize_options opt;
+          opt.mode = mode;
+          opt.seed = 3;
+          const outcome ref = run(tf, opt, x, shape, false, "off");
+          for (const unsigned csr : csrs) {
+            for (std::string_view path : {"off", "auto"}) {
+              _mm_setcsr(csr);
+              kernels::set_thread_count(1);  // the workers restart under csr (they inherit it)
+              kernels::set_thread_count(threads);
+              const outcome got = run(tf, opt, x, shape, false, path);
+              const unsigned after = _mm_getcsr();
+              _mm_setcsr(csr0);
+              CHECK((after & ~0x3fu) == (csr & ~0x3fu));  // the caller's MXCSR is back (status flags aside)
+              check_same(got, ref, x,
+                         c.spec + " groups=" + c.groups + " mode=" + std::to_string(int(mode.kind)) + "/" +
+                             std::to_string(mode.sr_bits) + " kind=" + std::to_string(kind) +
+                             " mxcsr=" + std::to_string(csr) + " path=" + std::string(path) +
+                             " threads=" + std::to_string(threads));
+              ++checked;
+            }
+          }
+        }
+      }
+    }
+  }
+  kernels::set_thread_count(1);
+  for (const char* spec : {"e4m3fn", "bf16", "e2m1fin", "int8", "fix8.4", "e5m2", "fp16"}) {
+    const element_format f = parse_format(spec);
+    for (const round_mode& mode : all_modes()) {
+      const auto x = make_data(rng, 4096, 32, 1);
+      quantize_options opt;
+      opt.mode = mode;
+      opt.seed = 3;
+      std::vector<float> ref(x.size()), got(x.size());
+      kernels::quantize<float>(kernels::backend::scalar, f, x, ref, opt);
+      for (const unsigned csr : csrs) {
+        for (kernels::backend b : {kernels::backend::scalar, kernels::backend::simd}) {
+          _mm_setcsr(csr);
+          kernels::quantize<float>(b, f, x, got, opt);
+          _mm_setcsr(csr0);
+          std::size_t bad = 0;
+          for (std::size_t i = 0; i < x.size(); ++i)
+            bad += std::bit_cast<std::uint32_t>(got[i]) != std::bit_cast<std::uint32_t>(ref[i]);
+          CHECK_MESSAGE(bad == 0, spec << " mode " << int(mode.kind) << " mxcsr " << csr << " backend "
+                                       << kernels::backend_name(b) << ": " << bad << " elements differ");
+          ++checked;
+        }
+      }
+    }
+  }
+  MESSAGE(checked << " comparisons");
+  kernels::set_thread_count(0);
+}
+#endif
 
 TEST_CASE("fast path: the non-finite error names the first bad element, as the generic path does") {
   const tensor_format tf = [] {

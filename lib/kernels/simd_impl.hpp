@@ -1341,8 +1341,10 @@ void scaled_amax_f32(scaled_call& c) {
 // around the fallback's call). Full batches from i to end; a batch that does not qualify is skipped, its position
 // recorded in failed[nfailed++], and the sweep returns once `cap` are recorded (the caller runs them through the whole
 // pipeline). Returns where it stopped. Per lane, clipped_v counts |x| above thr and flushed_v nonzero inputs whose
-// result is zero. Stream: non-temporal stores (dst + i aligned to the batch size).
-template <class A, rounding Mode, bool Stream, bool Count>
+// result is zero. Stream: non-temporal stores (dst + i aligned to the batch size). Unit (rne, rna, rtz; the format's
+// simd_params::unit_profile): n = round(|x| 2^-qe) in the float unit at the lane's quantum 2^qe from unit_table,
+// result n 2^qe, instead of the shift, its rounding bias and the separate rounding below fast_lo.
+template <class A, rounding Mode, bool Stream, bool Count, bool Unit>
 [[gnu::noinline]] std::size_t profile_sweep(const simd_params& p, const float* src, float* dst, std::size_t i,
                                             std::size_t end, std::int32_t thr_bits, std::size_t* failed,
                                             std::size_t& nfailed, std::size_t cap, typename simd_ops<A>::vi& clipped_v,
@@ -1358,23 +1360,26 @@ template <class A, rounding Mode, bool Stream, bool Count>
   const vi overflow = sweep_overflow<A, Mode>(p);
   const vi q(p.fast_lo), half(p.fast_lo - (1 << 23));
   vi window[4] = {};
-  vi base(p.window_base), top(63);
+  vi base(Unit ? p.unit_window_base : p.window_base), top(63);
   if constexpr (ops::is_avx512) {
-    for (std::size_t k = 0; k < 4; ++k) window[k] = vi::load_aligned(p.fast_window.data() + 16 * k);
+    const std::int32_t* w = Unit ? p.unit_window.data() : p.fast_window.data();
+    for (std::size_t k = 0; k < 4; ++k) window[k] = vi::load_aligned(w + 16 * k);
   }
+  const vi c254(254 * (1 << 23));
   vi cv = clipped_v, fv = flushed_v;
   for (; i + N <= end; i += N) {
     if (ahead != 0) __builtin_prefetch(src + i + ahead, 0, 2);  // the caller's next piece, into L2
     const vi u = xsimd::bitwise_cast<vi>(vf::load_unaligned(src + i));
     const vi mag = u & abs_mask;
     const vb is_zero = mag == zero;
-    vi shift;
+    vi entry;  // Unit: the quantum's bits (0: no), else the shift
     if constexpr (ops::is_avx512) {
-      shift = ops::lookup64(window, xsimd::min(xsimd::max((mag >> 23) - base, zero), top));
+      entry = ops::lookup64(window, xsimd::min(xsimd::max((mag >> 23) - base, zero), top));
     } else {
-      shift = ops::gather(p.fast_table.data(), mag >> 23);
+      entry = ops::gather(Unit ? p.unit_table.data() : p.fast_table.data(), mag >> 23);
     }
-    if (!xsimd::all(ops::ult(shift - one, below_one) | is_zero)) [[unlikely]] {
+    const vb ok = Unit ? entry != zero : ops::ult(entry - one, below_one) | is_zero;
+    if (!xsimd::all(ok)) [[unlikely]] {
       failed[nfailed++] = i;
       if (nfailed == cap) {
         i += N;
@@ -1382,19 +1387,25 @@ template <class A, rounding Mode, bool Stream, bool Count>
       }
       continue;
     }
-    shift = xsimd::max(shift, one);  // zero lanes: any shift in [1, 24] gives 0
     const vb neg = u < zero;
-    const vi one_s = ops::shl(one, shift);
-    vi res = fast_round<A, Mode>(mag, neg, one_s, one_s - one,
-                                 [&]() [[gnu::always_inline]] { return ops::shr(mag | imp, shift) & one; });
-    res = fast_below_round<A, Mode>(mag, neg, is_zero, res, q, half);
-    // fast_overflow_sign without -0, its result's magnitude kept for the statistics
+    vi res;
+    if constexpr (Unit) {
+      const vf n = unit_round<A, Mode>(xsimd::bitwise_cast<vf>(mag) * xsimd::bitwise_cast<vf>(c254 - entry), neg);
+      res = xsimd::bitwise_cast<vi>(n * xsimd::bitwise_cast<vf>(entry));
+    } else {
+      const vi shift = xsimd::max(entry, one);  // zero lanes: any shift in [1, 24] gives 0
+      const vi one_s = ops::shl(one, shift);
+      res = fast_round<A, Mode>(mag, neg, one_s, one_s - one,
+                                [&]() [[gnu::always_inline]] { return ops::shr(mag | imp, shift) & one; });
+      res = fast_below_round<A, Mode>(mag, neg, is_zero, res, q, half);
+    }
+    // fast_overflow_sign without -0 (the sign where 0 - out_mag has its top bit set: out_mag != 0), its result's
+    // magnitude kept for the statistics
     const vi out_mag = xsimd::select(res > limit, sweep_lane_overflow<A, Mode>(neg, limit, overflow), res);
-    const vb out_zero = out_mag == zero;
-    const vi out = out_mag | xsimd::select(neg & !out_zero, sign_bit, zero);
+    const vi out = out_mag | (u & (zero - out_mag) & sign_bit);
     if constexpr (Count) {  // without: about 4% of the search's CPU (its quantizers never read the counts)
       cv = ops::inc(cv, mag > thr);
-      fv = ops::inc(fv, out_zero & !is_zero);
+      fv = ops::inc(fv, (mag != zero) & (out_mag == zero));
     }
     if constexpr (Stream) {
       ops::stream(dst + i, xsimd::bitwise_cast<vf>(out));
@@ -1549,8 +1560,15 @@ void scaled_run(scaled_call& c) {
               const std::int32_t thr = static_cast<std::int32_t>(g.clip_pos);
               with_flag(stream, [&](auto st) {
                 with_flag(c.count, [&](auto ct) {
-                  i = profile_sweep<A, Mode, st(), ct()>(p, src, dst, i, end, thr, failed, nfailed, 64, cv, fv,
-                                                         c.prefetch_ahead);
+                  auto sweep = [&](auto unit) {
+                    i = profile_sweep<A, Mode, st(), ct(), unit()>(p, src, dst, i, end, thr, failed, nfailed, 64, cv,
+                                                                   fv, c.prefetch_ahead);
+                  };
+                  if constexpr (Mode == rounding::rne || Mode == rounding::rna || Mode == rounding::rtz) {
+                    with_flag(p.unit_profile, sweep);
+                  } else {
+                    sweep(std::false_type{});
+                  }
                 });
               });
               clipped += ops::hsum(cv);

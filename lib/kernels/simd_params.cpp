@@ -91,14 +91,14 @@ void set_fast_below(simd_params& p, int lo) {
   }
 }
 
-// simd_params::fast_window from fast_table: from the last field of the run of equal entries that starts at
-// field 1 (0 below the format's range, or 24 for fast_below; float32 subnormals usually share it).
-void set_fast_window(simd_params& p) {
-  const auto& t = p.fast_table;
+// A 64-entry window over a per-field table t (fast_window over fast_table, unit_window over unit_table): from the last
+// field of the run of equal entries that starts at field 1 (0 below the format's range, or fast_below's entry; float32
+// subnormals usually share it).
+void set_window(const std::array<std::int32_t, 256>& t, std::int32_t& window_base, std::array<std::int32_t, 64>& w) {
   int lo = 2;
   while (lo < 255 && t[static_cast<unsigned>(lo)] == t[1]) ++lo;
   const int base = std::min(lo - 1, 255 - 63);
-  p.window_base = base;
+  window_base = base;
   auto shared = [&](int from, int to) {  // the one value of fields from .. to, else 0
     const std::int32_t v = t[static_cast<unsigned>(from)];
     for (int f = from; f <= to; ++f) {
@@ -106,9 +106,38 @@ void set_fast_window(simd_params& p) {
     }
     return v;
   };
-  p.fast_window[0] = shared(0, base);
-  for (int i = 1; i < 63; ++i) p.fast_window[static_cast<unsigned>(i)] = t[static_cast<unsigned>(base + i)];
-  p.fast_window[63] = shared(base + 63, 255);
+  w[0] = shared(0, base);
+  for (int i = 1; i < 63; ++i) w[static_cast<unsigned>(i)] = t[static_cast<unsigned>(base + i)];
+  w[63] = shared(base + 63, 255);
+}
+
+void set_fast_window(simd_params& p) { set_window(p.fast_table, p.window_base, p.fast_window); }
+
+// simd_params::unit_profile for the table rule (after set_fast_below): the quantum per field from fast_table
+void set_unit_profile(simd_params& p) {
+  if (!p.table || p.fast_guards || p.has_negative_zero || p.limit_neg != p.limit_pos || p.big_neg != p.big_pos) return;
+  const auto& t = p.fast_table;
+  const int top = p.limit_pos >> 23;  // the largest value's field
+  if (top < 1 || top > 254 || t[static_cast<unsigned>(top)] < 1 || t[static_cast<unsigned>(top)] > 23) return;
+  const int lo = p.fast_below ? p.fast_lo >> 23 : 0;
+  auto normal = [](int q_field) { return q_field >= 2 && q_field <= 253 ? q_field * (1 << 23) : 0; };
+  const int q_top = top - 23 + t[static_cast<unsigned>(top)];
+  for (int field = 0; field <= 255; ++field) {
+    const int s = t[static_cast<unsigned>(field)];
+    int q = 0;
+    if (field == 255) {
+      q = 0;  // inf / NaN
+    } else if (field > top) {
+      q = normal(q_top);
+    } else if (p.fast_below && field < lo) {
+      q = normal(lo);
+    } else if (field >= 1 && s >= 1 && s <= 23) {
+      q = normal(field - 23 + s);
+    }
+    p.unit_table[static_cast<unsigned>(field)] = q;
+  }
+  set_window(p.unit_table, p.unit_window_base, p.unit_window);
+  p.unit_profile = true;
 }
 
 // simd_params::unit for the arithmetic rule, where it reproduces the rule at every normal field (not for ftz grids,
@@ -142,6 +171,10 @@ void set_fast(simd_params& p) {
   p.fast_window.fill(0);
   p.unit = false;
   p.unit_m_bits = p.unit_low_bits = 0;
+  p.unit_profile = false;
+  p.unit_window_base = 0;
+  p.unit_table.fill(0);
+  p.unit_window.fill(0);
   if (!p.fast) return;
   // fnu: the fields below the floor 2^fnu_low_e (forced up to it) and float32 subnormals never qualify (the
   // rule's shift there is above 23 already for fnu grids; the bound keeps the floor out of the branch regardless)
@@ -158,6 +191,7 @@ void set_fast(simd_params& p) {
       p.fast_table[0] = p.subnormal_shift;
     set_fast_below(p, lowest);
     set_fast_window(p);
+    set_unit_profile(p);
     return;
   }
   // the qualifying fields must form one interval (checked: the shift is non-increasing in the field except

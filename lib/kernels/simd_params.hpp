@@ -97,6 +97,15 @@ struct simd_params {
   bool unit = false;
   std::int32_t unit_m_bits = 0;    // unit_m << 23
   std::int32_t unit_low_bits = 0;  // (unit_q + 127) << 23, the exponent field of 2^unit_q (<= 0 when not normal)
+  // The same for the table rule (profiles): unit_table[field] is the float32 bits of the quantum 2^qe of the inputs
+  // with that exponent field, or 0 where the lane does not qualify (qe's field outside [2, 253], or no fast_table
+  // entry): 2^(fast_lo's exponent) below fast_lo (fast_below; float32 subnormal inputs too), and the top binade's
+  // quantum for every field above the largest value's (those lanes overflow: |x| - 2^qe / 2 is above the limit).
+  // unit_window: unit_table over 64 fields from unit_window_base, as fast_window over fast_table.
+  bool unit_profile = false;
+  std::int32_t unit_window_base = 0;
+  alignas(64) std::array<std::int32_t, 256> unit_table{};
+  alignas(64) std::array<std::int32_t, 64> unit_window{};
   // fast_table as a 64-entry window for an in-register lookup (AVX-512: two two-register permutes instead of a
   // gather): field f reads fast_window[clamp(f - window_base, 0, 63)]. Entries 1 .. 62 are fast_table's; the
   // end entries hold the value every field beyond that end shares, or 0 (the lane does not qualify) when those

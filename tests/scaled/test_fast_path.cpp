@@ -281,6 +281,50 @@ TEST_CASE("fast path: bit-identical to the generic path (outputs, statistics, sc
   CHECK(fast_calls > checked / 2);  // the fast path did run (calls whose groups are all generic make none)
 }
 
+TEST_CASE("fast path: whole tensors at the ends of the float32 range (quanta near 2^-126 and 2^127)") {
+  // per-tensor scales put a profile's lowest quantum below 2^-125 (its float-unit rounding must not take those
+  // lanes) and its top binade near 2^127; MX and int blocks likewise at the blocks' own scales
+  std::mt19937_64 rng(4242);
+  const fcase fcs[] = {
+      {"bp:5x7,4,3,2,1,0", "", scale_rule::room, 0, 0, 0}, {"log4", "", scale_rule::room, 0, 0, 0},
+      {"bp:5x7,4,3,2,1,0", "", scale_rule::room, 2, 0, 0}, {"mxfp4_e2m1", "", scale_rule::floor, 0, 0, 0},
+      {"mxfp8_e5m2", "", scale_rule::floor, 0, 0, 0},      {"mxint8", "", scale_rule::floor, 0, 0, 0},
+      {"e4m3fn", "", scale_rule::room, 0, 0, 0},
+  };
+  std::size_t checked = 0;
+  for (const fcase& c : fcs) {
+    const tensor_format tf = make_format(c);
+    for (const round_mode& mode : all_modes()) {
+      for (int at : {-149, -140, -130, -126, -120, -110, 100, 115, 120, 125, 127}) {
+        const int kind = static_cast<int>(rng() % 5);
+        auto x = make_data(rng, 2048, 32, kind, 4);
+        for (float& v : x) v = std::ldexp(v, at);  // float32 subnormals and infinities where it leaves the range
+        quantize_options opt;
+        opt.mode = mode;
+        opt.seed = 11;
+        const std::vector<std::int64_t> shape{16, 128};
+        const std::string what = c.spec + " room=" + std::to_string(c.room) +
+                                 " mode=" + std::to_string(int(mode.kind)) + "/" + std::to_string(mode.sr_bits) +
+                                 " at=" + std::to_string(at) + " kind=" + std::to_string(kind);
+        const outcome slow = run(tf, opt, x, shape, false, "off");
+        for (std::string_view isa : kernels::simd_isas()) {
+          check_same(run(tf, opt, x, shape, false, isa), slow, x, what + " isa=" + std::string(isa));
+          ++checked;
+#if defined(__x86_64__) || defined(__i386__)
+          // and with FTZ + DAZ set by the caller (the tensor quantizer's fp_env_scope switches them off)
+          const unsigned csr0 = _mm_getcsr();
+          _mm_setcsr(csr0 | 0x8040u);
+          const outcome daz = run(tf, opt, x, shape, false, isa);
+          _mm_setcsr(csr0);
+          check_same(daz, slow, x, what + " isa=" + std::string(isa) + " ftz+daz");
+#endif
+        }
+      }
+    }
+  }
+  MESSAGE(checked << " comparisons");
+}
+
 TEST_CASE("fast path: large tensors over several tasks and thread counts, in place, per tensor and per block") {
   std::mt19937_64 rng(77);
   struct big {

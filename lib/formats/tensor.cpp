@@ -15,6 +15,7 @@
 #include <bit>
 #include <climits>
 #include <cmath>
+#include <cstddef>
 #include <exception>
 #include <limits>
 #include <memory>
@@ -950,32 +951,28 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
         std::vector<std::size_t> rest;
         std::vector<kernels::scaled_segment> segs;
         if (blocks) {
-          std::vector<std::int32_t> s_blk(g1 - g0);
-          const kernels::scaled_counts c = kern.quantize_blocks(ib, ob, g0 * glen, glen, g1 - g0, field_plan,
-                                                                opt.index_offset, stream, s_blk.data());
-          acc.clipped += c.clipped;
-          acc.flushed_to_zero += c.flushed_to_zero;
-          // the range in locals (acc.range per block stored and reloaded its fields behind the scale stores)
-          std::int32_t lo_s = INT32_MAX, hi_s = INT32_MIN;
+          // the kernel writes each block's scale_exp into its group's record (a stride of whole records)
+          static_assert(std::is_same_v<decltype(group_scale::scale_exp), std::int32_t> &&
+                        offsetof(group_scale, scale_exp) == 0 && sizeof(group_scale) % sizeof(std::int32_t) == 0);
           group_scale* sc = scales.data() + g0;
+          const kernels::scaled_f32_kernel::block_result r =
+              kern.quantize_blocks(ib, ob, g0 * glen, glen, g1 - g0, field_plan, opt.index_offset, stream,
+                                   &sc->scale_exp, sizeof(group_scale) / sizeof(std::int32_t));
+          acc.clipped += r.counts.clipped;
+          acc.flushed_to_zero += r.counts.flushed_to_zero;
+          if (r.scale_min <= r.scale_max) {
+            acc.range(r.scale_min);
+            acc.range(r.scale_max);
+          }
+          if (r.left == 0) return;
           for (std::size_t j = 0; j < g1 - g0; ++j) {
-            const std::int32_t v = s_blk[j];
-            if (v == kernels::scaled_f32_kernel::no_block_scale) {
-              rest.push_back(g0 + j);
-              segs.emplace_back();
-              segs.back().begin = (g0 + j) * glen;  // tiling: group g starts at g * glen
-              segs.back().len = glen;
-            } else {
-              sc[j].scale_exp = v;
-              lo_s = std::min(lo_s, v);
-              hi_s = std::max(hi_s, v);
-            }
+            if (sc[j].scale_exp != kernels::scaled_f32_kernel::no_block_scale) continue;
+            sc[j].scale_exp = group_scale{}.scale_exp;  // as the generic path finds it
+            rest.push_back(g0 + j);
+            segs.emplace_back();
+            segs.back().begin = (g0 + j) * glen;  // tiling: group g starts at g * glen
+            segs.back().len = glen;
           }
-          if (lo_s <= hi_s) {
-            acc.range(lo_s);
-            acc.range(hi_s);
-          }
-          if (rest.empty()) return;
         } else {
           rest.resize(g1 - g0);
           segs.resize(g1 - g0);

@@ -178,13 +178,15 @@ bool scaled_f32_kernel::blocks_served(std::size_t len) const {
   return (k == 1 || k == 2 || k == 4 || k == 8) && detail::block_mode_serves(*params_);
 }
 
-scaled_counts scaled_f32_kernel::quantize_blocks(
+scaled_f32_kernel::block_result scaled_f32_kernel::quantize_blocks(
     const float* in, float* out, std::size_t first, std::size_t len, std::size_t count,
     const std::function<bool(std::uint32_t field, scaled_segment& seg)>& plan, std::uint64_t index_offset, bool stream,
-    std::int32_t* scale_out) const {
+    std::int32_t* scale_out, std::size_t scale_stride) const {
   if (!blocks_served(len)) {
-    for (std::size_t b = 0; b < count; ++b) scale_out[b] = no_block_scale;
-    return {};
+    for (std::size_t b = 0; b < count; ++b) scale_out[b * scale_stride] = no_block_scale;
+    block_result r;
+    r.left = count;
+    return r;
   }
   struct ctx_t {
     const scaled_f32_kernel* k;
@@ -196,6 +198,7 @@ scaled_counts scaled_f32_kernel::quantize_blocks(
   job.count = count;
   job.ctx = &ctx;
   job.scale_out = scale_out;
+  job.scale_stride = scale_stride;
   job.resolve = [](void* p, std::uint32_t field) {
     const ctx_t& x = *static_cast<const ctx_t*>(p);
     scaled_segment seg;
@@ -216,7 +219,12 @@ scaled_counts scaled_f32_kernel::quantize_blocks(
   c.blocks = &job;
   isa_->scaled_quantize(c);
   quantize_calls.fetch_add(1, std::memory_order_relaxed);
-  return scaled_counts{c.clipped, c.flushed_to_zero};
+  block_result r;
+  r.counts = scaled_counts{c.clipped, c.flushed_to_zero};
+  r.left = count - job.taken;
+  r.scale_min = job.scale_min;
+  r.scale_max = job.scale_max;
+  return r;
 }
 
 }  // namespace fmtsim::kernels

@@ -1652,7 +1652,7 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
   constexpr std::size_t L = K * N;
   constexpr bool Fixed = Rule == block_rule::fixed;
   constexpr bool Unit = Rule == block_rule::unit || Rule == block_rule::unit_one;
-  const block_job& job = *c.blocks;
+  block_job& job = *c.blocks;
   const simd_params& p0 = *c.params;
   const vi zero(0), one(1), abs_mask(0x7fffffff);
   const int sh = p0.shift_high;  // the uniform case's shift (the same at every scale)
@@ -1719,10 +1719,12 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
   fast_hint hint;
   if (!p0.fast_uniform) hint.credit = 0;
   vi cv(0), fv(0);
-  std::size_t since_flush = 0;
+  std::size_t since_flush = 0, taken = 0;
+  std::int32_t smin = INT32_MAX, smax = INT32_MIN;
   for (std::size_t b = 0; b < job.count; ++b) {
     const std::size_t at = job.first + b * L;
-    job.scale_out[b] = scaled_f32_kernel::no_block_scale;
+    std::int32_t& scale_out = job.scale_out[b * job.scale_stride];
+    scale_out = scaled_f32_kernel::no_block_scale;
     vi u[K], mag[K];
     vi m = zero;
     for (std::size_t k = 0; k < K; ++k) {
@@ -1820,7 +1822,10 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
         }
       }
     }
-    job.scale_out[b] = en.s;
+    scale_out = en.s;
+    ++taken;
+    smin = std::min(smin, en.s);
+    smax = std::max(smax, en.s);
     if (++since_flush == (std::size_t{1} << 26)) {  // per-lane counts stay below 2^31 (at most K a block)
       c.clipped += ops::hsum(cv);
       c.flushed_to_zero += ops::hsum(fv);
@@ -1831,6 +1836,9 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
   if (stream) ops::stream_fence();
   c.clipped += ops::hsum(cv);
   c.flushed_to_zero += ops::hsum(fv);
+  job.taken = taken;
+  job.scale_min = smin;
+  job.scale_max = smax;
 }
 
 template <class A, rounding Mode>

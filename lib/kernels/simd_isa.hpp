@@ -39,7 +39,12 @@ struct block_job {
   // the plan for an amax with exponent field `field` (1 .. 254), asked once per field and call
   block_scale (*resolve)(void* ctx, std::uint32_t field) = nullptr;
   void* ctx = nullptr;
-  std::int32_t* scale_out = nullptr;  // per block: its scale_exp, or no_block_scale (left to the caller, untouched)
+  // block b's scale_exp at scale_out[b * scale_stride], or no_block_scale (left to the caller, untouched)
+  std::int32_t* scale_out = nullptr;
+  std::size_t scale_stride = 1;
+  // results: the blocks taken and the least and greatest scale_exp among them
+  std::size_t taken = 0;
+  std::int32_t scale_min = INT32_MAX, scale_max = INT32_MIN;
 };
 
 // The scaled float32 kernel (tensor_quantizer's fast path, include/fmtsim/kernels/scaled.hpp): params are the
@@ -51,14 +56,14 @@ struct scaled_call {
   float* out = nullptr;  // quantize only
   const scaled_segment* segs = nullptr;
   std::size_t nsegs = 0;
-  std::uint64_t index_base = 0;       // random stream index of in[0]
-  std::uint32_t* amax = nullptr;      // amax only: per segment
-  bool direct = false;                // quantize: params are at the segments' own scale (no exponent moves)
-  bool stream = false;                // quantize, direct or blocks: non-temporal stores where the kernel can
-  bool count = true;                  // quantize: false lets the kernel skip clipped and flushed_to_zero (then 0)
-  std::size_t prefetch_ahead = 0;     // quantize, direct: the sweeps prefetch in[i + prefetch_ahead] into L2 (0: not)
-  const block_job* blocks = nullptr;  // quantize: the block mode (segs unused)
-  std::uint64_t clipped = 0;          // quantize: outputs
+  std::uint64_t index_base = 0;    // random stream index of in[0]
+  std::uint32_t* amax = nullptr;   // amax only: per segment
+  bool direct = false;             // quantize: params are at the segments' own scale (no exponent moves)
+  bool stream = false;             // quantize, direct or blocks: non-temporal stores where the kernel can
+  bool count = true;               // quantize: false lets the kernel skip clipped and flushed_to_zero (then 0)
+  std::size_t prefetch_ahead = 0;  // quantize, direct: the sweeps prefetch in[i + prefetch_ahead] into L2 (0: not)
+  block_job* blocks = nullptr;     // quantize: the block mode (segs unused; its results are written back)
+  std::uint64_t clipped = 0;       // quantize: outputs
   std::uint64_t flushed_to_zero = 0;
 };
 using scaled_entry = void (*)(scaled_call&);

@@ -93,14 +93,23 @@ class scaled_f32_kernel {
   // the kernel may take those blocks. The plan must depend on the amax through its field only (the floor and room
   // rules); it is asked at most once per field and call. A block the kernel does not take entirely - zero,
   // subnormal or non-finite amax, a field the plan refuses or whose scale the kernel's loop does not serve, a lane
-  // outside the loop's range - is left untouched (also in place) with scale_out[b] = no_block_scale; the others get
-  // their scale_exp there. Counts cover the blocks taken. Stochastic rounding: stream index index_offset + i.
+  // outside the loop's range - is left untouched (also in place) with scale_out[b * scale_stride] = no_block_scale;
+  // the others get their scale_exp there (a stride lets the caller's per-group records take them directly). Counts
+  // cover the blocks taken. Stochastic rounding: stream index index_offset + i.
   static constexpr std::int32_t no_block_scale = INT32_MIN;
+  // quantize_blocks' result: the counts of the blocks taken, the blocks left to the caller, and the least and greatest
+  // scale_exp of those taken (scale_min > scale_max when none was)
+  struct block_result {
+    scaled_counts counts;
+    std::size_t left = 0;
+    std::int32_t scale_min = INT32_MAX, scale_max = INT32_MIN;
+  };
   // Whether quantize_blocks can take blocks of len elements at all (format, mode, ISA): if not, it takes none.
   bool blocks_served(std::size_t len) const;
-  scaled_counts quantize_blocks(const float* in, float* out, std::size_t first, std::size_t len, std::size_t count,
-                                const std::function<bool(std::uint32_t field, scaled_segment& seg)>& plan,
-                                std::uint64_t index_offset, bool stream, std::int32_t* scale_out) const;
+  block_result quantize_blocks(const float* in, float* out, std::size_t first, std::size_t len, std::size_t count,
+                               const std::function<bool(std::uint32_t field, scaled_segment& seg)>& plan,
+                               std::uint64_t index_offset, bool stream, std::int32_t* scale_out,
+                               std::size_t scale_stride = 1) const;
 
  private:
   struct scale_cache;

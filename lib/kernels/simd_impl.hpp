@@ -1125,6 +1125,78 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below, b
   return i;
 }
 
+// The sweeps' loop over full batches from i to end: batch(u, out) rounds the input bits u into out, or returns false
+// when the batch does not qualify; its position is then recorded in failed[nfailed++] for the caller's general loop,
+// and the sweep returns once `cap` are recorded. Returns where it stopped. Stream: non-temporal stores (dst + i
+// aligned to the batch size). ahead > 0: prefetches src + i + ahead into L2 (the caller's next piece).
+template <class A, bool Stream, class Batch>
+[[gnu::always_inline]] inline std::size_t sweep_loop(const float* src, float* dst, std::size_t i, std::size_t end,
+                                                     std::size_t* failed, std::size_t& nfailed, std::size_t cap,
+                                                     std::size_t ahead, Batch batch) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vf = typename ops::vf;
+  constexpr std::size_t N = ops::size;
+  for (; i + N <= end; i += N) {
+    if (ahead != 0) __builtin_prefetch(src + i + ahead, 0, 2);
+    vi out;
+    if (!batch(xsimd::bitwise_cast<vi>(vf::load_unaligned(src + i)), out)) [[unlikely]] {
+      failed[nfailed++] = i;
+      if (nfailed == cap) return i + N;
+      continue;
+    }
+    if constexpr (Stream) {
+      ops::stream(dst + i, xsimd::bitwise_cast<vf>(out));
+    } else {
+      xsimd::bitwise_cast<vf>(out).store_unaligned(dst + i);
+    }
+  }
+  return i;
+}
+
+// Whether the element kernel's unit_sweep serves p: simd_params::unit under rne, rna or rtz, every quantum from the
+// lowest, 2^q >= 2^-125, to the largest finite input's, 2^max(127 - m, q), a normal float whose inverse is normal.
+template <rounding Mode>
+bool unit_sweep_serves(const simd_params& p) {
+  constexpr bool mode_ok = Mode == rounding::rne || Mode == rounding::rna || Mode == rounding::rtz;
+  return mode_ok && p.unit && p.unit_low_bits >= 2 * (1 << 23) &&
+         std::max(254 * (1 << 23) - p.unit_m_bits, p.unit_low_bits) <= 253 * (1 << 23);
+}
+
+// The element kernel's loop for unit_sweep_serves: every finite lane rounds in the float unit, n = round(|x| 2^-qe)
+// at its quantum 2^qe = 2^max(e - m, q) (One: the one quantum 2^q of integer and fixed-point grids), result n 2^qe,
+// then overflow and sign (Asym: limits and overflow values per sign). A batch with a NaN or inf lane is recorded for
+// the general loop (sweep_loop).
+template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool Stream>
+[[gnu::noinline]] std::size_t unit_sweep(const simd_params& p, const float* src, float* dst, std::size_t i,
+                                         std::size_t end, std::size_t* failed, std::size_t& nfailed, std::size_t cap) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vf = typename ops::vf;
+  using vb = typename ops::vb;
+  const vi zero(0), abs_mask(0x7fffffff), inf_bits(0x7f800000), c254(254 * (1 << 23));
+  const vi unit_m(p.unit_m_bits), low(p.unit_low_bits), low_inv(254 * (1 << 23) - p.unit_low_bits);
+  const vi limit(p.limit_pos), limit_n(p.limit_neg);
+  const vi overflow = sweep_overflow<A, Mode>(p), overflow_n = sweep_overflow<A, Mode>(p, true);
+  return sweep_loop<A, Stream>(src, dst, i, end, failed, nfailed, cap, 0, [&](vi u, vi& out) [[gnu::always_inline]] {
+    const vi mag = u & abs_mask;
+    if (!xsimd::all(mag < inf_bits)) [[unlikely]]
+      return false;
+    const vb neg = u < zero;
+    const vi qb = One ? low : xsimd::max((mag & inf_bits) - unit_m, low);
+    const vi ib = One ? low_inv : c254 - qb;
+    const vf n = unit_round<A, Mode>(xsimd::bitwise_cast<vf>(mag) * xsimd::bitwise_cast<vf>(ib), neg);
+    const vi res = xsimd::bitwise_cast<vi>(n * xsimd::bitwise_cast<vf>(qb));
+    if constexpr (Asym) {
+      out = sweep_finish<A, Mode, NegativeZero>(u, neg, res, xsimd::select(neg, limit_n, limit),
+                                                xsimd::select(neg, overflow_n, overflow));
+    } else {
+      out = sweep_finish<A, Mode, NegativeZero>(u, neg, res, limit, overflow);
+    }
+    return true;
+  });
+}
+
 template <class A, rounding Mode, bool Table, bool Guarded>
 void quantize_run(const simd_call& c) {
   using ops = simd_ops<A>;
@@ -1200,6 +1272,27 @@ void quantize_run(const simd_call& c) {
                                                                                      fallback, hint, rs);
     finish(res, fallback, at, N, c.in + at, hys ? c.prev + at : nullptr, c.out + at, stream);
   };
+  if constexpr (!Table && !Guarded && (Mode == rounding::rne || Mode == rounding::rna || Mode == rounding::rtz)) {
+    if (unit_sweep_serves<Mode>(p)) {
+      std::size_t failed[64];
+      for (bool pays = true; pays && i + N <= n;) {
+        std::size_t nfailed = 0;
+        const std::size_t from = i;
+        with_flag(p.has_negative_zero, [&](auto negative_zero) {
+          with_flag(p.unit_m_bits == 255 * (1 << 23), [&](auto one) {
+            with_flag(p.limit_neg != p.limit_pos || p.big_neg != p.big_pos, [&](auto asym) {
+              with_flag(stream, [&](auto st) {
+                i = unit_sweep<A, Mode, negative_zero(), one(), asym(), st()>(p, c.in, c.out, i, n, failed, nfailed,
+                                                                              64);
+              });
+            });
+          });
+        });
+        for (std::size_t j = 0; j < nfailed; ++j) full(std::false_type{}, failed[j]);
+        pays = sweep_pays(nfailed, N, from, i);
+      }
+    }
+  }
   if constexpr (!Table && !Guarded && Mode != rounding::hys) {
     if (element_sweep_serves(p) || fixed_sr_sweep_serves(p)) {
       std::size_t failed[64];
@@ -1367,9 +1460,7 @@ template <class A, rounding Mode, bool Stream, bool Count, bool Unit>
   }
   const vi c254(254 * (1 << 23));
   vi cv = clipped_v, fv = flushed_v;
-  for (; i + N <= end; i += N) {
-    if (ahead != 0) __builtin_prefetch(src + i + ahead, 0, 2);  // the caller's next piece, into L2
-    const vi u = xsimd::bitwise_cast<vi>(vf::load_unaligned(src + i));
+  i = sweep_loop<A, Stream>(src, dst, i, end, failed, nfailed, cap, ahead, [&](vi u, vi& out) [[gnu::always_inline]] {
     const vi mag = u & abs_mask;
     const vb is_zero = mag == zero;
     vi entry;  // Unit: the quantum's bits (0: no), else the shift
@@ -1379,14 +1470,8 @@ template <class A, rounding Mode, bool Stream, bool Count, bool Unit>
       entry = ops::gather(Unit ? p.unit_table.data() : p.fast_table.data(), mag >> 23);
     }
     const vb ok = Unit ? entry != zero : ops::ult(entry - one, below_one) | is_zero;
-    if (!xsimd::all(ok)) [[unlikely]] {
-      failed[nfailed++] = i;
-      if (nfailed == cap) {
-        i += N;
-        break;
-      }
-      continue;
-    }
+    if (!xsimd::all(ok)) [[unlikely]]
+      return false;
     const vb neg = u < zero;
     vi res;
     if constexpr (Unit) {
@@ -1402,17 +1487,13 @@ template <class A, rounding Mode, bool Stream, bool Count, bool Unit>
     // fast_overflow_sign without -0 (the sign where 0 - out_mag has its top bit set: out_mag != 0), its result's
     // magnitude kept for the statistics
     const vi out_mag = xsimd::select(res > limit, sweep_lane_overflow<A, Mode>(neg, limit, overflow), res);
-    const vi out = out_mag | (u & (zero - out_mag) & sign_bit);
+    out = out_mag | (u & (zero - out_mag) & sign_bit);
     if constexpr (Count) {  // without: about 4% of the search's CPU (its quantizers never read the counts)
       cv = ops::inc(cv, mag > thr);
       fv = ops::inc(fv, (mag != zero) & (out_mag == zero));
     }
-    if constexpr (Stream) {
-      ops::stream(dst + i, xsimd::bitwise_cast<vf>(out));
-    } else {
-      xsimd::bitwise_cast<vf>(out).store_unaligned(dst + i);
-    }
-  }
+    return true;
+  });
   clipped_v = cv;
   flushed_v = fv;
   return i;

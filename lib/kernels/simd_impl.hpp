@@ -510,6 +510,31 @@ template <class A, rounding Mode>
   return xsimd::bitwise_cast<vi>(n * vf(p.fixed_down));
 }
 
+// The modes the float-unit rounding at a lane's own quantum takes (unit_sweep, profile_sweep's Unit variant, the block
+// mode's unit rules): those whose result is 0 below half the quantum, so that float32 subnormal inputs and products
+// that underflow give 0 whatever DAZ / FTZ say.
+template <rounding Mode>
+constexpr bool unit_mode = Mode == rounding::rne || Mode == rounding::rna || Mode == rounding::rtz;
+
+// The float32 bits of 2^-qe from those of 2^qe (both normal: exponent fields 1 .. 253).
+template <class T>
+[[gnu::always_inline]] inline T unit_inverse(T qb) {
+  return T(254 * (1 << 23)) - qb;
+}
+
+// n = round(|x| 2^-qe) in the float unit at the lanes' quantum 2^qe (float32 bits qb; ib = unit_inverse(qb)): both
+// products exact, or the first below one half where it underflows. Returns n 2^qe; n in n_out.
+template <class A, rounding Mode>
+[[gnu::always_inline]] inline typename simd_ops<A>::vi unit_quantize(typename simd_ops<A>::vi mag,
+                                                                     typename simd_ops<A>::vi qb,
+                                                                     typename simd_ops<A>::vi ib,
+                                                                     typename simd_ops<A>::vb neg,
+                                                                     typename simd_ops<A>::vf& n_out) {
+  using vf = typename simd_ops<A>::vf;
+  n_out = unit_round<A, Mode>(xsimd::bitwise_cast<vf>(mag) * xsimd::bitwise_cast<vf>(ib), neg);
+  return xsimd::bitwise_cast<typename simd_ops<A>::vi>(n_out * xsimd::bitwise_cast<vf>(qb));
+}
+
 // The end of the fast branch once the overflow value of every lane is known: magnitudes above limit take it, then
 // the sign (formats without -0 give +0 for a negative input rounded to zero).
 template <class A>
@@ -1158,9 +1183,8 @@ template <class A, bool Stream, class Batch>
 // lowest, 2^q >= 2^-125, to the largest finite input's, 2^max(127 - m, q), a normal float whose inverse is normal.
 template <rounding Mode>
 bool unit_sweep_serves(const simd_params& p) {
-  constexpr bool mode_ok = Mode == rounding::rne || Mode == rounding::rna || Mode == rounding::rtz;
-  return mode_ok && p.unit && p.unit_low_bits >= 2 * (1 << 23) &&
-         std::max(254 * (1 << 23) - p.unit_m_bits, p.unit_low_bits) <= 253 * (1 << 23);
+  return unit_mode<Mode> && p.unit &&
+         unit_quanta_normal(p.unit_low_bits, std::max(254 * (1 << 23) - p.unit_m_bits, p.unit_low_bits));
 }
 
 // The element kernel's loop for unit_sweep_serves: every finite lane rounds in the float unit, n = round(|x| 2^-qe)
@@ -1174,8 +1198,8 @@ template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool S
   using vi = typename ops::vi;
   using vf = typename ops::vf;
   using vb = typename ops::vb;
-  const vi zero(0), abs_mask(0x7fffffff), inf_bits(0x7f800000), c254(254 * (1 << 23));
-  const vi unit_m(p.unit_m_bits), low(p.unit_low_bits), low_inv(254 * (1 << 23) - p.unit_low_bits);
+  const vi zero(0), abs_mask(0x7fffffff), inf_bits(0x7f800000);
+  const vi unit_m(p.unit_m_bits), low(p.unit_low_bits), low_inv(unit_inverse(p.unit_low_bits));
   const vi limit(p.limit_pos), limit_n(p.limit_neg);
   const vi overflow = sweep_overflow<A, Mode>(p), overflow_n = sweep_overflow<A, Mode>(p, true);
   return sweep_loop<A, Stream>(src, dst, i, end, failed, nfailed, cap, 0, [&](vi u, vi& out) [[gnu::always_inline]] {
@@ -1184,9 +1208,8 @@ template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool S
       return false;
     const vb neg = u < zero;
     const vi qb = One ? low : xsimd::max((mag & inf_bits) - unit_m, low);
-    const vi ib = One ? low_inv : c254 - qb;
-    const vf n = unit_round<A, Mode>(xsimd::bitwise_cast<vf>(mag) * xsimd::bitwise_cast<vf>(ib), neg);
-    const vi res = xsimd::bitwise_cast<vi>(n * xsimd::bitwise_cast<vf>(qb));
+    vf n;
+    const vi res = unit_quantize<A, Mode>(mag, qb, One ? low_inv : unit_inverse(qb), neg, n);
     if constexpr (Asym) {
       out = sweep_finish<A, Mode, NegativeZero>(u, neg, res, xsimd::select(neg, limit_n, limit),
                                                 xsimd::select(neg, overflow_n, overflow));
@@ -1272,7 +1295,7 @@ void quantize_run(const simd_call& c) {
                                                                                      fallback, hint, rs);
     finish(res, fallback, at, N, c.in + at, hys ? c.prev + at : nullptr, c.out + at, stream);
   };
-  if constexpr (!Table && !Guarded && (Mode == rounding::rne || Mode == rounding::rna || Mode == rounding::rtz)) {
+  if constexpr (!Table && !Guarded && unit_mode<Mode>) {
     if (unit_sweep_serves<Mode>(p)) {
       std::size_t failed[64];
       for (bool pays = true; pays && i + N <= n;) {
@@ -1458,7 +1481,6 @@ template <class A, rounding Mode, bool Stream, bool Count, bool Unit>
     const std::int32_t* w = Unit ? p.unit_window.data() : p.fast_window.data();
     for (std::size_t k = 0; k < 4; ++k) window[k] = vi::load_aligned(w + 16 * k);
   }
-  const vi c254(254 * (1 << 23));
   vi cv = clipped_v, fv = flushed_v;
   i = sweep_loop<A, Stream>(src, dst, i, end, failed, nfailed, cap, ahead, [&](vi u, vi& out) [[gnu::always_inline]] {
     const vi mag = u & abs_mask;
@@ -1475,8 +1497,8 @@ template <class A, rounding Mode, bool Stream, bool Count, bool Unit>
     const vb neg = u < zero;
     vi res;
     if constexpr (Unit) {
-      const vf n = unit_round<A, Mode>(xsimd::bitwise_cast<vf>(mag) * xsimd::bitwise_cast<vf>(c254 - entry), neg);
-      res = xsimd::bitwise_cast<vi>(n * xsimd::bitwise_cast<vf>(entry));
+      vf n;
+      res = unit_quantize<A, Mode>(mag, entry, unit_inverse(entry), neg, n);
     } else {
       const vi shift = xsimd::max(entry, one);  // zero lanes: any shift in [1, 24] gives 0
       const vi one_s = ops::shl(one, shift);
@@ -1645,7 +1667,7 @@ void scaled_run(scaled_call& c) {
                     i = profile_sweep<A, Mode, st(), ct(), unit()>(p, src, dst, i, end, thr, failed, nfailed, 64, cv,
                                                                    fv, c.prefetch_ahead);
                   };
-                  if constexpr (Mode == rounding::rne || Mode == rounding::rna || Mode == rounding::rtz) {
+                  if constexpr (unit_mode<Mode>) {
                     with_flag(p.unit_profile, sweep);
                   } else {
                     sweep(std::false_type{});
@@ -1710,8 +1732,7 @@ enum class block_rule {
 // scalings that underflow give 0 whatever DAZ / FTZ say.
 template <rounding Mode>
 bool block_unit_serves(const simd_params& p) {
-  constexpr bool mode_ok = Mode == rounding::rne || Mode == rounding::rna || Mode == rounding::rtz;
-  return mode_ok && p.unit &&
+  return unit_mode<Mode> && p.unit &&
          (p.unit_m_bits == 255 * (1 << 23) || (p.limit_neg == p.limit_pos && p.big_neg == p.big_pos));
 }
 
@@ -1763,8 +1784,8 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
                  p->has_negative_zero == NegativeZero && (Rule == block_rule::unit_one || b.clip_pos == b.clip_neg)))
         p = nullptr;
       // the quanta's fields, from that of the lowest to that of the amax's, within [2, 253]
-      if (p && !(p->unit_low_bits >= 2 * (1 << 23) && std::max(static_cast<std::int32_t>(field << 23) - p0.unit_m_bits,
-                                                               p->unit_low_bits) <= 253 * (1 << 23)))
+      if (p && !unit_quanta_normal(p->unit_low_bits,
+                                   std::max(static_cast<std::int32_t>(field << 23) - p0.unit_m_bits, p->unit_low_bits)))
         p = nullptr;
     } else {
       if (p && !(element_sweep_serves(*p) && sweep_below(*p) == Below && p->has_negative_zero == NegativeZero &&
@@ -1786,7 +1807,7 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
             0};
     if (Unit && p) {
       e.unit_low = p->unit_low_bits;
-      e.unit_inv = 254 * (1 << 23) - p->unit_low_bits;
+      e.unit_inv = unit_inverse(p->unit_low_bits);
       e.limit_pos = p->limit_pos;
       e.limit_neg = p->limit_neg;
       e.over_pos = fast_to_max<Mode>(*p) ? p->limit_pos : p->big_pos;
@@ -1837,16 +1858,10 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
       const vi low(en.unit_low), limit(en.limit_pos), overflow(en.over_pos);
       for (std::size_t k = 0; k < K; ++k) {
         const vb neg = u[k] < zero;
-        vi qb, ib;
-        if constexpr (Rule == block_rule::unit) {
-          qb = xsimd::max((mag[k] & vi(0x7f800000)) - unit_m, low);
-          ib = vi(254 * (1 << 23)) - qb;
-        } else {
-          qb = low;
-          ib = vi(en.unit_inv);
-        }
-        const vf n = unit_round<A, Mode>(xsimd::bitwise_cast<vf>(mag[k]) * xsimd::bitwise_cast<vf>(ib), neg);
-        const vi res = xsimd::bitwise_cast<vi>(n * xsimd::bitwise_cast<vf>(qb));
+        const vi qb = Rule == block_rule::unit ? xsimd::max((mag[k] & vi(0x7f800000)) - unit_m, low) : low;
+        vf n;
+        const vi res =
+            unit_quantize<A, Mode>(mag[k], qb, Rule == block_rule::unit ? unit_inverse(qb) : vi(en.unit_inv), neg, n);
         vi r;
         if constexpr (Rule == block_rule::unit_one) {
           r = sweep_finish<A, Mode, NegativeZero>(u[k], neg, res, xsimd::select(neg, vi(en.limit_neg), limit),
@@ -1942,7 +1957,7 @@ void block_mode(scaled_call& c) {
     }
   };
   using lanes = std::integral_constant<block_rule, block_rule::lanes>;
-  if constexpr (Mode == rounding::rne || Mode == rounding::rna || Mode == rounding::rtz) {
+  if constexpr (unit_mode<Mode>) {
     if (block_unit_serves<Mode>(p)) {
       return with_flag(p.has_negative_zero, [&](auto negative_zero) {
         if (p.unit_m_bits == 255 * (1 << 23)) {

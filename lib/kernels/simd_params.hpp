@@ -116,6 +116,12 @@ struct simd_params {
   alignas(64) std::array<std::int32_t, 64> fast_window{};
 };
 
+// Whether quanta 2^qe from the float32 bits low_bits to high_bits are all normal with a normal inverse 2^-qe, the
+// lowest at least 2^-125 (simd_params::unit: then a float32 subnormal input is below half of every quantum).
+inline bool unit_quanta_normal(std::int32_t low_bits, std::int32_t high_bits) {
+  return low_bits >= 2 * (1 << 23) && high_bits <= 253 * (1 << 23);
+}
+
 // Whether the sweeps' per-lane branch for the signed float-like formats (simd_impl.hpp element_sweep, block_sweep)
 // serves p: arithmetic rule, fast branch without guards or the fixed-quantum case, one limit for both signs.
 inline bool element_sweep_serves(const simd_params& p) {

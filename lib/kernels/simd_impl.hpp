@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -162,12 +163,32 @@ struct simd_ops {
 #endif
   }
 
+  // floor(g) as an unsigned 32-bit integer for float lanes g in [0, 2^32). Below AVX-512 the lanes at or above 2^31
+  // convert g - 2^31 (exact: those g are multiples of 2^8) and take the top bit back.
+  static vi trunc_u32(vf g) {
+#if XSIMD_WITH_AVX512F
+    if constexpr (is_avx512) return vi(_mm512_cvttps_epu32(g));
+#endif
+    const vf two31(2147483648.0f);
+    const auto big = g >= two31;
+    const vi top = xsimd::bitwise_cast<vi>(xsimd::select(big, vf(-0.0f), vf(0.0f)));  // 0x80000000 or 0
+    return xsimd::to_int(g - xsimd::select(big, two31, vf(0.0f))) ^ top;
+  }
+
   static vb ult(vi a, vi b) {  // unsigned a < b
 #if XSIMD_WITH_AVX512F
     if constexpr (is_avx512) return vb(_mm512_cmplt_epu32_mask(a, b));
 #endif
     const vi bias(static_cast<std::int32_t>(0x80000000u));
     return (a ^ bias) < (b ^ bias);
+  }
+
+  // a + b in the lanes of m, a elsewhere (AVX-512: one masked add).
+  static vf add_where(vf a, vb m, vf b) {
+#if XSIMD_WITH_AVX512F
+    if constexpr (is_avx512) return vf(_mm512_mask_add_ps(a, static_cast<__mmask16>(m), a, b));
+#endif
+    return a + xsimd::bitwise_cast<vf>(xsimd::select(m, xsimd::bitwise_cast<vi>(b), vi(0)));
   }
 
   // acc + 1 in the lanes of m (AVX-512: one masked add instead of a mask-to-vector move and an add).
@@ -391,6 +412,25 @@ struct sr_stream {
   std::uint64_t first = 0;
   bool valid = false;
   alignas(64) std::uint32_t words[64 * G];
+};
+
+// A sweep's reader of sr's first random words: (*this)(i) gives those of the batch at element i, drawn from rs at
+// index_base + i through rs.window (one compare and one load per batch; a refill when the window is used up).
+template <class A>
+struct sr_words {
+  sr_stream<A>& rs;
+  std::uint64_t index_base;
+  const std::uint32_t* at = nullptr;  // the words of the elements [begin, end)
+  std::size_t begin = 0, end = 0;
+  [[gnu::always_inline]] typename simd_ops<A>::vi operator()(std::size_t i) {
+    if (i + simd_ops<A>::size > end) {
+      std::size_t avail;
+      at = rs.window(index_base + i, avail);
+      begin = i;
+      end = i + avail;
+    }
+    return simd_ops<A>::vi::load_unaligned(reinterpret_cast<const std::int32_t*>(at + (i - begin)));
+  }
 };
 
 // Whether the fast branch tries its uniform case (simd_params::fast_uniform), learnt per kernel loop (one
@@ -1095,23 +1135,13 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below, b
       xsimd::bitwise_cast<vf>(out).store_unaligned(dst + at);
     }
   };
-  // sr: the first random words of the elements [w_begin, w_end) of this loop's i are at w_at (rs.window)
-  const std::uint32_t* w_at = nullptr;
-  std::size_t w_begin = 0, w_end = 0;
+  sr_words<A> next_words{rs, index_base};
   for (; i + N <= end; i += N) {
     if (ahead != 0) __builtin_prefetch(src + i + ahead, 0, 2);  // the caller's next piece, into L2
     const vi u = xsimd::bitwise_cast<vi>(vf::load_unaligned(src + i));
     const vi mag = u & abs_mask;
     const vb neg = u < zero;
-    auto words = [&]() [[gnu::always_inline]] {
-      if (i + N > w_end) {
-        std::size_t avail;
-        w_at = rs.window(index_base + i, avail);
-        w_begin = i;
-        w_end = i + avail;
-      }
-      return vi::load_unaligned(reinterpret_cast<const std::int32_t*>(w_at + (i - w_begin)));
-    };
+    auto words = [&]() [[gnu::always_inline]] { return next_words(i); };
     if constexpr (Uniform) {
       if (h.credit <= 0) break;
       // every lane in the format's normal range (or zero): the one shift s
@@ -1150,10 +1180,10 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below, b
   return i;
 }
 
-// The sweeps' loop over full batches from i to end: batch(u, out) rounds the input bits u into out, or returns false
-// when the batch does not qualify; its position is then recorded in failed[nfailed++] for the caller's general loop,
-// and the sweep returns once `cap` are recorded. Returns where it stopped. Stream: non-temporal stores (dst + i
-// aligned to the batch size). ahead > 0: prefetches src + i + ahead into L2 (the caller's next piece).
+// The sweeps' loop over full batches from i to end: batch(i, u, out) rounds the input bits u of the batch at i into
+// out, or returns false when the batch does not qualify; its position is then recorded in failed[nfailed++] for the
+// caller's general loop, and the sweep returns once `cap` are recorded. Returns where it stopped. Stream: non-temporal
+// stores (dst + i aligned to the batch size). ahead > 0: prefetches src + i + ahead into L2 (the caller's next piece).
 template <class A, bool Stream, class Batch>
 [[gnu::always_inline]] inline std::size_t sweep_loop(const float* src, float* dst, std::size_t i, std::size_t end,
                                                      std::size_t* failed, std::size_t& nfailed, std::size_t cap,
@@ -1165,7 +1195,7 @@ template <class A, bool Stream, class Batch>
   for (; i + N <= end; i += N) {
     if (ahead != 0) __builtin_prefetch(src + i + ahead, 0, 2);
     vi out;
-    if (!batch(xsimd::bitwise_cast<vi>(vf::load_unaligned(src + i)), out)) [[unlikely]] {
+    if (!batch(i, xsimd::bitwise_cast<vi>(vf::load_unaligned(src + i)), out)) [[unlikely]] {
       failed[nfailed++] = i;
       if (nfailed == cap) return i + N;
       continue;
@@ -1179,21 +1209,32 @@ template <class A, bool Stream, class Batch>
   return i;
 }
 
-// Whether the element kernel's unit_sweep serves p: simd_params::unit under rne, rna or rtz, every quantum from the
-// lowest, 2^q >= 2^-125, to the largest finite input's, 2^max(127 - m, q), a normal float whose inverse is normal.
+// Whether the element kernel's unit_sweep serves p: simd_params::unit under rne, rna, rtz or sr (exact, or sr<R> with
+// R <= 32: the first random word decides or flags), every quantum from the lowest, 2^q >= 2^-125, to the largest finite
+// input's, 2^max(127 - m, q), a normal float whose inverse is normal. For sr also 2^-94 <= 2^q <= 1: |x| 2^-qe is then
+// a normal float for every normal input x, so its fraction is exact, and a float32 subnormal input has f < 2^-32, so T
+// = 0 whether or not DAZ / FTZ flush it (never up; exact sr flags w0 == 0).
 template <rounding Mode>
 bool unit_sweep_serves(const simd_params& p) {
-  return unit_mode<Mode> && p.unit &&
+  if (Mode == rounding::sr &&
+      (p.mode.sr_bits > 32 || p.unit_low_bits > 127 * (1 << 23) || p.unit_low_bits < (127 - 94) * (1 << 23)))
+    return false;
+  return (unit_mode<Mode> || Mode == rounding::sr) && p.unit &&
          unit_quanta_normal(p.unit_low_bits, std::max(254 * (1 << 23) - p.unit_m_bits, p.unit_low_bits));
 }
 
-// The element kernel's loop for unit_sweep_serves: every finite lane rounds in the float unit, n = round(|x| 2^-qe)
-// at its quantum 2^qe = 2^max(e - m, q) (One: the one quantum 2^q of integer and fixed-point grids), result n 2^qe,
-// then overflow and sign (Asym: limits and overflow values per sign). A batch with a NaN or inf lane is recorded for
-// the general loop (sweep_loop).
+// The element kernel's loop for unit_sweep_serves: every finite lane rounds in the float unit at its quantum
+// 2^qe = 2^max(e - m, q) (One: the one quantum 2^q of integer and fixed-point grids), then overflow and sign (Asym:
+// limits and overflow values per sign). rne, rna, rtz: n = round(|x| 2^-qe), result n 2^qe. sr: y = |x| 2^-qe is
+// exact, so are t = trunc(y) and the fraction f = y - t, whose first R random bits' threshold T = floor(f 2^R)
+// 2^(32 - R) (R = 32 for exact sr) comes from one truncating conversion; n = t + 1 iff the element's first word w0 is
+// below T (formats.md 2; y >= 2^24 has f = 0). Exact sr with w0 == T may need the element's next words: the batch
+// goes to the general loop, as do batches with a NaN or inf lane, through sweep_loop. sr draws element i's first word
+// from rs at index_base + i.
 template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool Stream>
 [[gnu::noinline]] std::size_t unit_sweep(const simd_params& p, const float* src, float* dst, std::size_t i,
-                                         std::size_t end, std::size_t* failed, std::size_t& nfailed, std::size_t cap) {
+                                         std::size_t end, std::size_t* failed, std::size_t& nfailed, std::size_t cap,
+                                         std::uint64_t index_base, sr_stream<A>& rs) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   using vf = typename ops::vf;
@@ -1202,23 +1243,50 @@ template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool S
   const vi unit_m(p.unit_m_bits), low(p.unit_low_bits), low_inv(unit_inverse(p.unit_low_bits));
   const vi limit(p.limit_pos), limit_n(p.limit_neg);
   const vi overflow = sweep_overflow<A, Mode>(p), overflow_n = sweep_overflow<A, Mode>(p, true);
-  return sweep_loop<A, Stream>(src, dst, i, end, failed, nfailed, cap, 0, [&](vi u, vi& out) [[gnu::always_inline]] {
-    const vi mag = u & abs_mask;
-    if (!xsimd::all(mag < inf_bits)) [[unlikely]]
-      return false;
-    const vb neg = u < zero;
-    const vi qb = One ? low : xsimd::max((mag & inf_bits) - unit_m, low);
-    vf n;
-    const vi res = unit_quantize<A, Mode>(mag, qb, One ? low_inv : unit_inverse(qb), neg, n);
-    if constexpr (Asym) {
-      out = sweep_finish<A, Mode, NegativeZero>(u, neg, res, xsimd::select(neg, limit_n, limit),
-                                                xsimd::select(neg, overflow_n, overflow));
-    } else {
-      out = sweep_finish<A, Mode, NegativeZero>(u, neg, res, limit, overflow);
-    }
-    return true;
-  });
+  const int sr_bits = p.mode.sr_bits;  // read once (a byte of p that the loop's float stores might alias)
+  const bool exact = sr_bits == 0;
+  const int R = exact ? 32 : sr_bits;
+  const vf two_r(std::ldexp(1.0f, R));
+  const int up = 32 - R;
+  sr_words<A> words{rs, index_base};  // per call: between calls the general loop draws from rs too
+  return sweep_loop<A, Stream>(
+      src, dst, i, end, failed, nfailed, cap, 0, [&](std::size_t at, vi u, vi& out) [[gnu::always_inline]] {
+        const vi mag = u & abs_mask;
+        if (!xsimd::all(mag < inf_bits)) [[unlikely]]
+          return false;
+        const vb neg = u < zero;
+        const vi qb = One ? low : xsimd::max((mag & inf_bits) - unit_m, low);
+        const vi ib = One ? low_inv : unit_inverse(qb);
+        vi res;
+        if constexpr (Mode == rounding::sr) {
+          const vf y = xsimd::bitwise_cast<vf>(mag) * xsimd::bitwise_cast<vf>(ib);
+          const vf t = xsimd::trunc(y);
+          const vi t0 = ops::trunc_u32((y - t) * two_r);
+          const vi w0 = words(at);
+          if (exact && xsimd::any(w0 == t0)) [[unlikely]]
+            return false;
+          const vf n = ops::add_where(t, ops::ult(w0, up == 0 ? t0 : t0 << up), vf(1.0f));
+          res = xsimd::bitwise_cast<vi>(n * xsimd::bitwise_cast<vf>(qb));
+        } else {
+          vf n;
+          res = unit_quantize<A, Mode>(mag, qb, ib, neg, n);
+        }
+        if constexpr (Asym) {
+          out = sweep_finish<A, Mode, NegativeZero>(u, neg, res, xsimd::select(neg, limit_n, limit),
+                                                    xsimd::select(neg, overflow_n, overflow));
+        } else {
+          out = sweep_finish<A, Mode, NegativeZero>(u, neg, res, limit, overflow);
+        }
+        return true;
+      });
 }
+
+// Whether element_sweep's uniform case (a batch of lanes in the format's normal range, one splat shift) runs before
+// unit_sweep while it pays: where its rounding is cheaper than the float unit's. sr's uniform case forms the threshold
+// with one shift (in cache, one thread, e5m2 sr 0.48 ns/element against 0.57 in unit_sweep); under rne, rna and rtz
+// the two measure the same for e5m2 and fp16 (rtz 0.127 both, 2026-12-07), and unit_sweep needs no hint.
+template <rounding Mode>
+constexpr bool uniform_first = Mode == rounding::sr;
 
 template <class A, rounding Mode, bool Table, bool Guarded>
 void quantize_run(const simd_call& c) {
@@ -1295,35 +1363,38 @@ void quantize_run(const simd_call& c) {
                                                                                      fallback, hint, rs);
     finish(res, fallback, at, N, c.in + at, hys ? c.prev + at : nullptr, c.out + at, stream);
   };
-  if constexpr (!Table && !Guarded && unit_mode<Mode>) {
-    if (unit_sweep_serves<Mode>(p)) {
-      std::size_t failed[64];
-      for (bool pays = true; pays && i + N <= n;) {
-        std::size_t nfailed = 0;
-        const std::size_t from = i;
-        with_flag(p.has_negative_zero, [&](auto negative_zero) {
-          with_flag(p.unit_m_bits == 255 * (1 << 23), [&](auto one) {
-            with_flag(p.limit_neg != p.limit_pos || p.big_neg != p.big_pos, [&](auto asym) {
-              with_flag(stream, [&](auto st) {
-                i = unit_sweep<A, Mode, negative_zero(), one(), asym(), st()>(p, c.in, c.out, i, n, failed, nfailed,
-                                                                              64);
+  if constexpr (!Table && !Guarded && Mode != rounding::hys) {
+    constexpr bool unit_modes = unit_mode<Mode> || Mode == rounding::sr;
+    const bool units = unit_modes && unit_sweep_serves<Mode>(p);
+    const bool elements = element_sweep_serves(p) || fixed_sr_sweep_serves(p);
+    std::size_t failed[64];
+    // one sweep call, then its recorded batches through the general loop; false once the sweep does not pay
+    auto run = [&](auto sweep_call) {
+      std::size_t nfailed = 0;
+      const std::size_t from = i;
+      sweep_call(nfailed);
+      for (std::size_t j = 0; j < nfailed; ++j) full(std::false_type{}, failed[j]);
+      return sweep_pays(nfailed, N, from, i);
+    };
+    auto unit = [&] {
+      return run([&](std::size_t& nfailed) {
+        if constexpr (unit_modes) {
+          with_flag(p.has_negative_zero, [&](auto negative_zero) {
+            with_flag(p.unit_m_bits == 255 * (1 << 23), [&](auto one) {
+              with_flag(p.limit_neg != p.limit_pos || p.big_neg != p.big_pos, [&](auto asym) {
+                with_flag(stream, [&](auto st) {
+                  i = unit_sweep<A, Mode, negative_zero(), one(), asym(), st()>(p, c.in, c.out, i, n, failed, nfailed,
+                                                                                64, c.index_base, rs);
+                });
               });
             });
           });
-        });
-        for (std::size_t j = 0; j < nfailed; ++j) full(std::false_type{}, failed[j]);
-        pays = sweep_pays(nfailed, N, from, i);
-      }
-    }
-  }
-  if constexpr (!Table && !Guarded && Mode != rounding::hys) {
-    if (element_sweep_serves(p) || fixed_sr_sweep_serves(p)) {
-      std::size_t failed[64];
-      // one sweep call, then its skipped batches through the general loop; false once the sweep does not pay
-      auto sweep = [&](auto uniform) {
+        }
+      });
+    };
+    auto element = [&](auto uniform) {
+      return run([&](std::size_t& nfailed) {
         constexpr bool U = decltype(uniform)::value;
-        std::size_t nfailed = 0;
-        const std::size_t from = i;
         with_flag(p.has_negative_zero, [&](auto negative_zero) {
           with_flag(sweep_below(p), [&](auto below) {
             constexpr bool NZ = decltype(negative_zero)::value, B = decltype(below)::value;
@@ -1339,14 +1410,19 @@ void quantize_run(const simd_call& c) {
             }
           });
         });
-        for (std::size_t j = 0; j < nfailed; ++j) full(std::false_type{}, failed[j]);
-        return sweep_pays(nfailed, N, from, i);
-      };
-      bool pays = true;
-      if (p.fast_uniform && !p.fast_fixed) {
-        while (pays && i + N <= n && hint.credit > 0) pays = sweep(std::true_type{});
-      }
-      while (pays && i + N <= n) pays = sweep(std::false_type{});
+      });
+    };
+    bool pays = true;
+    // element_sweep's uniform case first where it is cheaper than the float unit or no unit_sweep serves, while it
+    // pays (fast_hint); then unit_sweep; then element_sweep's per-lane branch
+    if (elements && p.fast_uniform && !p.fast_fixed && (uniform_first<Mode> || !units)) {
+      while (pays && i + N <= n && hint.credit > 0) pays = element(std::true_type{});
+    }
+    if (units) {
+      while (pays && i + N <= n) pays = unit();
+    }
+    if (elements) {
+      while (pays && i + N <= n) pays = element(std::false_type{});
     }
   }
   // the uniform case while it pays (fast_hint), then the loop without it
@@ -1482,40 +1558,41 @@ template <class A, rounding Mode, bool Stream, bool Count, bool Unit>
     for (std::size_t k = 0; k < 4; ++k) window[k] = vi::load_aligned(w + 16 * k);
   }
   vi cv = clipped_v, fv = flushed_v;
-  i = sweep_loop<A, Stream>(src, dst, i, end, failed, nfailed, cap, ahead, [&](vi u, vi& out) [[gnu::always_inline]] {
-    const vi mag = u & abs_mask;
-    const vb is_zero = mag == zero;
-    vi entry;  // Unit: the quantum's bits (0: no), else the shift
-    if constexpr (ops::is_avx512) {
-      entry = ops::lookup64(window, xsimd::min(xsimd::max((mag >> 23) - base, zero), top));
-    } else {
-      entry = ops::gather(Unit ? p.unit_table.data() : p.fast_table.data(), mag >> 23);
-    }
-    const vb ok = Unit ? entry != zero : ops::ult(entry - one, below_one) | is_zero;
-    if (!xsimd::all(ok)) [[unlikely]]
-      return false;
-    const vb neg = u < zero;
-    vi res;
-    if constexpr (Unit) {
-      vf n;
-      res = unit_quantize<A, Mode>(mag, entry, unit_inverse(entry), neg, n);
-    } else {
-      const vi shift = xsimd::max(entry, one);  // zero lanes: any shift in [1, 24] gives 0
-      const vi one_s = ops::shl(one, shift);
-      res = fast_round<A, Mode>(mag, neg, one_s, one_s - one,
-                                [&]() [[gnu::always_inline]] { return ops::shr(mag | imp, shift) & one; });
-      res = fast_below_round<A, Mode>(mag, neg, is_zero, res, q, half);
-    }
-    // fast_overflow_sign without -0 (the sign where 0 - out_mag has its top bit set: out_mag != 0), its result's
-    // magnitude kept for the statistics
-    const vi out_mag = xsimd::select(res > limit, sweep_lane_overflow<A, Mode>(neg, limit, overflow), res);
-    out = out_mag | (u & (zero - out_mag) & sign_bit);
-    if constexpr (Count) {  // without: about 4% of the search's CPU (its quantizers never read the counts)
-      cv = ops::inc(cv, mag > thr);
-      fv = ops::inc(fv, (mag != zero) & (out_mag == zero));
-    }
-    return true;
-  });
+  i = sweep_loop<A, Stream>(
+      src, dst, i, end, failed, nfailed, cap, ahead, [&](std::size_t, vi u, vi& out) [[gnu::always_inline]] {
+        const vi mag = u & abs_mask;
+        const vb is_zero = mag == zero;
+        vi entry;  // Unit: the quantum's bits (0: no), else the shift
+        if constexpr (ops::is_avx512) {
+          entry = ops::lookup64(window, xsimd::min(xsimd::max((mag >> 23) - base, zero), top));
+        } else {
+          entry = ops::gather(Unit ? p.unit_table.data() : p.fast_table.data(), mag >> 23);
+        }
+        const vb ok = Unit ? entry != zero : ops::ult(entry - one, below_one) | is_zero;
+        if (!xsimd::all(ok)) [[unlikely]]
+          return false;
+        const vb neg = u < zero;
+        vi res;
+        if constexpr (Unit) {
+          vf n;
+          res = unit_quantize<A, Mode>(mag, entry, unit_inverse(entry), neg, n);
+        } else {
+          const vi shift = xsimd::max(entry, one);  // zero lanes: any shift in [1, 24] gives 0
+          const vi one_s = ops::shl(one, shift);
+          res = fast_round<A, Mode>(mag, neg, one_s, one_s - one,
+                                    [&]() [[gnu::always_inline]] { return ops::shr(mag | imp, shift) & one; });
+          res = fast_below_round<A, Mode>(mag, neg, is_zero, res, q, half);
+        }
+        // fast_overflow_sign without -0 (the sign where 0 - out_mag has its top bit set: out_mag != 0), its result's
+        // magnitude kept for the statistics
+        const vi out_mag = xsimd::select(res > limit, sweep_lane_overflow<A, Mode>(neg, limit, overflow), res);
+        out = out_mag | (u & (zero - out_mag) & sign_bit);
+        if constexpr (Count) {  // without: about 4% of the search's CPU (its quantizers never read the counts)
+          cv = ops::inc(cv, mag > thr);
+          fv = ops::inc(fv, (mag != zero) & (out_mag == zero));
+        }
+        return true;
+      });
   clipped_v = cv;
   flushed_v = fv;
   return i;

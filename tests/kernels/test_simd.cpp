@@ -212,20 +212,26 @@ TEST_CASE("SIMD stochastic rounding: same stream across ISAs and index offsets n
 namespace {
 
 // x at position `at` of a batch-sized array of `fill` values whose stream starts so that x is element `index`:
-// the reference must give `value` there, and every ISA the reference's whole array.
+// the reference must give `value` there, and every ISA the reference's whole array. Twice: as the array's first
+// batches, and after 256 elements of `lead` values (below the format's normal range), whose batches fail the
+// element kernel's uniform case, so that it has given that case up (fast_hint) before x's batch: the kernel's
+// sweeps each see x.
 void check_sr_element(const element_format& f, float x, float fill, std::size_t at, round_mode mode, std::uint64_t seed,
-                      std::uint64_t index, float value) {
-  std::vector<float> in(80, fill);
-  in[at] = x;
-  quantize_options opt;
-  opt.mode = mode;
-  opt.seed = seed;
-  opt.index_offset = index - at;
-  std::vector<float> expect(in.size());
-  quantize_array<float>(f, in, expect, opt);
-  INFO("mode ", rounding_name(mode), " element ", index, " at ", at);
-  CHECK(expect[at] == value);  // the reference's own decision, from the construction
-  for (std::string_view isa : kernels::simd_isas()) check_isa(isa, f, in, opt, {}, expect);
+                      std::uint64_t index, float value, float lead) {
+  for (std::size_t start : {std::size_t{0}, std::size_t{256}}) {
+    std::vector<float> in(start + 80, fill);
+    std::fill(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(start), lead);
+    in[start + at] = x;
+    quantize_options opt;
+    opt.mode = mode;
+    opt.seed = seed;
+    opt.index_offset = index - (start + at);
+    std::vector<float> expect(in.size());
+    quantize_array<float>(f, in, expect, opt);
+    INFO("mode ", rounding_name(mode), " element ", index, " at ", at, " after ", start);
+    CHECK(expect[start + at] == value);  // the reference's own decision, from the construction
+    for (std::string_view isa : kernels::simd_isas()) check_isa(isa, f, in, opt, {}, expect);
+  }
 }
 
 }  // namespace
@@ -241,7 +247,7 @@ TEST_CASE("SIMD stochastic rounding: a first random word equal to the threshold'
   const element_format f = parse_format("e4m3fn");
   const std::uint64_t seed = 99;
   for (int want_up = 0; want_up < 2; ++want_up) {
-    std::uint64_t index = 0;
+    std::uint64_t index = 400;  // check_sr_element puts it at most 256 + 70 elements into the array
     std::uint32_t w0 = 0;
     for (;; ++index) {
       element_random rng(seed, index);
@@ -254,7 +260,7 @@ TEST_CASE("SIMD stochastic rounding: a first random word equal to the threshold'
     for (const char* mode : {"sr", "sr33", "sr40"}) {
       for (std::size_t at : {std::size_t{0}, std::size_t{5}, std::size_t{17}, std::size_t{63}, std::size_t{70}}) {
         // neighbours 0.75: ordinary sr lanes
-        if (at <= index) check_sr_element(f, x, 0.75f, at, *parse_rounding(mode), seed, index, expect_value);
+        check_sr_element(f, x, 0.75f, at, *parse_rounding(mode), seed, index, expect_value, 0.001f);
       }
     }
   }
@@ -271,7 +277,7 @@ TEST_CASE("SIMD stochastic rounding: a first random word equal to a 32-bit thres
   for (int bits : {0, 20, 16}) {
     const int kept = bits == 0 ? 20 : std::min(bits, 20);  // bits of r that T keeps
     const std::uint32_t low_zero = (std::uint32_t{1} << (32 - kept)) - 1;
-    std::uint64_t index = 100;
+    std::uint64_t index = 400;  // as above
     std::uint32_t w0 = 0;
     for (;; ++index) {
       w0 = element_random(seed, index).next32();
@@ -284,7 +290,7 @@ TEST_CASE("SIMD stochastic rounding: a first random word equal to a 32-bit thres
         bits == 0 ? *parse_rounding("sr") : round_mode{rounding::sr, static_cast<std::uint8_t>(bits)};
     for (std::size_t at : {std::size_t{0}, std::size_t{9}, std::size_t{16}, std::size_t{47}}) {
       // neighbours 1.3: in-range lanes; the reference: u == T is not below T
-      check_sr_element(f, x, 1.3f, at, mode, seed, index, 1.0f);
+      check_sr_element(f, x, 1.3f, at, mode, seed, index, 1.0f, 0.001f);
     }
   }
 }

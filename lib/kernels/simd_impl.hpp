@@ -1209,29 +1209,31 @@ template <class A, bool Stream, class Batch>
   return i;
 }
 
-// Whether the element kernel's unit_sweep serves p: simd_params::unit under rne, rna, rtz or sr (exact, or sr<R> with
-// R <= 32: the first random word decides or flags), every quantum from the lowest, 2^q >= 2^-125, to the largest finite
-// input's, 2^max(127 - m, q), a normal float whose inverse is normal. For sr also 2^-94 <= 2^q <= 1: |x| 2^-qe is then
-// a normal float for every normal input x, so its fraction is exact, and a float32 subnormal input has f < 2^-32, so T
-// = 0 whether or not DAZ / FTZ flush it (never up; exact sr flags w0 == 0).
+// Whether the element kernel's unit_sweep serves p: simd_params::unit under rne, rna or rtz, on the lanes of
+// unit_lo / unit_span (every quantum there, the lowest at least 2^-125, a normal float whose inverse is normal); sr
+// (exact, or sr<R> with R <= 32: the first random word decides or flags) only where every finite lane qualifies
+// (!unit_ranged) and 2^-94 <= 2^q <= 1: |x| 2^-qe is then a normal float for every normal input x, so its fraction is
+// exact, and a float32 subnormal input has f < 2^-32, so T = 0 whether or not DAZ / FTZ flush it (never up; exact sr
+// flags w0 == 0).
 template <rounding Mode>
 bool unit_sweep_serves(const simd_params& p) {
-  if (Mode == rounding::sr &&
-      (p.mode.sr_bits > 32 || p.unit_low_bits > 127 * (1 << 23) || p.unit_low_bits < (127 - 94) * (1 << 23)))
-    return false;
-  return (unit_mode<Mode> || Mode == rounding::sr) && p.unit &&
-         unit_quanta_normal(p.unit_low_bits, std::max(254 * (1 << 23) - p.unit_m_bits, p.unit_low_bits));
+  if (!p.unit || p.unit_span == 0) return false;
+  if constexpr (Mode == rounding::sr) {
+    return !p.unit_ranged && p.mode.sr_bits <= 32 && p.unit_low_bits <= 127 * (1 << 23) &&
+           p.unit_low_bits >= (127 - 94) * (1 << 23);
+  }
+  return unit_mode<Mode>;
 }
 
-// The element kernel's loop for unit_sweep_serves: every finite lane rounds in the float unit at its quantum
-// 2^qe = 2^max(e - m, q) (One: the one quantum 2^q of integer and fixed-point grids), then overflow and sign (Asym:
-// limits and overflow values per sign). rne, rna, rtz: n = round(|x| 2^-qe), result n 2^qe. sr: y = |x| 2^-qe is
-// exact, so are t = trunc(y) and the fraction f = y - t, whose first R random bits' threshold T = floor(f 2^R)
-// 2^(32 - R) (R = 32 for exact sr) comes from one truncating conversion; n = t + 1 iff the element's first word w0 is
-// below T (formats.md 2; y >= 2^24 has f = 0). Exact sr with w0 == T may need the element's next words: the batch
-// goes to the general loop, as do batches with a NaN or inf lane, through sweep_loop. sr draws element i's first word
-// from rs at index_base + i.
-template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool Stream>
+// The element kernel's loop for unit_sweep_serves: every finite lane (Ranged: every lane in simd_params::unit_lo /
+// unit_span) rounds in the float unit at its quantum 2^qe = 2^max(e - m, q) (One: the one quantum 2^q of integer and
+// fixed-point grids; zero lanes at 2^-125 where q is lower), then overflow and sign (Asym: limits and overflow values
+// per sign). rne, rna, rtz: n = round(|x| 2^-qe), result n 2^qe. sr: y = |x| 2^-qe is exact, so are t = trunc(y) and
+// the fraction f = y - t, whose first R random bits' threshold T = floor(f 2^R) 2^(32 - R) (R = 32 for exact sr) comes
+// from one truncating conversion; n = t + 1 iff the element's first word w0 is below T (formats.md 2; y >= 2^24 has
+// f = 0). Exact sr with w0 == T may need the element's next words: the batch goes to the general loop, as do batches
+// with a lane that does not qualify, through sweep_loop. sr draws element i's first word from rs at index_base + i.
+template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool Stream, bool Ranged>
 [[gnu::noinline]] std::size_t unit_sweep(const simd_params& p, const float* src, float* dst, std::size_t i,
                                          std::size_t end, std::size_t* failed, std::size_t& nfailed, std::size_t cap,
                                          std::uint64_t index_base, sr_stream<A>& rs) {
@@ -1240,7 +1242,9 @@ template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool S
   using vf = typename ops::vf;
   using vb = typename ops::vb;
   const vi zero(0), abs_mask(0x7fffffff), inf_bits(0x7f800000);
-  const vi unit_m(p.unit_m_bits), low(p.unit_low_bits), low_inv(unit_inverse(p.unit_low_bits));
+  const vi unit_m(p.unit_m_bits), low(p.unit_floor_bits), low_inv(unit_inverse(p.unit_floor_bits));
+  const vi vmask(static_cast<std::int32_t>(p.unit_vmask)), lane_lo(static_cast<std::int32_t>(p.unit_lo));
+  const vi lane_span(static_cast<std::int32_t>(p.unit_span)), lane_zero(static_cast<std::int32_t>(p.unit_zero));
   const vi limit(p.limit_pos), limit_n(p.limit_neg);
   const vi overflow = sweep_overflow<A, Mode>(p), overflow_n = sweep_overflow<A, Mode>(p, true);
   const int sr_bits = p.mode.sr_bits;  // read once (a byte of p that the loop's float stores might alias)
@@ -1252,8 +1256,14 @@ template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool S
   return sweep_loop<A, Stream>(
       src, dst, i, end, failed, nfailed, cap, 0, [&](std::size_t at, vi u, vi& out) [[gnu::always_inline]] {
         const vi mag = u & abs_mask;
-        if (!xsimd::all(mag < inf_bits)) [[unlikely]]
-          return false;
+        if constexpr (Ranged) {
+          const vi v = u & vmask;
+          if (!xsimd::all(ops::ult(v - lane_lo, lane_span) | (v == lane_zero))) [[unlikely]]
+            return false;
+        } else {
+          if (!xsimd::all(mag < inf_bits)) [[unlikely]]
+            return false;
+        }
         const vb neg = u < zero;
         const vi qb = One ? low : xsimd::max((mag & inf_bits) - unit_m, low);
         const vi ib = One ? low_inv : unit_inverse(qb);
@@ -1283,10 +1293,14 @@ template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool S
 
 // Whether element_sweep's uniform case (a batch of lanes in the format's normal range, one splat shift) runs before
 // unit_sweep while it pays: where its rounding is cheaper than the float unit's. sr's uniform case forms the threshold
-// with one shift (in cache, one thread, e5m2 sr 0.48 ns/element against 0.57 in unit_sweep); under rne, rna and rtz
-// the two measure the same for e5m2 and fp16 (rtz 0.127 both, 2026-12-07), and unit_sweep needs no hint.
+// with one shift (in cache, one thread, e5m2 sr 0.48 ns/element against 0.57 in unit_sweep), and rtz's mask beats
+// unit_sweep's range check (Ranged) and two multiplies (bf16 rtz 0.143 against 0.155); elsewhere the two measure the
+// same (e5m2 and fp16 rtz 0.127, 2026-12-07) or unit_sweep is faster (rne: e5m2 0.127 against 0.172, bf16 0.155
+// against 0.172), and unit_sweep needs no hint.
 template <rounding Mode>
-constexpr bool uniform_first = Mode == rounding::sr;
+bool uniform_first(const simd_params& p) {
+  return Mode == rounding::sr || (Mode == rounding::rtz && p.unit_ranged);
+}
 
 template <class A, rounding Mode, bool Table, bool Guarded>
 void quantize_run(const simd_call& c) {
@@ -1363,10 +1377,11 @@ void quantize_run(const simd_call& c) {
                                                                                      fallback, hint, rs);
     finish(res, fallback, at, N, c.in + at, hys ? c.prev + at : nullptr, c.out + at, stream);
   };
-  if constexpr (!Table && !Guarded && Mode != rounding::hys) {
+  if constexpr (!Table && Mode != rounding::hys) {
+    // guarded formats (unsigned, fnu): unit_sweep checks their lanes itself; the element sweeps do not serve them
     constexpr bool unit_modes = unit_mode<Mode> || Mode == rounding::sr;
     const bool units = unit_modes && unit_sweep_serves<Mode>(p);
-    const bool elements = element_sweep_serves(p) || fixed_sr_sweep_serves(p);
+    const bool elements = !Guarded && (element_sweep_serves(p) || fixed_sr_sweep_serves(p));
     std::size_t failed[64];
     // one sweep call, then its recorded batches through the general loop; false once the sweep does not pay
     auto run = [&](auto sweep_call) {
@@ -1383,8 +1398,10 @@ void quantize_run(const simd_call& c) {
             with_flag(p.unit_m_bits == 255 * (1 << 23), [&](auto one) {
               with_flag(p.limit_neg != p.limit_pos || p.big_neg != p.big_pos, [&](auto asym) {
                 with_flag(stream, [&](auto st) {
-                  i = unit_sweep<A, Mode, negative_zero(), one(), asym(), st()>(p, c.in, c.out, i, n, failed, nfailed,
-                                                                                64, c.index_base, rs);
+                  with_flag(p.unit_ranged, [&](auto ranged) {
+                    i = unit_sweep<A, Mode, negative_zero(), one(), asym(), st(), ranged()>(
+                        p, c.in, c.out, i, n, failed, nfailed, 64, c.index_base, rs);
+                  });
                 });
               });
             });
@@ -1395,27 +1412,29 @@ void quantize_run(const simd_call& c) {
     auto element = [&](auto uniform) {
       return run([&](std::size_t& nfailed) {
         constexpr bool U = decltype(uniform)::value;
-        with_flag(p.has_negative_zero, [&](auto negative_zero) {
-          with_flag(sweep_below(p), [&](auto below) {
-            constexpr bool NZ = decltype(negative_zero)::value, B = decltype(below)::value;
-            if constexpr (Mode == rounding::sr && !U) {
-              // integer grids: the negative limit is one quantum further out
-              with_flag(p.limit_neg != p.limit_pos || p.big_neg != p.big_pos, [&](auto asym) {
-                i = element_sweep<A, Mode, U, NZ, B, false, decltype(asym)::value>(
-                    p, c.in, c.out, i, n, failed, nfailed, 64, hint, c.index_base, rs, stream);
-              });
-            } else {
-              i = element_sweep<A, Mode, U, NZ, B>(p, c.in, c.out, i, n, failed, nfailed, 64, hint, c.index_base, rs,
-                                                   stream);
-            }
+        if constexpr (!Guarded) {
+          with_flag(p.has_negative_zero, [&](auto negative_zero) {
+            with_flag(sweep_below(p), [&](auto below) {
+              constexpr bool NZ = decltype(negative_zero)::value, B = decltype(below)::value;
+              if constexpr (Mode == rounding::sr && !U) {
+                // integer grids: the negative limit is one quantum further out
+                with_flag(p.limit_neg != p.limit_pos || p.big_neg != p.big_pos, [&](auto asym) {
+                  i = element_sweep<A, Mode, U, NZ, B, false, decltype(asym)::value>(
+                      p, c.in, c.out, i, n, failed, nfailed, 64, hint, c.index_base, rs, stream);
+                });
+              } else {
+                i = element_sweep<A, Mode, U, NZ, B>(p, c.in, c.out, i, n, failed, nfailed, 64, hint, c.index_base, rs,
+                                                     stream);
+              }
+            });
           });
-        });
+        }
       });
     };
     bool pays = true;
     // element_sweep's uniform case first where it is cheaper than the float unit or no unit_sweep serves, while it
     // pays (fast_hint); then unit_sweep; then element_sweep's per-lane branch
-    if (elements && p.fast_uniform && !p.fast_fixed && (uniform_first<Mode> || !units)) {
+    if (elements && p.fast_uniform && !p.fast_fixed && (uniform_first<Mode>(p) || !units)) {
       while (pays && i + N <= n && hint.credit > 0) pays = element(std::true_type{});
     }
     if (units) {
@@ -1809,7 +1828,7 @@ enum class block_rule {
 // scalings that underflow give 0 whatever DAZ / FTZ say.
 template <rounding Mode>
 bool block_unit_serves(const simd_params& p) {
-  return unit_mode<Mode> && p.unit &&
+  return unit_mode<Mode> && p.unit && !p.fast_guards &&
          (p.unit_m_bits == 255 * (1 << 23) || (p.limit_neg == p.limit_pos && p.big_neg == p.big_pos));
 }
 

@@ -141,18 +141,38 @@ void set_unit_profile(simd_params& p) {
 }
 
 // simd_params::unit for the arithmetic rule, where it reproduces the rule at every normal field (not for ftz grids,
-// whose quantum jumps up below the normal range)
+// whose quantum jumps up below the normal range), and unit_sweep's lanes: those whose quantum's exponent field,
+// max(field - m, q's field), lies in [2, 253] (fnu: at or above the floor too).
 void set_unit(simd_params& p) {
-  if (p.table || p.fast_guards) return;
+  if (p.table) return;
   const int m = p.low_e >= (1 << 20) ? 255 : 23 - p.shift_high;  // integers: one quantum
   const int q = p.low_shift_base - 23;
   for (int field = 1; field <= 254; ++field) {
     const int e = field - 127;
     if (rule_shift(p, field) != std::max(e - m, q) - (e - 23)) return;
   }
+  const int q_field = q + 127;
+  int lo_field = 0, hi_field = 255;  // unit_sweep's lanes: fields [lo_field, hi_field), and zero
+  if (m == 255) {
+    if (q_field < 2 || q_field > 253) lo_field = hi_field = 0;  // no lane
+  } else {
+    if (q_field < 2) lo_field = m + 2;  // field - m >= 2
+    hi_field = std::min(254 + m, 255);  // field - m <= 253
+    if (q_field > 253 || lo_field >= hi_field) lo_field = hi_field = 0;
+  }
   p.unit = true;
   p.unit_m_bits = m * (1 << 23);
-  p.unit_low_bits = std::clamp(q + 127, -1, 255) * (1 << 23);
+  p.unit_low_bits = std::clamp(q_field, -1, 255) * (1 << 23);
+  p.unit_floor_bits = std::max(q_field, 2) * (1 << 23);
+  const bool unsigned_lanes = p.fast_nonneg;
+  std::uint32_t lo = static_cast<std::uint32_t>(lo_field) << 23;
+  if (p.fnu) lo = std::max(lo, static_cast<std::uint32_t>(p.fnu_low_bits));
+  const std::uint32_t hi = static_cast<std::uint32_t>(hi_field) << 23;
+  p.unit_vmask = unsigned_lanes ? 0xffffffffu : 0x7fffffffu;
+  p.unit_lo = lo;
+  p.unit_span = hi > lo ? hi - lo : 0;
+  p.unit_zero = p.fnu || lo == 0 ? lo : 0;  // unit_lo adds nothing: it qualifies anyway (or no lane does)
+  p.unit_ranged = unsigned_lanes || p.fnu || lo != 0 || hi != 0x7f800000u;
 }
 
 void set_fast(simd_params& p) {
@@ -170,7 +190,11 @@ void set_fast(simd_params& p) {
   p.window_base = 0;
   p.fast_window.fill(0);
   p.unit = false;
-  p.unit_m_bits = p.unit_low_bits = 0;
+  p.unit_m_bits = p.unit_low_bits = p.unit_floor_bits = 0;
+  p.unit_ranged = false;
+  p.unit_vmask = 0x7fffffffu;
+  p.unit_lo = p.unit_zero = 0;
+  p.unit_span = 0x7f800000u;
   p.unit_profile = false;
   p.unit_window_base = 0;
   p.unit_table.fill(0);

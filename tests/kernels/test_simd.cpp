@@ -147,6 +147,49 @@ TEST_CASE("SIMD == scalar reference for every format, scale and rounding mode (h
   }
 }
 
+TEST_CASE("SIMD float-unit lanes at the edges of their ranges (unsigned, fnu, bf16's tiny values)") {
+  // unit_sweep takes a batch only when every lane lies in its format's range (simd_params::unit_lo / unit_span /
+  // unit_zero): batches made of one edge value's neighbours, so that some qualify whole and some do not
+  const std::vector<std::string_view> isas = kernels::simd_isas();
+  if (isas.empty()) return;
+  std::vector<float> edges = {0.0f,
+                              -0.0f,
+                              std::ldexp(1.0f, -125),
+                              std::ldexp(1.0f, -126),
+                              std::ldexp(1.0f, -127),
+                              std::ldexp(1.0f, -118),
+                              std::ldexp(1.5f, -119),
+                              std::ldexp(1.0f, 127),
+                              std::ldexp(1.5f, 126),
+                              std::ldexp(1.75f, 126),
+                              std::ldexp(1.0f, -133),
+                              std::ldexp(1.0f, -24),
+                              1.5f,
+                              255.5f,
+                              256.0f,
+                              28.0f};
+  std::vector<float> x;
+  for (float e : edges) {
+    for (float v : {e, -e}) {
+      for (int k = 0; k < 64; ++k) {  // v and its neighbours above, several full batches on every ISA
+        float y = v;
+        for (int j = 0; j < k % 8; ++j) y = std::nextafter(y, std::numeric_limits<float>::infinity());
+        x.push_back(y);
+      }
+    }
+  }
+  for (const char* spec : {"e8m0fnu", "bf16", "uint8", "e3m2:u", "e5m2:sat:u"}) {
+    const element_format f = parse_format(spec);
+    for (const char* mode : {"rne", "rtz", "rna"}) {
+      quantize_options opt;
+      opt.mode = *parse_rounding(mode);
+      std::vector<float> expect(x.size());
+      quantize_array<float>(f, x, expect, opt);
+      for (std::string_view isa : isas) check_isa(isa, f, x, opt, {}, expect);
+    }
+  }
+}
+
 TEST_CASE("SIMD stochastic rounding on integer and fixed-point grids: both limits, below the quantum") {
   // Data without a lane outside the per-lane branch, so that the element kernel's sweep takes every batch: values
   // between the grid's two limits and up to 3 quanta beyond (int8: -128 is one quantum further out than 127, so

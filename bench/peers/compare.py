@@ -6,9 +6,10 @@
 #   python3 -m venv /tmp/peers-venv && /tmp/peers-venv/bin/pip install ml_dtypes gfloat matplotlib numpy
 #   /tmp/peers-venv/bin/python bench/peers/compare.py --shim build-kernels/bench/libfmtsim_peers_shim.so
 # fmtsim is called through a small ctypes shim (bench/peers/fmtsim_shim.cpp) on the NumPy buffers, on one
-# library thread and on all of them. The script rewrites the block between the peers markers in docs/performance.md and
-# writes docs/performance_peers.svg. Every result is checked: fmtsim must equal ml_dtypes' round trip
-# (astype(format).astype(float32)) bit for bit on the benchmark data.
+# library thread and on all of them. The script rewrites the block between the peers markers in
+# docs/performance.md and writes docs/performance_peers.svg. Every result is checked: fmtsim must equal
+# ml_dtypes' round trip (astype(format).astype(float32)) bit for bit on the benchmark data, and the
+# threaded call the one-thread call.
 import argparse
 import ctypes
 import os

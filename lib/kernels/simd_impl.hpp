@@ -563,16 +563,15 @@ template <class T>
 }
 
 // n = round(|x| 2^-qe) in the float unit at the lanes' quantum 2^qe (float32 bits qb; ib = unit_inverse(qb)): both
-// products exact, or the first below one half where it underflows. Returns n 2^qe; n in n_out.
+// products exact, or the first below one half where it underflows. Returns n 2^qe.
 template <class A, rounding Mode>
 [[gnu::always_inline]] inline typename simd_ops<A>::vi unit_quantize(typename simd_ops<A>::vi mag,
                                                                      typename simd_ops<A>::vi qb,
                                                                      typename simd_ops<A>::vi ib,
-                                                                     typename simd_ops<A>::vb neg,
-                                                                     typename simd_ops<A>::vf& n_out) {
+                                                                     typename simd_ops<A>::vb neg) {
   using vf = typename simd_ops<A>::vf;
-  n_out = unit_round<A, Mode>(xsimd::bitwise_cast<vf>(mag) * xsimd::bitwise_cast<vf>(ib), neg);
-  return xsimd::bitwise_cast<typename simd_ops<A>::vi>(n_out * xsimd::bitwise_cast<vf>(qb));
+  const vf n = unit_round<A, Mode>(xsimd::bitwise_cast<vf>(mag) * xsimd::bitwise_cast<vf>(ib), neg);
+  return xsimd::bitwise_cast<typename simd_ops<A>::vi>(n * xsimd::bitwise_cast<vf>(qb));
 }
 
 // The end of the fast branch once the overflow value of every lane is known: magnitudes above limit take it, then
@@ -1242,7 +1241,9 @@ template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool S
   using vf = typename ops::vf;
   using vb = typename ops::vb;
   const vi zero(0), abs_mask(0x7fffffff), inf_bits(0x7f800000);
-  const vi unit_m(p.unit_m_bits), low(p.unit_floor_bits), low_inv(unit_inverse(p.unit_floor_bits));
+  // the lowest quantum, raised to 2^-125 where the format's is lower (then only zero lanes below unit_lo take it)
+  const std::int32_t floor_bits = std::max(p.unit_low_bits, 2 * (1 << 23));
+  const vi unit_m(p.unit_m_bits), low(floor_bits), low_inv(unit_inverse(floor_bits));
   const vi vmask(static_cast<std::int32_t>(p.unit_vmask)), lane_lo(static_cast<std::int32_t>(p.unit_lo));
   const vi lane_span(static_cast<std::int32_t>(p.unit_span)), lane_zero(static_cast<std::int32_t>(p.unit_zero));
   const vi limit(p.limit_pos), limit_n(p.limit_neg);
@@ -1278,8 +1279,7 @@ template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool S
           const vf n = ops::add_where(t, ops::ult(w0, up == 0 ? t0 : t0 << up), vf(1.0f));
           res = xsimd::bitwise_cast<vi>(n * xsimd::bitwise_cast<vf>(qb));
         } else {
-          vf n;
-          res = unit_quantize<A, Mode>(mag, qb, ib, neg, n);
+          res = unit_quantize<A, Mode>(mag, qb, ib, neg);
         }
         if constexpr (Asym) {
           out = sweep_finish<A, Mode, NegativeZero>(u, neg, res, xsimd::select(neg, limit_n, limit),
@@ -1380,7 +1380,7 @@ void quantize_run(const simd_call& c) {
   if constexpr (!Table && Mode != rounding::hys) {
     // guarded formats (unsigned, fnu): unit_sweep checks their lanes itself; the element sweeps do not serve them
     constexpr bool unit_modes = unit_mode<Mode> || Mode == rounding::sr;
-    const bool units = unit_modes && unit_sweep_serves<Mode>(p);
+    const bool units = unit_sweep_serves<Mode>(p);
     const bool elements = !Guarded && (element_sweep_serves(p) || fixed_sr_sweep_serves(p));
     std::size_t failed[64];
     // one sweep call, then its recorded batches through the general loop; false once the sweep does not pay
@@ -1593,8 +1593,7 @@ template <class A, rounding Mode, bool Stream, bool Count, bool Unit>
         const vb neg = u < zero;
         vi res;
         if constexpr (Unit) {
-          vf n;
-          res = unit_quantize<A, Mode>(mag, entry, unit_inverse(entry), neg, n);
+          res = unit_quantize<A, Mode>(mag, entry, unit_inverse(entry), neg);
         } else {
           const vi shift = xsimd::max(entry, one);  // zero lanes: any shift in [1, 24] gives 0
           const vi one_s = ops::shl(one, shift);
@@ -1955,9 +1954,8 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
       for (std::size_t k = 0; k < K; ++k) {
         const vb neg = u[k] < zero;
         const vi qb = Rule == block_rule::unit ? xsimd::max((mag[k] & vi(0x7f800000)) - unit_m, low) : low;
-        vf n;
         const vi res =
-            unit_quantize<A, Mode>(mag[k], qb, Rule == block_rule::unit ? unit_inverse(qb) : vi(en.unit_inv), neg, n);
+            unit_quantize<A, Mode>(mag[k], qb, Rule == block_rule::unit ? unit_inverse(qb) : vi(en.unit_inv), neg);
         vi r;
         if constexpr (Rule == block_rule::unit_one) {
           r = sweep_finish<A, Mode, NegativeZero>(u[k], neg, res, xsimd::select(neg, vi(en.limit_neg), limit),
@@ -1967,7 +1965,7 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
           r = sweep_finish<A, Mode, NegativeZero>(u[k], neg, res, limit, overflow);
           cv = ops::inc(cv, mag[k] > thr);
         }
-        fv = ops::inc(fv, (mag[k] != zero) & (xsimd::bitwise_cast<vi>(n) == zero));  // n >= +0; limits > 0
+        fv = ops::inc(fv, (mag[k] != zero) & (res == zero));  // res = n 2^qe is +0 iff n is; limits > 0
         put(k, r);
       }
     } else if constexpr (Fixed) {

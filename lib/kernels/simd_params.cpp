@@ -163,7 +163,6 @@ void set_unit(simd_params& p) {
   p.unit = true;
   p.unit_m_bits = m * (1 << 23);
   p.unit_low_bits = std::clamp(q_field, -1, 255) * (1 << 23);
-  p.unit_floor_bits = std::max(q_field, 2) * (1 << 23);
   const bool unsigned_lanes = p.fast_nonneg;
   std::uint32_t lo = static_cast<std::uint32_t>(lo_field) << 23;
   if (p.fnu) lo = std::max(lo, static_cast<std::uint32_t>(p.fnu_low_bits));
@@ -190,7 +189,7 @@ void set_fast(simd_params& p) {
   p.window_base = 0;
   p.fast_window.fill(0);
   p.unit = false;
-  p.unit_m_bits = p.unit_low_bits = p.unit_floor_bits = 0;
+  p.unit_m_bits = p.unit_low_bits = 0;
   p.unit_ranged = false;
   p.unit_vmask = 0x7fffffffu;
   p.unit_lo = p.unit_zero = 0;

@@ -100,15 +100,14 @@ struct simd_params {
   // The lanes the element kernel's unit_sweep takes (set with unit; unit_sweep: for rne, rna, rtz): v = bits &
   // unit_vmask (the magnitude; unsigned formats: the whole bits, so that negative lanes and -0 do not qualify) in
   // [unit_lo, unit_lo + unit_span) unsigned, or v == unit_zero (0 where zero is on the grid and below unit_lo, else
-  // unit_lo). There every quantum 2^qe and its inverse are normal, the lowest quantum (the sweep's unit_floor_bits,
-  // unit_low_bits raised to 2^-125) at least 2^-125, and fnu lanes at or above the format's floor. unit_ranged: the
-  // range is not just "finite" (unit_lo > 0, a top below inf, or an unsigned / fnu format).
+  // unit_lo). There every quantum 2^qe and its inverse are normal, the lowest (zero lanes: unit_low_bits raised to
+  // 2^-125) at least 2^-125, and fnu lanes at or above the format's floor. unit_ranged: the range is not just
+  // "finite" (unit_lo > 0, a top below inf, or an unsigned / fnu format).
   bool unit_ranged = false;
   std::uint32_t unit_vmask = 0x7fffffffu;
   std::uint32_t unit_lo = 0;
   std::uint32_t unit_span = 0x7f800000u;
   std::uint32_t unit_zero = 0;
-  std::int32_t unit_floor_bits = 0;
   // The same for the table rule (profiles): unit_table[field] is the float32 bits of the quantum 2^qe of the inputs
   // with that exponent field, or 0 where the lane does not qualify (qe's field outside [2, 253], or no fast_table
   // entry): 2^(fast_lo's exponent) below fast_lo (fast_below; float32 subnormal inputs too), and the top binade's

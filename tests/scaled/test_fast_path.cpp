@@ -202,6 +202,7 @@ const fcase cases[] = {
     {"int8", "block:16", scale_rule::room, 1, 0, 0},
     {"int8", "block:16", scale_rule::room, -1, 0, 0},  // overflow past both limits (127 q and -128 q)
     {"int8", "", scale_rule::ceil, 0, 0, 0},
+    {"int25", "block:16", scale_rule::floor, 0, 0, 0},   // amaxes at 2^(q + 23) and above: no float-unit snap
     {"e4m3fn", "block:32", scale_rule::room, -1, 0, 0},  // overflow to NaN (no saturation)
     {"e5m2", "block:32", scale_rule::room, -2, 0, 0},    // overflow to inf
     {"e4m3fnuz", "block:32", scale_rule::ceil, 0, 0, 0},

@@ -917,6 +917,8 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
     kernels::run_tasks(tasks, [&](std::size_t k) {
       try {
         const std::size_t g0 = k * per_task, g1 = std::min(ngroups, g0 + per_task);
+        std::fill(scales.begin() + static_cast<std::ptrdiff_t>(g0), scales.begin() + static_cast<std::ptrdiff_t>(g1),
+                  group_scale{});
         group_acc& acc = accs[k];
         // floor and room depend on amax only through floor(log2 amax): for a normal amax the plan is a function
         // of its exponent field, remembered per task (computed by the same plan on the first block that needs it)
@@ -1041,6 +1043,7 @@ bool run_fast(const tensor_format& fmt, const quantize_options& opt, kernels::ba
   // millions) nothing is redone and the input is read from memory once instead of twice; at worst (every piece a
   // binade above the ones before) the pieces are quantized twice. In place, the input is gone once quantized: the
   // amax of every piece first, then the quantization.
+  std::fill(scales.begin(), scales.end(), group_scale{});
   struct piece_t {
     std::size_t g;
     kernels::scaled_segment seg;
@@ -1182,7 +1185,10 @@ quantize_stats tensor_quantizer::run(std::span<const T> in, const tensor_layout&
   st.payload_bits = double(n) * code_bits(fmt_.element);
   st.scale_bits = fmt_.rule == scale_rule::none ? 0.0 : double(ngroups) * fmt_.scale_bits;
   if (codes) codes->assign(n, 0);
-  scales_.assign(ngroups, group_scale{});
+  // every record is reset to group_scale{} before its group is quantized: by run_fast (the small groups' tasks each
+  // their own records, while those are in cache, instead of a separate pass over all of them) or before the other
+  // paths
+  scales_.resize(ngroups);
   std::vector<int> new_tracked(fmt_.tracking ? ngroups : 0);
 
   const int emax = element_emax(fmt_.element);
@@ -1359,6 +1365,7 @@ quantize_stats tensor_quantizer::run(std::span<const T> in, const tensor_layout&
       fast = run_fast(fmt_, opt_, backend_, fast_kernel_, in, out, n, geo, emax, scales_, acc, generic_group);
   }
   if (!fast) {
+    std::fill(scales_.begin(), scales_.end(), group_scale{});
     group_scratch<T> scratch;
     for (std::size_t g = 0; g < ngroups; ++g) generic_group(g, acc, scratch);
   }

@@ -16,6 +16,7 @@
 #include <xmmintrin.h>
 #endif
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -551,4 +552,45 @@ TEST_CASE("fast path switch: auto, off, named ISAs, unknown names rejected") {
   CHECK_THROWS_AS(kernels::set_scaled_fast_path("mmx"), std::invalid_argument);
   kernels::set_scaled_fast_path("auto");
   CHECK(kernels::scaled_fast_path() == "auto");
+}
+
+TEST_CASE("a quantizer called again resets every group's record, on every path") {
+  // the first call leaves NaN groups (nan), zero groups at a clamped scale (clamped) and large scales in the
+  // records; the second, on other data, must give the records a new quantizer gives (the fast path resets each
+  // task's records itself)
+  const fcase formats[] = {
+      {"e4m3fn:sat", "block:32", scale_rule::floor, 0, -5, 50},  // the block mode
+      {"int8", "", scale_rule::ceil, 0, 0, 0},                   // per tensor: the large groups' pieces
+      {"e4m3fn", "channel:0", scale_rule::floor, 0, -5, 50},     // small groups, segments
+  };
+  const std::vector<std::int64_t> shape{6, 4096};
+  std::vector<float> first(6 * 4096), second(6 * 4096);
+  std::mt19937_64 rng(7);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (float& v : first) v = nd(rng) * 1e6f;
+  for (float& v : second) v = nd(rng);
+  for (std::size_t i = 0; i < 32; ++i) first[i] = 0.0f;  // a zero block (and a smaller amax for its channel)
+  first[4096 + 100] = std::numeric_limits<float>::quiet_NaN();
+  for (std::size_t i = 2 * 4096; i < 3 * 4096; ++i) first[i] = 0.0f;  // a zero channel
+  for (const fcase& c : formats) {
+    const tensor_format tf = make_format(c);
+    for (std::string_view path : {"auto", "off"}) {
+      INFO(c.spec << " groups=" << c.groups << " path=" << path);
+      path_guard guard(path);
+      tensor_quantizer again(tf, quantize_options{}), fresh(tf, quantize_options{});
+      std::vector<float> y(first.size());
+      again.quantize<float>(first, y, shape);
+      const std::vector<group_scale> before = again.last_scales();
+      CHECK(std::any_of(before.begin(), before.end(), [](const group_scale& s) { return s.nan || s.clamped; }));
+      again.quantize<float>(second, y, shape);
+      fresh.quantize<float>(second, y, shape);
+      const std::vector<group_scale>&a = again.last_scales(), &b = fresh.last_scales();
+      REQUIRE(a.size() == b.size());
+      std::size_t bad = 0;
+      for (std::size_t g = 0; g < a.size(); ++g)
+        bad += a[g].scale_exp != b[g].scale_exp || a[g].nan != b[g].nan || a[g].clamped != b[g].clamped ||
+               std::bit_cast<std::uint32_t>(a[g].real_scale) != std::bit_cast<std::uint32_t>(b[g].real_scale);
+      CHECK(bad == 0);
+    }
+  }
 }

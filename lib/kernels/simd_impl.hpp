@@ -1930,6 +1930,8 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
   const vi one_s_u(std::int32_t{1} << (sh > 0 && sh < 31 ? sh : 0));
   const vi mask_u = one_s_u - one;
   const vi unit_m(p0.unit_m_bits), snap_m((23 << 23) - p0.unit_m_bits);
+  // Unit: the overflow value is the limit at every scale (the format's saturation does not depend on the scale)
+  const bool sat = fast_to_max<Mode>(p0);
   // the plan per exponent field of the amax: params at the blocks' scale (null: not taken)
   struct entry {
     const simd_params* p;
@@ -1942,9 +1944,9 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
   entry memo[256];
   // the fields asked (bit field % 32 of word field / 32), and 0 and 255, which are never asked
   std::uint32_t known[8] = {1, 0, 0, 0, 0, 0, 0, 0x80000000u};
-  // Unit: the fields whose plan takes a block (as known) and their scale_exp
+  // Unit: the fields whose plan takes a block (as known) and their scale_exp (set for those only: only those are read)
   std::uint32_t usable[8] = {};
-  alignas(64) std::int32_t scale_of[256] = {};
+  alignas(64) std::int32_t scale_of[256];
   auto learn = [&](std::uint32_t field) [[gnu::noinline]] {
     const block_scale b = job.resolve(job.ctx, field);
     const simd_params* p = b.params;
@@ -2040,7 +2042,6 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
     if constexpr (Unit) {
       // n = round(|x| 2^-qe) at the lane's quantum 2^qe = 2^max(e - unit_m, q) (unit_one: 2^q), result n 2^qe
       const vi low(en.unit_low), limit(en.limit_pos), overflow(en.over_pos);
-      const bool sat = en.over_pos == en.limit_pos && en.over_neg == en.limit_neg;
       for (std::size_t k = 0; k < K; ++k) {
         const vb neg = u[k] < zero;
         vi res;
@@ -2146,8 +2147,7 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
     const std::size_t g = std::min(N, job.count - b0);
     alignas(64) std::int32_t amax[N];
     ops::hmax_each(ms, amax);
-    const vi fields =
-        xsimd::bitwise_cast<vi>(xsimd::bitwise_cast<xsimd::batch<std::uint32_t, A>>(vi::load_aligned(amax)) >> 23);
+    const vi fields = vi::load_aligned(amax) >> 23;  // amaxes are >= 0: the arithmetic shift is the field
     // (the padding's amax 0 has field 0, which counts as known)
     if (!ops::all_in(fields, known)) {
       for (std::size_t j = 0; j < g; ++j) {

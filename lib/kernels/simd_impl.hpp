@@ -1305,10 +1305,13 @@ bool unit_sweep_serves(const simd_params& p) {
 // from one truncating conversion; n = t + 1 iff the element's first word w0 is below T (formats.md 2; y >= 2^24 has
 // f = 0). Exact sr with w0 == T may need the element's next words: the batch goes to the general loop, as do batches
 // with a lane that does not qualify, through sweep_loop. sr draws element i's first word from rs at index_base + i.
-template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool Stream, bool Ranged>
+// Count (the scaled kernel's statistics): per lane in counts, the lanes above counts->thr and the nonzero lanes that
+// round to zero. ahead: sweep_loop's prefetch distance.
+template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool Stream, bool Ranged, bool Count = false>
 [[gnu::noinline]] std::size_t unit_sweep(const simd_params& p, const float* src, float* dst, std::size_t i,
                                          std::size_t end, std::size_t* failed, std::size_t& nfailed, std::size_t cap,
-                                         std::uint64_t index_base, sr_stream<A>& rs) {
+                                         std::uint64_t index_base, sr_stream<A>& rs, sweep_counts<A>* counts = nullptr,
+                                         std::size_t ahead = 0) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
   using vf = typename ops::vf;
@@ -1327,7 +1330,13 @@ template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool S
   const vf two_r(std::ldexp(1.0f, R));
   const int up = 32 - R;
   sr_words<A> words{rs, index_base};  // per call: between calls the general loop draws from rs too
-  return sweep_loop<A, Stream>(src, dst, i, end, failed, nfailed, cap, 0, [&](std::size_t at, vi u, vi& out) {
+  vi thr(0), cv(0), fv(0);
+  if constexpr (Count) {
+    thr = counts->thr;
+    cv = counts->clipped;
+    fv = counts->flushed;
+  }
+  i = sweep_loop<A, Stream>(src, dst, i, end, failed, nfailed, cap, ahead, [&](std::size_t at, vi u, vi& out) {
     const vi mag = u & abs_mask;
     if constexpr (Ranged) {
       const vi v = u & vmask;
@@ -1359,8 +1368,17 @@ template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool S
     } else {
       out = sweep_finish<A, Mode, NegativeZero>(u, neg, res, limit, overflow);
     }
+    if constexpr (Count) {
+      cv = ops::inc(cv, mag > thr);
+      fv = ops::inc(fv, (mag != zero) & ((out & abs_mask) == zero));
+    }
     return true;
   });
+  if constexpr (Count) {
+    counts->clipped = cv;
+    counts->flushed = fv;
+  }
+  return i;
 }
 
 // Whether element_sweep's uniform case (a batch of lanes in the format's normal range, one splat shift) runs before
@@ -1795,13 +1813,17 @@ void scaled_run(scaled_call& c) {
       body(std::false_type{}, vf::load_aligned(buf), at, count, dst + at);
     };
     if constexpr (Direct && Mode != rounding::hys) {
-      // the sweeps: profile_sweep for the profiles (not sr), element_sweep for the signed float-like formats (one
-      // clip threshold for both signs), each with the statistics in registers
-      bool sweeps = false;
+      // the sweeps, each with the statistics in registers: profile_sweep for the profiles (not sr); for the element
+      // formats with one clip threshold for both signs, unit_sweep where it serves (unless element_sweep's uniform
+      // case is the cheaper one, as in the element kernel), else element_sweep for the signed float-like formats
+      bool sweeps = false, units = false;
       if constexpr (Table) {
         sweeps = Mode != rounding::sr && profile_sweep_serves(p, g);
       } else {
-        sweeps = symmetric && element_sweep_serves(p);
+        const bool elements = element_sweep_serves(p);
+        units = symmetric && unit_sweep_serves<Mode>(p) &&
+                !(elements && p.fast_uniform && !p.fast_fixed && uniform_first<Mode>(p));
+        sweeps = units || (symmetric && elements);
       }
       if (sweeps) {
         // non-temporal stores need batches aligned to their size: the elements before go through body
@@ -1840,6 +1862,26 @@ void scaled_run(scaled_call& c) {
               clipped += ops::hsum(cv);
               flushed += ops::hsum(fv);
             }
+          } else if (units) {
+            sweep_counts<A> sc{thr_p, zero, zero};
+            if constexpr (unit_mode<Mode> || Mode == rounding::sr) {
+              with_flag(p.has_negative_zero, [&](auto negative_zero) {
+                with_flag(p.unit_m_bits == 255 * (1 << 23), [&](auto one) {
+                  with_flag(p.limit_neg != p.limit_pos || p.big_neg != p.big_pos, [&](auto asym) {
+                    with_flag(stream, [&](auto st) {
+                      with_flag(p.unit_ranged, [&](auto ranged) {
+                        with_flag(c.count, [&](auto ct) {
+                          i = unit_sweep<A, Mode, negative_zero(), one(), asym(), st(), ranged(), ct()>(
+                              p, src, dst, i, end, failed, nfailed, 64, idx0, rs, &sc, c.prefetch_ahead);
+                        });
+                      });
+                    });
+                  });
+                });
+              });
+            }
+            clipped += ops::hsum(sc.clipped);
+            flushed += ops::hsum(sc.flushed);
           } else {
             sweep_counts<A> sc{thr_p, zero, zero};
             const bool uniform = p.fast_uniform && hint.credit > 0;

@@ -1392,6 +1392,28 @@ bool uniform_first(const simd_params& p) {
   return Mode == rounding::sr || (Mode == rounding::rtz && p.unit_ranged);
 }
 
+// unit_sweep at p's own variant (its -0, integer grid, per-sign limits and ranged lanes, and the stores); a no-op in
+// the modes it has no loop for.
+template <class A, rounding Mode, bool Count = false>
+void unit_sweep_for(const simd_params& p, bool stream, const float* src, float* dst, std::size_t& i, std::size_t end,
+                    std::size_t* failed, std::size_t& nfailed, std::size_t cap, std::uint64_t index_base,
+                    sr_stream<A>& rs, sweep_counts<A>* counts = nullptr, std::size_t ahead = 0) {
+  if constexpr (unit_mode<Mode> || Mode == rounding::sr) {
+    with_flag(p.has_negative_zero, [&](auto negative_zero) {
+      with_flag(p.unit_m_bits == 255 * (1 << 23), [&](auto one) {
+        with_flag(p.limit_neg != p.limit_pos || p.big_neg != p.big_pos, [&](auto asym) {
+          with_flag(stream, [&](auto st) {
+            with_flag(p.unit_ranged, [&](auto ranged) {
+              i = unit_sweep<A, Mode, negative_zero(), one(), asym(), st(), ranged(), Count>(
+                  p, src, dst, i, end, failed, nfailed, cap, index_base, rs, counts, ahead);
+            });
+          });
+        });
+      });
+    });
+  }
+}
+
 template <class A, rounding Mode, bool Table, bool Guarded>
 void quantize_run(const simd_call& c) {
   using ops = simd_ops<A>;
@@ -1469,7 +1491,6 @@ void quantize_run(const simd_call& c) {
   };
   if constexpr (!Table && Mode != rounding::hys) {
     // guarded formats (unsigned, fnu): unit_sweep checks their lanes itself; the element sweeps do not serve them
-    constexpr bool unit_modes = unit_mode<Mode> || Mode == rounding::sr;
     const bool units = unit_sweep_serves<Mode>(p);
     const bool elements = !Guarded && (element_sweep_serves(p) || fixed_sr_sweep_serves(p));
     std::size_t failed[64];
@@ -1483,20 +1504,7 @@ void quantize_run(const simd_call& c) {
     };
     auto unit = [&] {
       return run([&](std::size_t& nfailed) {
-        if constexpr (unit_modes) {
-          with_flag(p.has_negative_zero, [&](auto negative_zero) {
-            with_flag(p.unit_m_bits == 255 * (1 << 23), [&](auto one) {
-              with_flag(p.limit_neg != p.limit_pos || p.big_neg != p.big_pos, [&](auto asym) {
-                with_flag(stream, [&](auto st) {
-                  with_flag(p.unit_ranged, [&](auto ranged) {
-                    i = unit_sweep<A, Mode, negative_zero(), one(), asym(), st(), ranged()>(
-                        p, c.in, c.out, i, n, failed, nfailed, 64, c.index_base, rs);
-                  });
-                });
-              });
-            });
-          });
-        }
+        unit_sweep_for<A, Mode>(p, stream, c.in, c.out, i, n, failed, nfailed, 64, c.index_base, rs);
       });
     };
     auto element = [&](auto uniform) {
@@ -1864,22 +1872,10 @@ void scaled_run(scaled_call& c) {
             }
           } else if (units) {
             sweep_counts<A> sc{thr_p, zero, zero};
-            if constexpr (unit_mode<Mode> || Mode == rounding::sr) {
-              with_flag(p.has_negative_zero, [&](auto negative_zero) {
-                with_flag(p.unit_m_bits == 255 * (1 << 23), [&](auto one) {
-                  with_flag(p.limit_neg != p.limit_pos || p.big_neg != p.big_pos, [&](auto asym) {
-                    with_flag(stream, [&](auto st) {
-                      with_flag(p.unit_ranged, [&](auto ranged) {
-                        with_flag(c.count, [&](auto ct) {
-                          i = unit_sweep<A, Mode, negative_zero(), one(), asym(), st(), ranged(), ct()>(
-                              p, src, dst, i, end, failed, nfailed, 64, idx0, rs, &sc, c.prefetch_ahead);
-                        });
-                      });
-                    });
-                  });
-                });
-              });
-            }
+            with_flag(c.count, [&](auto ct) {
+              unit_sweep_for<A, Mode, ct()>(p, stream, src, dst, i, end, failed, nfailed, 64, idx0, rs, &sc,
+                                            c.prefetch_ahead);
+            });
             clipped += ops::hsum(sc.clipped);
             flushed += ops::hsum(sc.flushed);
           } else {

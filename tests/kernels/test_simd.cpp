@@ -360,7 +360,8 @@ namespace {
 
 // y against the scalar reference of fs (at opt's mode, seed and offset) bit for bit, reporting the first three
 // differences; returns the clipped (|x| above lim_p / lim_n by sign) and flushed (x != 0, y == 0) counts the kernel
-// must report.
+// must report. The kernel compares magnitude bits, so a NaN counts as clipped (the tensor quantizer never sends it a
+// group with a NaN or an inf: those take the generic per-group code).
 std::pair<std::uint64_t, std::uint64_t> check_scaled(std::string_view isa, const char* spec, const element_format& fs,
                                                      const quantize_options& opt, const std::vector<float>& x,
                                                      const std::vector<float>& y, double lim_p, double lim_n) {
@@ -373,7 +374,7 @@ std::pair<std::uint64_t, std::uint64_t> check_scaled(std::string_view isa, const
                      << " x bits " << std::hex << std::bit_cast<std::uint32_t>(x[i]) << " got "
                      << std::bit_cast<std::uint32_t>(y[i]) << " want " << std::bit_cast<std::uint32_t>(want)
                      << std::dec);
-    if (std::fabs(double(x[i])) > (x[i] < 0 ? lim_n : lim_p)) ++clipped;
+    if (std::isnan(x[i]) || std::fabs(double(x[i])) > (std::signbit(x[i]) ? lim_n : lim_p)) ++clipped;
     if (x[i] != 0 && y[i] == 0) ++flushed;
   }
   CHECK(bad == 0);
@@ -498,9 +499,12 @@ TEST_CASE("scaled kernel, long per-tensor segments: skipped batches, runs of the
             // batches 100-299 skipped in a run (longer than 64), others now and then; one lane each
             const bool skip = (b >= 100 && b < 300) || b % 7 == 3;
             if (skip && i % 16 == (b * 5) % 16) {
-              // far above the format's top (the window's shift there is not in 1..24)
-              const std::uint32_t high = b % 2 ? 0x7f000000u : static_cast<std::uint32_t>(127 + s + 40 + b % 5) << 23;
-              x[i] = std::bit_cast<float>(sign | high | mant);
+              // far above the format's top (the window's shift there is not in 1..24), or inf, or NaN (field 255:
+              // beyond every window's clamped end)
+              const std::uint32_t high = b % 4 == 1   ? 0x7f000000u | mant
+                                         : b % 4 == 3 ? 0x7f800000u | (b % 8 == 3 ? mant | 0x400000u : 0u)
+                                                      : static_cast<std::uint32_t>(127 + s + 40 + b % 5) << 23 | mant;
+              x[i] = std::bit_cast<float>(sign | high);
             }
           }
           const dyadic mp = max_finite(fs);

@@ -229,7 +229,41 @@ struct simd_ops {
     const __m512i hi = _mm512_permutex2var_epi32(t[2], idx, t[3]);
     return vi(_mm512_mask_blend_epi32(_mm512_test_epi32_mask(idx, _mm512_set1_epi32(32)), lo, hi));
   }
+  // t[idx] for idx in [0, 31] with a 32-entry table in two registers: one two-register permute.
+  static vi lookup32(vi t0, vi t1, vi idx) requires is_avx512 { return vi(_mm512_permutex2var_epi32(t0, idx, t1)); }
 #endif
+
+  // The index of exponent field `field` (0..255) in a W-entry window that starts at field `base` (0..256 - W):
+  // min(max(field - base, 0), W - 1). AVX-512: the lower clamp is an unsigned 16-bit saturating subtract (both
+  // operands' upper halves are 0), one instruction instead of a subtract and a max.
+  template <int W = 64>
+  static vi window_index(vi field, vi base) {
+#if XSIMD_WITH_AVX512F
+    if constexpr (is_avx512) return xsimd::min(vi(_mm512_subs_epu16(field, base)), vi(W - 1));
+#endif
+    return xsimd::min(xsimd::max(field - base, vi(0)), vi(W - 1));
+  }
+
+  // Magnitude bits m (< 2^31) with the sign of input bits u where m != 0, +0 where m = 0 (formats without -0);
+  // nonzero: the lanes where m != 0. AVX-512: a test into a mask and one masked three-input logic operation
+  // (m | (u & sign) in the mask's lanes, m elsewhere). Else plain bitwise operations: 0 - m has its top bit set iff
+  // m != 0.
+  static vi sign_nonzero(vi u, vi m, vb& nonzero) {
+    const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
+#if XSIMD_WITH_AVX512F
+    if constexpr (is_avx512) {
+      const __mmask16 nz = _mm512_test_epi32_mask(m, m);
+      nonzero = vb(nz);
+      return vi(_mm512_mask_ternarylogic_epi32(m, nz, u, sign_bit, 0xF8));  // 0xF8: a | (b & c)
+    }
+#endif
+    nonzero = m != vi(0);
+    return m | (u & (vi(0) - m) & sign_bit);
+  }
+  static vi sign_nonzero(vi u, vi m) {
+    vb nonzero;
+    return sign_nonzero(u, m, nonzero);
+  }
 #if XSIMD_WITH_AVX512F
   // (x + c) - c for 0 <= x < c, the add rounding to nearest even (Rz: toward zero) by the instruction whatever MXCSR
   // says: x rounded to a multiple of the ulp of c (the sum lies in [c, 2c], the subtraction is exact). AVX-512 only.
@@ -649,12 +683,8 @@ template <class A>
 [[gnu::always_inline]] inline typename simd_ops<A>::vi fast_sign(typename simd_ops<A>::vi u,
                                                                  typename simd_ops<A>::vi out_mag, bool negative_zero) {
   using vi = typename simd_ops<A>::vi;
-  const vi zero(0);
-  const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
-  if (negative_zero) return out_mag | (u & sign_bit);
-  // the sign only where the magnitude is not 0: 0 - out_mag has its top bit set iff out_mag != 0 (out_mag < 2^31);
-  // plain bitwise operations (vpternlogd on AVX-512) instead of a compare into a mask and a masked move
-  return out_mag | (u & (zero - out_mag) & sign_bit);
+  if (negative_zero) return out_mag | (u & vi(static_cast<std::int32_t>(0x80000000u)));
+  return simd_ops<A>::sign_nonzero(u, out_mag);  // the sign only where the magnitude is not 0
 }
 
 // The end of the fast branch once the overflow value of every lane is known: magnitudes above limit take it, then
@@ -774,8 +804,7 @@ template <class A, rounding Mode, bool Table, bool Guarded, bool Uniform>
   vi shift;
   if constexpr (Table) {
     if constexpr (ops::is_avx512) {
-      shift =
-          ops::lookup64(p.fast_window.data(), xsimd::min(xsimd::max((mag >> 23) - vi(p.window_base), zero), vi(63)));
+      shift = ops::lookup64(p.fast_window.data(), ops::window_index(mag >> 23, vi(p.window_base)));
     } else {
       shift = ops::gather(p.fast_table.data(), mag >> 23);
     }
@@ -1662,49 +1691,60 @@ template <class A, rounding Mode, bool Stream, bool Count, bool Unit>
   using vi = typename ops::vi;
   using vb = typename ops::vb;
   const vi zero(0), one(1), abs_mask(0x7fffffff), below_one(24), thr(thr_bits), imp(0x800000);
-  const vi sign_bit(static_cast<std::int32_t>(0x80000000u));
   const vi limit(p.limit_pos);
   const vi overflow = sweep_overflow<A, Mode>(p);
   const vi q(p.fast_lo), half(p.fast_lo - (1 << 23));
+  // AVX-512: the table's window in registers, its 32-entry form where that serves (simd_params::unit_narrow)
+  const bool narrow = ops::is_avx512 && (Unit ? p.unit_narrow : p.fast_narrow);
   vi window[4] = {};
-  vi base(Unit ? p.unit_window_base : p.window_base), top(63);
+  const vi base(narrow ? (Unit ? p.unit_window32_base : p.window32_base) : (Unit ? p.unit_window_base : p.window_base));
   if constexpr (ops::is_avx512) {
-    const std::int32_t* w = Unit ? p.unit_window.data() : p.fast_window.data();
-    for (std::size_t k = 0; k < 4; ++k) window[k] = vi::load_aligned(w + 16 * k);
+    const std::int32_t* w = narrow ? (Unit ? p.unit_window32.data() : p.fast_window32.data())
+                                   : (Unit ? p.unit_window.data() : p.fast_window.data());
+    for (std::size_t k = 0; k < (narrow ? 2 : 4); ++k) window[k] = vi::load_aligned(w + 16 * k);
   }
   vi cv = clipped_v, fv = flushed_v;
-  i = sweep_loop<A, Stream>(src, dst, i, end, failed, nfailed, cap, ahead, [&](std::size_t, vi u, vi& out) {
-    const vi mag = u & abs_mask;
-    const vb is_zero = mag == zero;
-    vi entry;  // Unit: the quantum's bits (0: no), else the shift
-    if constexpr (ops::is_avx512) {
-      entry = ops::lookup64(window, xsimd::min(xsimd::max((mag >> 23) - base, zero), top));
-    } else {
-      entry = ops::gather(Unit ? p.unit_table.data() : p.fast_table.data(), mag >> 23);
-    }
-    const vb ok = Unit ? entry != zero : ops::ult(entry - one, below_one) | is_zero;
-    if (!xsimd::all(ok)) [[unlikely]]
-      return false;
-    const vb neg = u < zero;
-    vi res;
-    if constexpr (Unit) {
-      res = unit_quantize<A, Mode>(mag, entry, unit_inverse(entry), neg);
-    } else {
-      const vi shift = xsimd::max(entry, one);  // zero lanes: any shift in [1, 24] gives 0
-      const vi one_s = ops::shl(one, shift);
-      res = fast_round<A, Mode>(mag, neg, one_s, one_s - one, [&]() { return ops::shr(mag | imp, shift) & one; });
-      res = fast_below_round<A, Mode>(mag, neg, is_zero, res, q, half);
-    }
-    // fast_overflow_sign without -0 (the sign where 0 - out_mag has its top bit set: out_mag != 0), its result's
-    // magnitude kept for the statistics
-    const vi out_mag = xsimd::select(res > limit, sweep_lane_overflow<A, Mode>(neg, limit, overflow), res);
-    out = out_mag | (u & (zero - out_mag) & sign_bit);
-    if constexpr (Count) {  // without: about 4% of the search's CPU (its quantizers never read the counts)
-      cv = ops::inc(cv, mag > thr);
-      fv = ops::inc(fv, (mag != zero) & (out_mag == zero));
-    }
-    return true;
-  });
+  auto sweep = [&](auto narrow_c) {
+    return sweep_loop<A, Stream>(src, dst, i, end, failed, nfailed, cap, ahead, [&](std::size_t, vi u, vi& out) {
+      const vi mag = u & abs_mask;
+      const vb is_zero = mag == zero;
+      vi entry;  // Unit: the quantum's bits (0: no), else the shift
+      if constexpr (ops::is_avx512 && narrow_c()) {
+        entry = ops::lookup32(window[0], window[1], ops::template window_index<32>(mag >> 23, base));
+      } else if constexpr (ops::is_avx512) {
+        entry = ops::lookup64(window, ops::window_index(mag >> 23, base));
+      } else {
+        entry = ops::gather(Unit ? p.unit_table.data() : p.fast_table.data(), mag >> 23);
+      }
+      const vb ok = Unit ? entry != zero : ops::ult(entry - one, below_one) | is_zero;
+      if (!xsimd::all(ok)) [[unlikely]]
+        return false;
+      const vb neg = u < zero;
+      vi res;
+      if constexpr (Unit) {
+        res = unit_quantize<A, Mode>(mag, entry, unit_inverse(entry), neg);
+      } else {
+        const vi shift = xsimd::max(entry, one);  // zero lanes: any shift in [1, 24] gives 0
+        const vi one_s = ops::shl(one, shift);
+        res = fast_round<A, Mode>(mag, neg, one_s, one_s - one, [&]() { return ops::shr(mag | imp, shift) & one; });
+        res = fast_below_round<A, Mode>(mag, neg, is_zero, res, q, half);
+      }
+      // fast_overflow_sign without -0; the lanes whose result is not 0 are kept for the flushed count
+      const vi out_mag = xsimd::select(res > limit, sweep_lane_overflow<A, Mode>(neg, limit, overflow), res);
+      vb nonzero;
+      out = ops::sign_nonzero(u, out_mag, nonzero);
+      if constexpr (Count) {  // without: about 4% of the search's CPU (its quantizers never read the counts)
+        cv = ops::inc(cv, mag > thr);
+        fv = ops::inc(fv, (mag != zero) & ~nonzero);
+      }
+      return true;
+    });
+  };
+  if constexpr (ops::is_avx512) {
+    i = narrow ? sweep(std::true_type{}) : sweep(std::false_type{});
+  } else {
+    i = sweep(std::false_type{});
+  }
   clipped_v = cv;
   flushed_v = fv;
   return i;

@@ -125,6 +125,17 @@ struct simd_params {
   // any differing ones below them) span at most 62 fields.
   std::int32_t window_base = 0;
   alignas(64) std::array<std::int32_t, 64> fast_window{};
+  // The same windows over 32 fields (fast_window32 over fast_table, unit_window32 over unit_table, each from its own
+  // base), and whether each reads what its 64-entry window reads on every field up to one above the largest value's
+  // (fast_narrow, unit_narrow): profile_sweep then takes the 32-entry one, one permute instead of two and a blend.
+  // Lanes further out may leave that loop where the 64-entry window would have kept them: speed only, since both
+  // windows hold table entries or 0.
+  bool fast_narrow = false;
+  bool unit_narrow = false;
+  std::int32_t window32_base = 0;
+  std::int32_t unit_window32_base = 0;
+  alignas(64) std::array<std::int32_t, 32> fast_window32{};
+  alignas(64) std::array<std::int32_t, 32> unit_window32{};
 };
 
 // Whether quanta 2^qe from the float32 bits low_bits to high_bits are all normal with a normal inverse 2^-qe, the

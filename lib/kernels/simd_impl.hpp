@@ -231,18 +231,14 @@ struct simd_ops {
   }
   // t[idx] for idx in [0, 31] with a 32-entry table in two registers: one two-register permute.
   static vi lookup32(vi t0, vi t1, vi idx) requires is_avx512 { return vi(_mm512_permutex2var_epi32(t0, idx, t1)); }
-#endif
-
   // The index of exponent field `field` (0..255) in a W-entry window that starts at field `base` (0..256 - W):
-  // min(max(field - base, 0), W - 1). AVX-512: the lower clamp is an unsigned 16-bit saturating subtract (both
-  // operands' upper halves are 0), one instruction instead of a subtract and a max.
+  // min(max(field - base, 0), W - 1), the lower clamp an unsigned 16-bit saturating subtract (both operands' upper
+  // halves are 0), one instruction instead of a subtract and a max.
   template <int W = 64>
-  static vi window_index(vi field, vi base) {
-#if XSIMD_WITH_AVX512F
-    if constexpr (is_avx512) return xsimd::min(vi(_mm512_subs_epu16(field, base)), vi(W - 1));
-#endif
-    return xsimd::min(xsimd::max(field - base, vi(0)), vi(W - 1));
+  static vi window_index(vi field, vi base) requires is_avx512 {
+    return xsimd::min(vi(_mm512_subs_epu16(field, base)), vi(W - 1));
   }
+#endif
 
   // Magnitude bits m (< 2^31) with the sign of input bits u where m != 0, +0 where m = 0 (formats without -0);
   // nonzero: the lanes where m != 0. AVX-512: a test into a mask and one masked three-input logic operation
@@ -804,7 +800,8 @@ template <class A, rounding Mode, bool Table, bool Guarded, bool Uniform>
   vi shift;
   if constexpr (Table) {
     if constexpr (ops::is_avx512) {
-      shift = ops::lookup64(p.fast_window.data(), ops::window_index(mag >> 23, vi(p.window_base)));
+      shift =
+          ops::lookup64(p.fast_windows.w64.entries.data(), ops::window_index(mag >> 23, vi(p.fast_windows.w64.base)));
     } else {
       shift = ops::gather(p.fast_table.data(), mag >> 23);
     }
@@ -1694,13 +1691,13 @@ template <class A, rounding Mode, bool Stream, bool Count, bool Unit>
   const vi limit(p.limit_pos);
   const vi overflow = sweep_overflow<A, Mode>(p);
   const vi q(p.fast_lo), half(p.fast_lo - (1 << 23));
-  // AVX-512: the table's window in registers, its 32-entry form where that serves (simd_params::unit_narrow)
-  const bool narrow = ops::is_avx512 && (Unit ? p.unit_narrow : p.fast_narrow);
+  // AVX-512: the table's window in registers, its 32-entry form where that serves (field_windows::narrow)
+  const field_windows& ws = Unit ? p.unit_windows : p.fast_windows;
+  const bool narrow = ops::is_avx512 && ws.narrow;
   vi window[4] = {};
-  const vi base(narrow ? (Unit ? p.unit_window32_base : p.window32_base) : (Unit ? p.unit_window_base : p.window_base));
+  const vi base(narrow ? ws.w32.base : ws.w64.base);
   if constexpr (ops::is_avx512) {
-    const std::int32_t* w = narrow ? (Unit ? p.unit_window32.data() : p.fast_window32.data())
-                                   : (Unit ? p.unit_window.data() : p.fast_window.data());
+    const std::int32_t* w = narrow ? ws.w32.entries.data() : ws.w64.entries.data();
     for (std::size_t k = 0; k < (narrow ? 2 : 4); ++k) window[k] = vi::load_aligned(w + 16 * k);
   }
   vi cv = clipped_v, fv = flushed_v;

@@ -91,16 +91,16 @@ void set_fast_below(simd_params& p, int lo) {
   }
 }
 
-// A W-entry window over a per-field table t (fast_window over fast_table, unit_window over unit_table, and their
-// 32-entry forms): from the last field of the run of equal entries that starts at field 1 (0 below the format's range,
-// or fast_below's entry; float32 subnormals usually share it).
+// A W-entry window over a per-field table t: from the last field of the run of equal entries that starts at field 1
+// (0 below the format's range, or fast_below's entry; float32 subnormals usually share it).
 template <std::size_t W>
-void set_window(const std::array<std::int32_t, 256>& t, std::int32_t& window_base, std::array<std::int32_t, W>& w) {
+void set_window(const std::array<std::int32_t, 256>& t, field_window<W>& win) {
   constexpr int top = static_cast<int>(W) - 1;
+  auto& w = win.entries;
   int lo = 2;
   while (lo < 255 && t[static_cast<unsigned>(lo)] == t[1]) ++lo;
   const int base = std::min(lo - 1, 255 - top);
-  window_base = base;
+  win.base = base;
   auto shared = [&](int from, int to) {  // the one value of fields from .. to, else 0
     const std::int32_t v = t[static_cast<unsigned>(from)];
     for (int f = from; f <= to; ++f) {
@@ -113,28 +113,19 @@ void set_window(const std::array<std::int32_t, 256>& t, std::int32_t& window_bas
   w[static_cast<unsigned>(top)] = shared(base + top, 255);
 }
 
-// The entry a W-entry window from base gives field f.
+// The entry a window gives field f.
 template <std::size_t W>
-std::int32_t window_entry(const std::array<std::int32_t, W>& w, int base, int f) {
-  return w[static_cast<unsigned>(std::clamp(f - base, 0, static_cast<int>(W) - 1))];
+std::int32_t window_entry(const field_window<W>& win, int f) {
+  return win.entries[static_cast<unsigned>(std::clamp(f - win.base, 0, static_cast<int>(W) - 1))];
 }
 
-// Both windows over t; narrow: the 32-entry one reads what the 64-entry one reads on every field up to one above the
-// largest value's (limit_bits' field).
-void set_windows(const std::array<std::int32_t, 256>& t, std::int32_t limit_bits, std::int32_t& base64,
-                 std::array<std::int32_t, 64>& w64, std::int32_t& base32, std::array<std::int32_t, 32>& w32,
-                 bool& narrow) {
-  set_window(t, base64, w64);
-  set_window(t, base32, w32);
-  narrow = true;
+// Both windows over t, narrow where w32 reads what w64 reads up to one above the largest value's field (limit_bits').
+void set_windows(const std::array<std::int32_t, 256>& t, std::int32_t limit_bits, field_windows& ws) {
+  set_window(t, ws.w64);
+  set_window(t, ws.w32);
+  ws.narrow = true;
   const int last = std::min(254, (limit_bits >> 23) + 1);
-  for (int f = 0; f <= last; ++f) {
-    if (window_entry(w32, base32, f) != window_entry(w64, base64, f)) narrow = false;
-  }
-}
-
-void set_fast_window(simd_params& p) {
-  set_windows(p.fast_table, p.limit_pos, p.window_base, p.fast_window, p.window32_base, p.fast_window32, p.fast_narrow);
+  for (int f = 0; f <= last && ws.narrow; ++f) ws.narrow = window_entry(ws.w32, f) == window_entry(ws.w64, f);
 }
 
 // simd_params::unit_profile for the table rule (after set_fast_below): the quantum per field from fast_table
@@ -160,8 +151,7 @@ void set_unit_profile(simd_params& p) {
     }
     p.unit_table[static_cast<unsigned>(field)] = q;
   }
-  set_windows(p.unit_table, p.limit_pos, p.unit_window_base, p.unit_window, p.unit_window32_base, p.unit_window32,
-              p.unit_narrow);
+  set_windows(p.unit_table, p.limit_pos, p.unit_windows);
   p.unit_profile = true;
 }
 
@@ -211,8 +201,7 @@ void set_fast(simd_params& p) {
   p.fast_fixed = false;
   p.fixed_up = p.fixed_down = 1.0f;
   p.fast_table.fill(0);
-  p.window_base = 0;
-  p.fast_window.fill(0);
+  p.fast_windows = {};
   p.unit = false;
   p.unit_m_bits = p.unit_low_bits = 0;
   p.unit_ranged = false;
@@ -220,13 +209,8 @@ void set_fast(simd_params& p) {
   p.unit_lo = p.unit_zero = 0;
   p.unit_span = 0x7f800000u;
   p.unit_profile = false;
-  p.unit_window_base = 0;
   p.unit_table.fill(0);
-  p.unit_window.fill(0);
-  p.fast_narrow = p.unit_narrow = false;
-  p.window32_base = p.unit_window32_base = 0;
-  p.fast_window32.fill(0);
-  p.unit_window32.fill(0);
+  p.unit_windows = {};
   if (!p.fast) return;
   // fnu: the fields below the floor 2^fnu_low_e (forced up to it) and float32 subnormals never qualify (the
   // rule's shift there is above 23 already for fnu grids; the bound keeps the floor out of the branch regardless)
@@ -242,7 +226,7 @@ void set_fast(simd_params& p) {
     if (!p.fnu && p.subnormal_uniform && p.subnormal_shift >= 1 && p.subnormal_shift <= 22)
       p.fast_table[0] = p.subnormal_shift;
     set_fast_below(p, lowest);
-    set_fast_window(p);
+    set_windows(p.fast_table, p.limit_pos, p.fast_windows);
     set_unit_profile(p);
     return;
   }

@@ -12,6 +12,26 @@
 
 namespace fmtsim::kernels::detail {
 
+// A per-field table t (fast_table, unit_table) as a W-entry window for an in-register lookup (AVX-512: permutes
+// instead of a gather): field f reads entries[clamp(f - base, 0, W - 1)]. Entries 1 .. W - 2 are t's; the end entries
+// hold the value every field beyond that end shares, or 0 (the lane does not qualify) when those differ. So a window
+// entry is either the field's table entry or 0: a lane the window sends to the generic pipeline is still exact, and the
+// window covers t exactly when its nonzero entries (and any differing ones below them) span at most W - 2 fields.
+template <std::size_t W>
+struct field_window {
+  std::int32_t base = 0;
+  alignas(64) std::array<std::int32_t, W> entries{};
+};
+
+// Both windows of one table. w64: two two-register permutes and a blend; w32: one permute, taken by profile_sweep where
+// `narrow`: it reads what w64 reads on every field up to one above the largest value's. Lanes further out may leave
+// that loop where w64 would have kept them: speed only, since both windows hold table entries or 0.
+struct field_windows {
+  field_window<64> w64;
+  field_window<32> w32;
+  bool narrow = false;
+};
+
 // Everything the vector pipeline needs, as float32 bit patterns and exponent offsets. Built by
 // make_simd_params (lib/kernels/simd_params.cpp) from grid_low_exp / quantum_exp / low_quantum_exp /
 // max_finite of include/fmtsim/core/format.hpp: the vector code never re-derives the grid.
@@ -112,30 +132,11 @@ struct simd_params {
   // with that exponent field, or 0 where the lane does not qualify (qe's field outside [2, 253], or no fast_table
   // entry): 2^(fast_lo's exponent) below fast_lo (fast_below; float32 subnormal inputs too), and the top binade's
   // quantum for every field above the largest value's (those lanes overflow: |x| - 2^qe / 2 is above the limit).
-  // unit_window: unit_table over 64 fields from unit_window_base, as fast_window over fast_table.
+  // unit_windows: unit_table's windows, as fast_windows over fast_table.
   bool unit_profile = false;
-  std::int32_t unit_window_base = 0;
   alignas(64) std::array<std::int32_t, 256> unit_table{};
-  alignas(64) std::array<std::int32_t, 64> unit_window{};
-  // fast_table as a 64-entry window for an in-register lookup (AVX-512: two two-register permutes instead of a
-  // gather): field f reads fast_window[clamp(f - window_base, 0, 63)]. Entries 1 .. 62 are fast_table's; the
-  // end entries hold the value every field beyond that end shares, or 0 (the lane does not qualify) when those
-  // differ. So a window entry is either the field's fast_table entry or 0: a lane the window sends to the
-  // generic pipeline is still exact, and the window covers fast_table exactly when its nonzero entries (and
-  // any differing ones below them) span at most 62 fields.
-  std::int32_t window_base = 0;
-  alignas(64) std::array<std::int32_t, 64> fast_window{};
-  // The same windows over 32 fields (fast_window32 over fast_table, unit_window32 over unit_table, each from its own
-  // base), and whether each reads what its 64-entry window reads on every field up to one above the largest value's
-  // (fast_narrow, unit_narrow): profile_sweep then takes the 32-entry one, one permute instead of two and a blend.
-  // Lanes further out may leave that loop where the 64-entry window would have kept them: speed only, since both
-  // windows hold table entries or 0.
-  bool fast_narrow = false;
-  bool unit_narrow = false;
-  std::int32_t window32_base = 0;
-  std::int32_t unit_window32_base = 0;
-  alignas(64) std::array<std::int32_t, 32> fast_window32{};
-  alignas(64) std::array<std::int32_t, 32> unit_window32{};
+  field_windows unit_windows;
+  field_windows fast_windows;  // fast_table's windows
 };
 
 // Whether quanta 2^qe from the float32 bits low_bits to high_bits are all normal with a normal inverse 2^-qe, the

@@ -180,7 +180,7 @@ inline std::string hex(float v) {
 }
 
 // Every element format family, convention and modifier the kernels must handle (bp:1x90,0 and bp:3,2x40,1x40,0
-// have more binades than the AVX-512 shift lookup's window, simd_params::fast_window).
+// have more binades than the AVX-512 shift lookup's window, simd_params::fast_windows).
 inline std::vector<std::string> test_format_specs() {
   return {"e4m3fn",         "e5m2",       "e4m3",
           "e3m4",           "e4m3fnuz",   "e5m2fnuz",

@@ -486,25 +486,34 @@ struct sr_stream {
     return words + at;
   }
 
- private:
-  // groups g .. g + G - 1 into words[64 j, 64 j + 64). Out of line: inlined into element_sweep, the interleaved
-  // chains' registers pushed the loop's temporaries to the stack (in cache, sr 7-13% slower per element)
-  [[gnu::noinline]] void fill(std::uint64_t g) {
-    first = g;
-    valid = true;
-    for (std::size_t l0 = 0; l0 < 16; l0 += N) {
-      vi lo[G], hi[G], out[G][4];
-      for (std::size_t j = 0; j < G; ++j) {
-        const std::uint64_t base = ((g + j) & group_mask) << 4;  // counters base .. base + 15: no carry
-        lo[j] = vi(static_cast<std::int32_t>(static_cast<std::uint32_t>(base) + l0)) + ops::iota();
-        hi[j] = vi(static_cast<std::int32_t>(static_cast<std::uint32_t>(base >> 32)));
-      }
-      philox_words<A, G>(lo, hi, seed, out);
-      for (std::size_t j = 0; j < G; ++j) {
-        for (std::size_t k = 0; k < 4; ++k)
-          out[j][k].store_aligned(reinterpret_cast<std::int32_t*>(words + 64 * j + 16 * k + l0));
+  // The first words of the elements of groups g, g + 1, ..., g + groups - 1 (groups a multiple of G; indices modulo
+  // 2^64) into out[0, 64 groups), 64-byte aligned: group g + j's at out + 64 j. Out of line: inlined into
+  // element_sweep, the interleaved chains' registers pushed the loop's temporaries to the stack (in cache, sr 7-13%
+  // slower per element).
+  [[gnu::noinline]] void fill_groups(std::uint64_t g, std::size_t groups, std::uint32_t* out) const {
+    for (std::size_t g0 = 0; g0 < groups; g0 += G) {
+      for (std::size_t l0 = 0; l0 < 16; l0 += N) {
+        vi lo[G], hi[G], w[G][4];
+        for (std::size_t j = 0; j < G; ++j) {
+          const std::uint64_t base = ((g + g0 + j) & group_mask) << 4;  // counters base .. base + 15: no carry
+          lo[j] = vi(static_cast<std::int32_t>(static_cast<std::uint32_t>(base) + l0)) + ops::iota();
+          hi[j] = vi(static_cast<std::int32_t>(static_cast<std::uint32_t>(base >> 32)));
+        }
+        philox_words<A, G>(lo, hi, seed, w);
+        for (std::size_t j = 0; j < G; ++j) {
+          for (std::size_t k = 0; k < 4; ++k)
+            w[j][k].store_aligned(reinterpret_cast<std::int32_t*>(out + 64 * (g0 + j) + 16 * k + l0));
+        }
       }
     }
+  }
+
+ private:
+  // groups g .. g + G - 1 into words
+  void fill(std::uint64_t g) {
+    first = g;
+    valid = true;
+    fill_groups(g, G, words);
   }
 
   std::uint64_t seed;
@@ -671,6 +680,26 @@ template <class A, rounding Mode>
   using vf = typename simd_ops<A>::vf;
   const vf n = unit_round<A, Mode>(xsimd::bitwise_cast<vf>(mag) * xsimd::bitwise_cast<vf>(ib), neg);
   return xsimd::bitwise_cast<typename simd_ops<A>::vi>(n * xsimd::bitwise_cast<vf>(qb));
+}
+
+// sr in the float unit at the lanes' quantum 2^qe (float32 bits qb; ib = unit_inverse(qb); unit_sr_serves): y = |x|
+// 2^-qe is exact, so are t = trunc(y) and the fraction f = y - t, whose first R random bits' threshold T = floor(f
+// 2^R) 2^(32 - R) (two_r = 2^R, up = 32 - R; R = 32 for exact sr) comes from one truncating conversion; n = t + 1
+// iff the element's first word w0 is below T (formats.md 2; y >= 2^24 has f = 0). Returns n 2^qe. Exact sr with
+// w0 == T may need the element's next words: those lanes are flagged in `fail` (the result is then not to be used).
+template <class A>
+[[gnu::always_inline]] inline typename simd_ops<A>::vi unit_round_sr(
+    typename simd_ops<A>::vi mag, typename simd_ops<A>::vi qb, typename simd_ops<A>::vi ib,
+    typename simd_ops<A>::vf two_r, int up, bool exact, typename simd_ops<A>::vi w0, typename simd_ops<A>::vb& fail) {
+  using ops = simd_ops<A>;
+  using vi = typename ops::vi;
+  using vf = typename ops::vf;
+  const vf y = xsimd::bitwise_cast<vf>(mag) * xsimd::bitwise_cast<vf>(ib);
+  const vf t = xsimd::trunc(y);
+  const vi t0 = ops::trunc_u32((y - t) * two_r);
+  if (exact) fail = fail | (w0 == t0);
+  const vf n = ops::add_where(t, ops::ult(w0, up == 0 ? t0 : t0 << up), vf(1.0f));
+  return xsimd::bitwise_cast<vi>(n * xsimd::bitwise_cast<vf>(qb));
 }
 
 // The sign of input bits u on the final magnitude out_mag (formats without -0 give +0 for a negative input rounded to
@@ -1309,30 +1338,21 @@ template <class A, bool Stream, class Batch>
 
 // Whether the element kernel's unit_sweep serves p: simd_params::unit under rne, rna or rtz, on the lanes of
 // unit_lo / unit_span (every quantum there, the lowest at least 2^-125, a normal float whose inverse is normal); sr
-// (exact, or sr<R> with R <= 32: the first random word decides or flags) only where every finite lane qualifies
-// (!unit_ranged) and 2^-94 <= 2^q <= 1: |x| 2^-qe is then a normal float for every normal input x, so its fraction is
-// exact, and a float32 subnormal input has f < 2^-32, so T = 0 whether or not DAZ / FTZ flush it (never up; exact sr
-// flags w0 == 0).
+// only where every finite lane qualifies (!unit_ranged) and unit_sr_serves.
 template <rounding Mode>
 bool unit_sweep_serves(const simd_params& p) {
   if (!p.unit || p.unit_span == 0) return false;
-  if constexpr (Mode == rounding::sr) {
-    return !p.unit_ranged && p.mode.sr_bits <= 32 && p.unit_low_bits <= 127 * (1 << 23) &&
-           p.unit_low_bits >= (127 - 94) * (1 << 23);
-  }
+  if constexpr (Mode == rounding::sr) return !p.unit_ranged && unit_sr_serves(p);
   return unit_mode<Mode>;
 }
 
 // The element kernel's loop for unit_sweep_serves: every finite lane (Ranged: every lane in simd_params::unit_lo /
 // unit_span) rounds in the float unit at its quantum 2^qe = 2^max(e - m, q) (One: the one quantum 2^q of integer and
 // fixed-point grids; zero lanes at 2^-125 where q is lower), then overflow and sign (Asym: limits and overflow values
-// per sign). rne, rna, rtz: n = round(|x| 2^-qe), result n 2^qe. sr: y = |x| 2^-qe is exact, so are t = trunc(y) and
-// the fraction f = y - t, whose first R random bits' threshold T = floor(f 2^R) 2^(32 - R) (R = 32 for exact sr) comes
-// from one truncating conversion; n = t + 1 iff the element's first word w0 is below T (formats.md 2; y >= 2^24 has
-// f = 0). Exact sr with w0 == T may need the element's next words: the batch goes to the general loop, as do batches
-// with a lane that does not qualify, through sweep_loop. sr draws element i's first word from rs at index_base + i.
-// Count (the scaled kernel's statistics): per lane in counts, the lanes above counts->thr and the nonzero lanes that
-// round to zero. ahead: sweep_loop's prefetch distance.
+// per sign). rne, rna, rtz: n = round(|x| 2^-qe), result n 2^qe. sr: unit_round_sr; a batch with a lane it flags goes
+// to the general loop, as do batches with a lane that does not qualify, through sweep_loop. sr draws element i's first
+// word from rs at index_base + i. Count (the scaled kernel's statistics): per lane in counts, the lanes above
+// counts->thr and the nonzero lanes that round to zero. ahead: sweep_loop's prefetch distance.
 template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool Stream, bool Ranged, bool Count = false>
 [[gnu::noinline]] std::size_t unit_sweep(const simd_params& p, const float* src, float* dst, std::size_t i,
                                          std::size_t end, std::size_t* failed, std::size_t& nfailed, std::size_t cap,
@@ -1377,14 +1397,10 @@ template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool S
     const vi ib = One ? low_inv : unit_inverse(qb);
     vi res;
     if constexpr (Mode == rounding::sr) {
-      const vf y = xsimd::bitwise_cast<vf>(mag) * xsimd::bitwise_cast<vf>(ib);
-      const vf t = xsimd::trunc(y);
-      const vi t0 = ops::trunc_u32((y - t) * two_r);
-      const vi w0 = words(at);
-      if (exact && xsimd::any(w0 == t0)) [[unlikely]]
+      vb fail = ops::splat(false);
+      res = unit_round_sr<A>(mag, qb, ib, two_r, up, exact, words(at), fail);
+      if (exact && xsimd::any(fail)) [[unlikely]]
         return false;
-      const vf n = ops::add_where(t, ops::ult(w0, up == 0 ? t0 : t0 << up), vf(1.0f));
-      res = xsimd::bitwise_cast<vi>(n * xsimd::bitwise_cast<vf>(qb));
     } else {
       res = unit_quantize<A, Mode>(mag, qb, ib, neg);
     }
@@ -1961,17 +1977,20 @@ enum class block_rule {
   lanes,     // element_sweep's branches: the uniform case while it pays, else the per-lane shift (every mode but hys)
   fixed,     // integer and fixed-point grids (simd_params::fast_fixed at the block's scale, not sr): every lane zero or
              // normal below uni_lo, rounded in the float unit at the one quantum, limits per sign
-  unit,      // simd_params::unit with a quantum per lane (minifloats; rne, rna, rtz), one limit for both signs
-  unit_one,  // simd_params::unit with one quantum (integer and fixed-point grids; rne, rna, rtz), limits per sign
+  unit,      // simd_params::unit with a quantum per lane (minifloats; rne, rna, rtz, sr), one limit for both signs
+  unit_one,  // simd_params::unit with one quantum (integer and fixed-point grids; rne, rna, rtz, sr), limits per sign
 };
 
-// Whether the block mode rounds blocks of the format at p (at scale 0) in the float unit (block_rule::unit,
-// unit_one): the deterministic modes whose result is 0 below half the quantum, where float32 subnormal inputs and
-// scalings that underflow give 0 whatever DAZ / FTZ say.
+// Whether the block mode rounds blocks of the format at p (at scale 0; then at each block's scale) in the float unit
+// (block_rule::unit, unit_one): the deterministic modes whose result is 0 below half the quantum, where float32
+// subnormal inputs and scalings that underflow give 0 whatever DAZ / FTZ say, and sr where unit_sr_serves.
 template <rounding Mode>
 bool block_unit_serves(const simd_params& p) {
-  return unit_mode<Mode> && p.unit && !p.fast_guards &&
-         (p.unit_m_bits == 255 * (1 << 23) || (p.limit_neg == p.limit_pos && p.big_neg == p.big_pos));
+  if (!p.unit || p.fast_guards ||
+      !(p.unit_m_bits == 255 * (1 << 23) || (p.limit_neg == p.limit_pos && p.big_neg == p.big_pos)))
+    return false;
+  if constexpr (Mode == rounding::sr) return unit_sr_serves(p);
+  return unit_mode<Mode>;
 }
 
 // The scaled kernel's block mode (scaled_f32_kernel::quantize_blocks: MX and other small groups of K batches,
@@ -1981,7 +2000,8 @@ bool block_unit_serves(const simd_params& p) {
 // statistics in per-lane registers, and the K results stored only when every lane of the block qualified (so a
 // block left to the caller is untouched, also in place). NegativeZero / Below: the format's, at every scale.
 // Rule unit / unit_one: every lane of a block qualifies once its amax field does (2^qe and 2^-qe normal for the
-// lanes' quanta 2^qe, the largest being that of the amax; the lowest at least 2^-125).
+// lanes' quanta 2^qe, the largest being that of the amax; the lowest at least 2^-125); under exact sr a block with a
+// lane unit_round_sr flags is left to the caller.
 template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, block_rule Rule>
 [[gnu::noinline]] void block_sweep(scaled_call& c) {
   using ops = simd_ops<A>;
@@ -2000,6 +2020,10 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
   const vi zero(0), one(1), abs_mask(0x7fffffff);
   const int sh = p0.shift_high;  // the uniform case's shift (the same at every scale)
   const int sr_bits = p0.mode.sr_bits;
+  // Unit under sr (unit_round_sr): R = 32 for exact sr (sr_bits <= 32 there: block_unit_serves)
+  const bool sr_exact = sr_bits == 0;
+  const vf sr_two_r(std::ldexp(1.0f, sr_exact ? 32 : sr_bits));
+  const int sr_up = sr_exact ? 0 : 32 - sr_bits;
   const vi one_s_u(std::int32_t{1} << (sh > 0 && sh < 31 ? sh : 0));
   const vi mask_u = one_s_u - one;
   const vi unit_m(p0.unit_m_bits), snap_m((23 << 23) - p0.unit_m_bits);
@@ -2079,7 +2103,17 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
     }
   };
   const bool stream = c.stream && reinterpret_cast<std::uintptr_t>(c.out + job.first) % (N * sizeof(float)) == 0;
-  sr_stream<A> rs(p0.seed);
+  // sr: the first random words of a chunk of N blocks, filled before its blocks are rounded (groups of 64 elements
+  // from that of the chunk's first; the blocks read them with no call: with sr_stream's refills in the block loop, its
+  // vectors lived on the stack, and mxfp8_e4m3 sr took 2.7x the cycles of e4m3fn sr in cache)
+  const sr_stream<A> rs(p0.seed);
+  constexpr std::size_t G = sr_stream<A>::G;
+  constexpr std::size_t sr_groups = Mode == rounding::sr ? ((N * L + 63) / 64 + 1 + G - 1) / G * G : 0;
+  alignas(64) std::uint32_t sr_buf[sr_groups == 0 ? 1 : 64 * sr_groups];
+  std::uint64_t sr_from = 0;  // the element index of sr_buf[0]
+  auto words = [&](std::uint64_t index) FMTSIM_INLINE_LAMBDA {
+    return vi::load_unaligned(reinterpret_cast<const std::int32_t*>(sr_buf + (index - sr_from)));
+  };
   fast_hint hint;
   if (!p0.fast_uniform) hint.credit = 0;
   vi cv(0), fv(0);
@@ -2114,21 +2148,12 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
     if constexpr (Unit) {
       // n = round(|x| 2^-qe) at the lane's quantum 2^qe = 2^max(e - unit_m, q) (unit_one: 2^q), result n 2^qe
       const vi low(en.unit_low), limit(en.limit_pos), overflow(en.over_pos);
-      for (std::size_t k = 0; k < K; ++k) {
-        const vb neg = u[k] < zero;
-        vi res;
-        if constexpr (Snap) {
-#if XSIMD_WITH_AVX512F
-          // c = 2^(qe + 23) = 2^max(e - unit_m + 23, q + 23)
-          const vi snap_c(en.unit_snap);
-          const vi cb = Rule == block_rule::unit ? xsimd::max((mag[k] & vi(0x7f800000)) + snap_m, snap_c) : snap_c;
-          res = xsimd::bitwise_cast<vi>(
-              ops::template snap<Mode == rounding::rtz>(xsimd::bitwise_cast<vf>(mag[k]), xsimd::bitwise_cast<vf>(cb)));
-#endif
-        } else {
-          const vi qb = Rule == block_rule::unit ? xsimd::max((mag[k] & vi(0x7f800000)) - unit_m, low) : low;
-          res = unit_quantize<A, Mode>(mag[k], qb, Rule == block_rule::unit ? unit_inverse(qb) : vi(en.unit_inv), neg);
-        }
+      auto quantum = [&](vi m) {
+        return Rule == block_rule::unit ? xsimd::max((m & vi(0x7f800000)) - unit_m, low) : low;
+      };
+      auto inverse = [&](vi qb) { return Rule == block_rule::unit ? unit_inverse(qb) : vi(en.unit_inv); };
+      // lanes k rounded to the magnitude res: overflow, sign, statistics, stored
+      auto finish = [&](std::size_t k, vb neg, vi res) FMTSIM_INLINE_LAMBDA {
         const vi lim = Rule == block_rule::unit_one ? xsimd::select(neg, vi(en.limit_neg), limit) : limit;
         // a saturating format's overflow value is its limit: one min (res >= 0 and limits < 2^31 as integers)
         const vi r = sat ? fast_sign<A>(u[k], xsimd::min(res, lim), NegativeZero)
@@ -2138,6 +2163,37 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
         cv = ops::inc(cv, mag[k] > (Rule == block_rule::unit_one ? xsimd::select(neg, vi(en.clip_neg), thr) : thr));
         fv = ops::inc(fv, (mag[k] != zero) & (res == zero));  // res = n 2^qe is +0 iff n is; limits > 0
         put(k, r);
+      };
+      if constexpr (Mode == rounding::sr) {
+        // every lane's result first: a block with a flagged lane is left untouched
+        vi res[K];
+        vb fail = ops::splat(false);
+        for (std::size_t k = 0; k < K; ++k) {
+          const vi qb = quantum(mag[k]);
+          res[k] = unit_round_sr<A>(mag[k], qb, inverse(qb), sr_two_r, sr_up, sr_exact,
+                                    words(c.index_base + at + k * N), fail);
+        }
+        if (sr_exact && xsimd::any(fail)) [[unlikely]]
+          return false;
+        for (std::size_t k = 0; k < K; ++k) finish(k, u[k] < zero, res[k]);
+      } else {
+        for (std::size_t k = 0; k < K; ++k) {
+          const vb neg = u[k] < zero;
+          vi res;
+          if constexpr (Snap) {
+#if XSIMD_WITH_AVX512F
+            // c = 2^(qe + 23) = 2^max(e - unit_m + 23, q + 23)
+            const vi snap_c(en.unit_snap);
+            const vi cb = Rule == block_rule::unit ? xsimd::max((mag[k] & vi(0x7f800000)) + snap_m, snap_c) : snap_c;
+            res = xsimd::bitwise_cast<vi>(ops::template snap<Mode == rounding::rtz>(xsimd::bitwise_cast<vf>(mag[k]),
+                                                                                    xsimd::bitwise_cast<vf>(cb)));
+#endif
+          } else {
+            const vi qb = quantum(mag[k]);
+            res = unit_quantize<A, Mode>(mag[k], qb, inverse(qb), neg);
+          }
+          finish(k, neg, res);
+        }
       }
     } else if constexpr (Fixed) {
       // every lane zero or a normal float32 magnitude below uni_lo: one quantum
@@ -2159,10 +2215,10 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
         const vi limit(en.p->limit_pos);
         const vi overflow = sweep_overflow<A, Mode>(*en.p);
         for (std::size_t k = 0; k < K; ++k) {
-          auto words = [&]() { return rs.first_words(c.index_base + at + k * N); };
+          auto words_k = [&]() { return words(c.index_base + at + k * N); };
           cv = ops::inc(cv, mag[k] > thr);
           put(k, sweep_uniform_lanes<A, Mode, NegativeZero>(sr_bits, sh, one_s_u, mask_u, limit, overflow, u[k], mag[k],
-                                                            u[k] < zero, words));
+                                                            u[k] < zero, words_k));
         }
       } else {
         const sweep_consts<A, Mode> kc(*en.p);
@@ -2171,8 +2227,8 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
         vi r[K];
         vb fail = ops::splat(false);
         for (std::size_t k = 0; k < K; ++k) {
-          auto words = [&]() { return rs.first_words(c.index_base + at + k * N); };
-          r[k] = sweep_lanes<A, Mode, NegativeZero, Below>(kc, u[k], mag[k], u[k] < zero, words, fail);
+          auto words_k = [&]() { return words(c.index_base + at + k * N); };
+          r[k] = sweep_lanes<A, Mode, NegativeZero, Below>(kc, u[k], mag[k], u[k] < zero, words_k, fail);
         }
         if (Mode == rounding::sr && Below && xsimd::any(fail)) [[unlikely]]
           return false;
@@ -2219,6 +2275,13 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
     const std::size_t g = std::min(N, job.count - b0);
     alignas(64) std::int32_t amax[N];
     ops::hmax_each(ms, amax);
+    if constexpr (Mode == rounding::sr) {
+      // the groups of the elements from the chunk's first to its last, in multiples of G
+      const std::uint64_t i0 = c.index_base + job.first + b0 * L;
+      const std::size_t groups = (static_cast<std::size_t>(i0 & 63u) + g * L + 63) / 64;
+      rs.fill_groups(i0 >> 6, (groups + G - 1) / G * G, sr_buf);
+      sr_from = i0 & ~std::uint64_t{63};
+    }
     const vi fields = vi::load_aligned(amax) >> 23;  // amaxes are >= 0: the arithmetic shift is the field
     // (the padding's amax 0 has field 0, which counts as known)
     if (!ops::all_in(fields, known)) {
@@ -2228,8 +2291,8 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
       }
     }
     if constexpr (Unit) {
-      // every block of the chunk taken (the unit rules take every block whose field the plan takes): the scales and
-      // their range in registers
+      // every block of the chunk taken (the unit rules take every block whose field the plan takes, but for exact sr's
+      // flagged lanes): the scales and their range in registers
       if (g == N && ops::all_in(fields, usable)) {
         const vi sv = ops::gather(scale_of, fields);
         smin_v = xsimd::min(smin_v, sv);
@@ -2238,11 +2301,16 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
         sv.store_aligned(sc);
         std::int32_t* so = job.scale_out + b0 * job.scale_stride;
         for (std::size_t j = 0; j < N; ++j) so[j * job.scale_stride] = sc[j];
+        std::size_t left = 0;
         for (std::size_t j = 0; j < N; ++j) {
           ms[j] = amax_of(b0 + N + j);
-          block(b0 + j, memo[static_cast<std::uint32_t>(amax[j]) >> 23]);
+          if (!block(b0 + j, memo[static_cast<std::uint32_t>(amax[j]) >> 23])) [[unlikely]] {
+            // exact sr left it to the caller (its scale is the one recorded in the range: it depends on the amax only)
+            so[j * job.scale_stride] = scaled_f32_kernel::no_block_scale;
+            ++left;
+          }
         }
-        taken += N;
+        taken += N - left;
         blocks_done(N);
         continue;
       }
@@ -2300,7 +2368,7 @@ void block_mode(scaled_call& c) {
     }
   };
   using lanes = std::integral_constant<block_rule, block_rule::lanes>;
-  if constexpr (unit_mode<Mode>) {
+  if constexpr (unit_mode<Mode> || Mode == rounding::sr) {
     if (block_unit_serves<Mode>(p)) {
       return with_flag(p.has_negative_zero, [&](auto negative_zero) {
         if (p.unit_m_bits == 255 * (1 << 23)) {

@@ -145,6 +145,14 @@ inline bool unit_quanta_normal(std::int32_t low_bits, std::int32_t high_bits) {
   return low_bits >= 2 * (1 << 23) && high_bits <= 253 * (1 << 23);
 }
 
+// Whether sr rounds in the float unit at the quanta of p (unit_sweep, the block mode's unit rules; at p's scale): the
+// first random word decides or flags (exact sr, sr<R> with R <= 32), and 2^-94 <= 2^q <= 1 for the lowest quantum
+// 2^q: |x| 2^-qe is then a normal float for every normal input x, so its fraction is exact, and a float32 subnormal
+// input has f < 2^-32, so T = 0 whether or not DAZ / FTZ flush it (never up; exact sr flags w0 == 0).
+inline bool unit_sr_serves(const simd_params& p) {
+  return p.mode.sr_bits <= 32 && p.unit_low_bits <= 127 * (1 << 23) && p.unit_low_bits >= (127 - 94) * (1 << 23);
+}
+
 // Whether the sweeps' per-lane branch for the signed float-like formats (simd_impl.hpp element_sweep, block_sweep)
 // serves p: arithmetic rule, fast branch without guards or the fixed-quantum case, one limit for both signs.
 inline bool element_sweep_serves(const simd_params& p) {
@@ -165,10 +173,11 @@ inline bool fixed_sr_sweep_serves(const simd_params& p) {
 // no guards; the deterministic modes).
 inline bool fixed_sweep_serves(const simd_params& p) { return p.fast && p.fast_fixed && !p.fast_guards; }
 // Whether the scaled kernel's block mode may take this format and mode (params at scale 0; each block's scale is
-// checked again): element_sweep_serves in every mode but hys, or fixed_sweep_serves in the deterministic modes.
+// checked again): element_sweep_serves in every mode but hys, or fixed_sweep_serves in the deterministic modes and
+// under sr where the float unit rounds it (unit_sr_serves: the block mode's unit_one rule).
 inline bool block_mode_serves(const simd_params& p) {
   if (p.mode.kind == rounding::hys) return false;
-  if (fixed_sweep_serves(p)) return p.mode.kind != rounding::sr;
+  if (fixed_sweep_serves(p)) return p.mode.kind != rounding::sr || (p.unit && unit_sr_serves(p));
   return element_sweep_serves(p);
 }
 

@@ -5,6 +5,7 @@
 // (float32 subnormals, values near 2^-126 after scaling, zero and non-finite blocks, clamped scales, short
 // significands at and one ulp off every format's limits and ties), in-place calls, odd lengths, blocks that tile
 // the tensor (the kernel's block mode) and several thread counts.
+#include <fmtsim/core/philox.hpp>
 #include <fmtsim/core/spec.hpp>
 #include <fmtsim/formats/tensor.hpp>
 #include <fmtsim/kernels/elementwise.hpp>
@@ -520,6 +521,55 @@ TEST_CASE("results do not depend on the caller's MXCSR: rounding control, FTZ, D
   kernels::set_thread_count(0);
 }
 #endif
+
+TEST_CASE("fast path: MX blocks under sr, a first random word equal to the threshold's top word") {
+  // The block mode draws one 32-bit word per element. In an mxfp8_e4m3 block whose amax is 256 (scale 2^0), x = F
+  // 2^-42 with F = 2 w0 + 1 < 2^24 has f = x / 2^-9 = F 2^-33: its top 32 bits are w0, its 33rd bit is 1. Under exact
+  // sr the element's second word decides (up, to 2^-9, iff its top bit is 0), so the kernel must leave the block to
+  // the scalar reference; under sr32 the threshold is w0 and u = w0 is not below it (0). The element sits at several
+  // places in its block (index_offset puts the chosen random stream there).
+  const tensor_format tf = parse_tensor_format("mxfp8_e4m3");
+  const std::uint64_t seed = 5;
+  std::size_t checked = 0;
+  for (int want_up = 0; want_up < 2; ++want_up) {
+    std::uint64_t index = 1000;
+    std::uint32_t w0 = 0;
+    for (;; ++index) {
+      element_random rng(seed, index);
+      w0 = rng.next32();
+      if (w0 >= (1u << 23)) continue;
+      if (((rng.next32() >> 31) == 0) == (want_up == 1)) break;
+    }
+    const float x = std::ldexp(static_cast<float>(2 * w0 + 1), -42);
+    for (std::size_t pos : {std::size_t{32}, std::size_t{37}, std::size_t{49}, std::size_t{63}}) {
+      std::vector<float> data(128);
+      for (std::size_t i = 0; i < data.size(); ++i) data[i] = (i % 3 == 0 ? -1.3f : 0.75f) * float(1 + i % 5);
+      data[pos == 32 ? 40 : 32] = 256.0f;  // block 1's amax: scale 2^0
+      data[pos] = x;
+      for (const char* mode : {"sr", "sr32"}) {
+        quantize_options opt;
+        opt.mode = *parse_rounding(mode);
+        opt.seed = seed;
+        opt.index_offset = index - pos;
+        const bool exact = std::string_view(mode) == "sr";
+        const float expect = exact && want_up ? std::ldexp(1.0f, -9) : 0.0f;
+        const std::vector<std::int64_t> shape{4, 32};
+        const std::string what =
+            std::string(mode) + " want_up=" + std::to_string(want_up) + " pos=" + std::to_string(pos);
+        const outcome slow = run(tf, opt, data, shape, false, "off");
+        REQUIRE(slow.error.empty());
+        CHECK_MESSAGE(std::bit_cast<std::uint32_t>(slow.y[pos]) == std::bit_cast<std::uint32_t>(expect), what);
+        for (std::string_view isa : kernels::simd_isas()) {
+          const outcome fast = run(tf, opt, data, shape, false, isa);
+          CHECK(fast.kernel_calls > 0);
+          check_same(fast, slow, data, what + " isa=" + std::string(isa));
+          ++checked;
+        }
+      }
+    }
+  }
+  MESSAGE(checked << " comparisons");
+}
 
 TEST_CASE("fast path: the non-finite error names the first bad element, as the generic path does") {
   const tensor_format tf = [] {

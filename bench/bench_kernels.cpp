@@ -210,8 +210,8 @@ int main(int argc, char** argv) {
       {"bp:5x7,4,3,2,1,0", {"rne", "rtz"}},  // profile with a per-tensor scale (room 0)
       {"log4", {"rne"}},
       {"e4m3fn@tensor", {"rne"}},  // per-tensor power-of-two scale (floor), the common FP8 recipe with a 2^k scale
-      {"mxfp8_e4m3", {"rne"}},
-      {"mxfp4_e2m1", {"rne"}},
+      {"mxfp8_e4m3", {"rne", "sr"}},
+      {"mxfp4_e2m1", {"rne", "sr"}},
       {"mxint8", {"rne"}},
   };
   for (std::size_t n : sizes) {

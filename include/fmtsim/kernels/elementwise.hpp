@@ -15,7 +15,8 @@
 namespace fmtsim::kernels {
 
 // Outputs at least this large are written with non-temporal stores by the SIMD kernels (they do not fit in the
-// cache anyway, and a streaming store saves reading each output line before it is overwritten).
+// cache anyway, and a streaming store saves reading each output line before it is overwritten); the elementwise
+// kernels under sr, which are bound by computation, use ordinary stores (measured faster; docs/performance.md).
 inline constexpr std::size_t stream_output_bytes = std::size_t{8} << 20;
 
 enum class backend : std::uint8_t {

@@ -8,6 +8,7 @@
 #include <fmtsim/kernels/elementwise.hpp>
 #include <fmtsim/kernels/scaled.hpp>
 
+#include "../sr_inputs.hpp"
 #include "kernel_inputs.hpp"
 
 #include <algorithm>
@@ -291,14 +292,9 @@ TEST_CASE("SIMD stochastic rounding: a first random word equal to the threshold'
   const element_format f = parse_format("e4m3fn");
   const std::uint64_t seed = 99;
   for (int want_up = 0; want_up < 2; ++want_up) {
-    std::uint64_t index = 400;  // check_sr_element puts it at most 256 + 70 elements into the array
     std::uint32_t w0 = 0;
-    for (;; ++index) {
-      element_random rng(seed, index);
-      w0 = rng.next32();
-      if (w0 >= (1u << 23)) continue;
-      if (((rng.next32() >> 31) == 0) == (want_up == 1)) break;
-    }
+    // at 400 or later: check_sr_element puts it at most 256 + 70 elements into the array
+    const std::uint64_t index = fmtsim_sr_inputs::first_word_tie_index(seed, 400, want_up == 1, w0);
     const float x = std::ldexp(static_cast<float>(2 * w0 + 1), -42);
     const float expect_value = want_up ? std::ldexp(1.0f, -9) : 0.0f;
     for (const char* mode : {"sr", "sr33", "sr40"}) {

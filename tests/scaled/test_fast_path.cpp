@@ -5,13 +5,14 @@
 // (float32 subnormals, values near 2^-126 after scaling, zero and non-finite blocks, clamped scales, short
 // significands at and one ulp off every format's limits and ties), in-place calls, odd lengths, blocks that tile
 // the tensor (the kernel's block mode) and several thread counts.
-#include <fmtsim/core/philox.hpp>
 #include <fmtsim/core/spec.hpp>
 #include <fmtsim/formats/tensor.hpp>
 #include <fmtsim/kernels/elementwise.hpp>
 #include <fmtsim/kernels/scaled.hpp>
 
 #include <doctest/doctest.h>
+
+#include "../sr_inputs.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
@@ -532,14 +533,8 @@ TEST_CASE("fast path: MX blocks under sr, a first random word equal to the thres
   const std::uint64_t seed = 5;
   std::size_t checked = 0;
   for (int want_up = 0; want_up < 2; ++want_up) {
-    std::uint64_t index = 1000;
     std::uint32_t w0 = 0;
-    for (;; ++index) {
-      element_random rng(seed, index);
-      w0 = rng.next32();
-      if (w0 >= (1u << 23)) continue;
-      if (((rng.next32() >> 31) == 0) == (want_up == 1)) break;
-    }
+    const std::uint64_t index = fmtsim_sr_inputs::first_word_tie_index(seed, 1000, want_up == 1, w0);
     const float x = std::ldexp(static_cast<float>(2 * w0 + 1), -42);
     for (std::size_t pos : {std::size_t{32}, std::size_t{37}, std::size_t{49}, std::size_t{63}}) {
       std::vector<float> data(128);

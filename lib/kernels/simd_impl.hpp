@@ -684,22 +684,31 @@ template <class A, rounding Mode>
 
 // sr in the float unit at the lanes' quantum 2^qe (float32 bits qb; ib = unit_inverse(qb); unit_sr_serves): y = |x|
 // 2^-qe is exact, so are t = trunc(y) and the fraction f = y - t, whose first R random bits' threshold T = floor(f
-// 2^R) 2^(32 - R) (two_r = 2^R, up = 32 - R; R = 32 for exact sr) comes from one truncating conversion; n = t + 1
-// iff the element's first word w0 is below T (formats.md 2; y >= 2^24 has f = 0). Returns n 2^qe. Exact sr with
-// w0 == T may need the element's next words: those lanes are flagged in `fail` (the result is then not to be used).
+// 2^R) 2^(32 - R) comes from one truncating conversion: unit_sr_split gives t and t0 = floor(f 2^R) (two_r = 2^R;
+// R = 32 for exact sr), unit_sr_round n 2^qe with n = t + 1 iff the element's first word w0 is below T (up = 32 - R;
+// formats.md 2; y >= 2^24 has f = 0). Exact sr with w0 == t0 may need the element's next words: the callers test
+// for it between the two steps (sr<R> decides on the first word alone).
 template <class A>
-[[gnu::always_inline]] inline typename simd_ops<A>::vi unit_round_sr(
-    typename simd_ops<A>::vi mag, typename simd_ops<A>::vi qb, typename simd_ops<A>::vi ib,
-    typename simd_ops<A>::vf two_r, int up, bool exact, typename simd_ops<A>::vi w0, typename simd_ops<A>::vb& fail) {
-  using ops = simd_ops<A>;
-  using vi = typename ops::vi;
-  using vf = typename ops::vf;
+struct unit_sr_parts {
+  typename simd_ops<A>::vf t;
+  typename simd_ops<A>::vi t0;
+};
+template <class A>
+[[gnu::always_inline]] inline unit_sr_parts<A> unit_sr_split(typename simd_ops<A>::vi mag, typename simd_ops<A>::vi ib,
+                                                             typename simd_ops<A>::vf two_r) {
+  using vf = typename simd_ops<A>::vf;
   const vf y = xsimd::bitwise_cast<vf>(mag) * xsimd::bitwise_cast<vf>(ib);
   const vf t = xsimd::trunc(y);
-  const vi t0 = ops::trunc_u32((y - t) * two_r);
-  if (exact) fail = fail | (w0 == t0);
-  const vf n = ops::add_where(t, ops::ult(w0, up == 0 ? t0 : t0 << up), vf(1.0f));
-  return xsimd::bitwise_cast<vi>(n * xsimd::bitwise_cast<vf>(qb));
+  return {t, simd_ops<A>::trunc_u32((y - t) * two_r)};
+}
+template <class A>
+[[gnu::always_inline]] inline typename simd_ops<A>::vi unit_sr_round(const unit_sr_parts<A>& sp,
+                                                                     typename simd_ops<A>::vi w0, int up,
+                                                                     typename simd_ops<A>::vi qb) {
+  using ops = simd_ops<A>;
+  using vf = typename ops::vf;
+  const vf n = ops::add_where(sp.t, ops::ult(w0, up == 0 ? sp.t0 : sp.t0 << up), vf(1.0f));
+  return xsimd::bitwise_cast<typename ops::vi>(n * xsimd::bitwise_cast<vf>(qb));
 }
 
 // The sign of input bits u on the final magnitude out_mag (formats without -0 give +0 for a negative input rounded to
@@ -1349,10 +1358,11 @@ bool unit_sweep_serves(const simd_params& p) {
 // The element kernel's loop for unit_sweep_serves: every finite lane (Ranged: every lane in simd_params::unit_lo /
 // unit_span) rounds in the float unit at its quantum 2^qe = 2^max(e - m, q) (One: the one quantum 2^q of integer and
 // fixed-point grids; zero lanes at 2^-125 where q is lower), then overflow and sign (Asym: limits and overflow values
-// per sign). rne, rna, rtz: n = round(|x| 2^-qe), result n 2^qe. sr: unit_round_sr; a batch with a lane it flags goes
-// to the general loop, as do batches with a lane that does not qualify, through sweep_loop. sr draws element i's first
-// word from rs at index_base + i. Count (the scaled kernel's statistics): per lane in counts, the lanes above
-// counts->thr and the nonzero lanes that round to zero. ahead: sweep_loop's prefetch distance.
+// per sign). rne, rna, rtz: n = round(|x| 2^-qe), result n 2^qe. sr: unit_sr_split and unit_sr_round; a batch with a
+// lane exact sr cannot decide on its first word goes to the general loop, as do batches with a lane that does not
+// qualify, through sweep_loop. sr draws element i's first word from rs at index_base + i. Count (the scaled kernel's
+// statistics): per lane in counts, the lanes above counts->thr and the nonzero lanes that round to zero. ahead:
+// sweep_loop's prefetch distance.
 template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool Stream, bool Ranged, bool Count = false>
 [[gnu::noinline]] std::size_t unit_sweep(const simd_params& p, const float* src, float* dst, std::size_t i,
                                          std::size_t end, std::size_t* failed, std::size_t& nfailed, std::size_t cap,
@@ -1397,10 +1407,11 @@ template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool S
     const vi ib = One ? low_inv : unit_inverse(qb);
     vi res;
     if constexpr (Mode == rounding::sr) {
-      vb fail = ops::splat(false);
-      res = unit_round_sr<A>(mag, qb, ib, two_r, up, exact, words(at), fail);
-      if (exact && xsimd::any(fail)) [[unlikely]]
+      const unit_sr_parts<A> sp = unit_sr_split<A>(mag, ib, two_r);
+      const vi w0 = words(at);
+      if (exact && xsimd::any(w0 == sp.t0)) [[unlikely]]
         return false;
+      res = unit_sr_round<A>(sp, w0, up, qb);
     } else {
       res = unit_quantize<A, Mode>(mag, qb, ib, neg);
     }
@@ -2001,7 +2012,7 @@ bool block_unit_serves(const simd_params& p) {
 // block left to the caller is untouched, also in place). NegativeZero / Below: the format's, at every scale.
 // Rule unit / unit_one: every lane of a block qualifies once its amax field does (2^qe and 2^-qe normal for the
 // lanes' quanta 2^qe, the largest being that of the amax; the lowest at least 2^-125); under exact sr a block with a
-// lane unit_round_sr flags is left to the caller.
+// lane whose first random word equals its threshold's (unit_sr_split) is left to the caller.
 template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, block_rule Rule>
 [[gnu::noinline]] void block_sweep(scaled_call& c) {
   using ops = simd_ops<A>;
@@ -2020,7 +2031,7 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
   const vi zero(0), one(1), abs_mask(0x7fffffff);
   const int sh = p0.shift_high;  // the uniform case's shift (the same at every scale)
   const int sr_bits = p0.mode.sr_bits;
-  // Unit under sr (unit_round_sr): R = 32 for exact sr (sr_bits <= 32 there: block_unit_serves)
+  // Unit under sr (unit_sr_split, unit_sr_round): R = 32 for exact sr (sr_bits <= 32 there: block_unit_serves)
   const bool sr_exact = sr_bits == 0;
   const vf sr_two_r(std::ldexp(1.0f, sr_exact ? 32 : sr_bits));
   const int sr_up = sr_exact ? 0 : 32 - sr_bits;
@@ -2170,8 +2181,10 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
         vb fail = ops::splat(false);
         for (std::size_t k = 0; k < K; ++k) {
           const vi qb = quantum(mag[k]);
-          res[k] = unit_round_sr<A>(mag[k], qb, inverse(qb), sr_two_r, sr_up, sr_exact,
-                                    words(c.index_base + at + k * N), fail);
+          const unit_sr_parts<A> sp = unit_sr_split<A>(mag[k], inverse(qb), sr_two_r);
+          const vi w0 = words(c.index_base + at + k * N);
+          fail = fail | (w0 == sp.t0);  // used under exact sr only (the OR measured faster than a select on it)
+          res[k] = unit_sr_round<A>(sp, w0, sr_up, qb);
         }
         if (sr_exact && xsimd::any(fail)) [[unlikely]]
           return false;

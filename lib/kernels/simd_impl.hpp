@@ -486,11 +486,12 @@ struct sr_stream {
     return words + at;
   }
 
-  // The first words of the elements of groups g, g + 1, ..., g + groups - 1 (groups a multiple of G; indices modulo
-  // 2^64) into out[0, 64 groups), 64-byte aligned: group g + j's at out + 64 j. Out of line: inlined into
-  // element_sweep, the interleaved chains' registers pushed the loop's temporaries to the stack (in cache, sr 7-13%
-  // slower per element).
-  [[gnu::noinline]] void fill_groups(std::uint64_t g, std::size_t groups, std::uint32_t* out) const {
+  // The first words under `seed` of the elements of groups g, g + 1, ..., g + groups - 1 (groups a multiple of G;
+  // indices modulo 2^64) into out[0, 64 groups), 64-byte aligned: group g + j's at out + 64 j. Out of line: inlined
+  // into element_sweep, the interleaved chains' registers pushed the loop's temporaries to the stack (in cache, sr
+  // 7-13% slower per element).
+  [[gnu::noinline]] static void fill_groups(std::uint64_t seed, std::uint64_t g, std::size_t groups,
+                                            std::uint32_t* out) {
     for (std::size_t g0 = 0; g0 < groups; g0 += G) {
       for (std::size_t l0 = 0; l0 < 16; l0 += N) {
         vi lo[G], hi[G], w[G][4];
@@ -513,7 +514,7 @@ struct sr_stream {
   void fill(std::uint64_t g) {
     first = g;
     valid = true;
-    fill_groups(g, G, words);
+    fill_groups(seed, g, G, words);
   }
 
   std::uint64_t seed;
@@ -2117,7 +2118,6 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
   // sr: the first random words of a chunk of N blocks, filled before its blocks are rounded (groups of 64 elements
   // from that of the chunk's first; the blocks read them with no call: with sr_stream's refills in the block loop, its
   // vectors lived on the stack, and mxfp8_e4m3 sr took 2.7x the cycles of e4m3fn sr in cache)
-  const sr_stream<A> rs(p0.seed);
   constexpr std::size_t G = sr_stream<A>::G;
   constexpr std::size_t sr_groups = Mode == rounding::sr ? ((N * L + 63) / 64 + 1 + G - 1) / G * G : 0;
   alignas(64) std::uint32_t sr_buf[sr_groups == 0 ? 1 : 64 * sr_groups];
@@ -2292,7 +2292,7 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
       // the groups of the elements from the chunk's first to its last, in multiples of G
       const std::uint64_t i0 = c.index_base + job.first + b0 * L;
       const std::size_t groups = (static_cast<std::size_t>(i0 & 63u) + g * L + 63) / 64;
-      rs.fill_groups(i0 >> 6, (groups + G - 1) / G * G, sr_buf);
+      sr_stream<A>::fill_groups(p0.seed, i0 >> 6, (groups + G - 1) / G * G, sr_buf);
       sr_from = i0 & ~std::uint64_t{63};
     }
     const vi fields = vi::load_aligned(amax) >> 23;  // amaxes are >= 0: the arithmetic shift is the field

@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
       {"fp16", {"rne", "rtz"}},
       {"int8", {"rne", "rtz", "sr"}},
       {"fix8.4", {"rne", "rtz"}},
-      {"bp:5x7,4,3,2,1,0", {"rne", "rtz"}},  // profile with a per-tensor scale (room 0)
+      {"bp:5x7,4,3,2,1,0", {"rne", "rtz", "sr"}},  // profile with a per-tensor scale (room 0)
       {"log4", {"rne"}},
       {"e4m3fn@tensor", {"rne"}},  // per-tensor power-of-two scale (floor), the common FP8 recipe with a 2^k scale
       {"mxfp8_e4m3", {"rne", "sr"}},

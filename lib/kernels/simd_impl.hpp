@@ -1698,22 +1698,28 @@ void scaled_amax_f32(scaled_call& c) {
 // subnormal, or out of range) are recomputed by the scalar reference at scale s, as are the kernel's own
 // fallback lanes.
 // Direct: the params are already at the segments' scale (one long group): no exponent moves, only the statistics.
-// The scaled kernel's loop for the per-tensor profiles (Direct, Table; not sr; one limit for both signs, one zero,
-// fast_below: every profile and log format): quantize_batch_fast's table branch alone, with every constant in a
+// The scaled kernel's loop for the per-tensor profiles (Direct, Table; one limit for both signs, one zero, fast_below:
+// every profile and log format): quantize_batch_fast's table branch alone, with every constant in a
 // register and nothing out of line in the loop (measured: the general loop kept its constants and masks on the stack
 // around the fallback's call). Full batches from i to end; a batch that does not qualify is skipped, its position
 // recorded in failed[nfailed++], and the sweep returns once `cap` are recorded (the caller runs them through the whole
 // pipeline). Returns where it stopped. Per lane, clipped_v counts |x| above thr and flushed_v nonzero inputs whose
 // result is zero. Stream: non-temporal stores (dst + i aligned to the batch size). Unit (rne, rna, rtz; the format's
 // simd_params::unit_profile): n = round(|x| 2^-qe) in the float unit at the lane's quantum 2^qe from unit_table,
-// result n 2^qe, instead of the shift, its rounding bias and the separate rounding below fast_lo.
+// result n 2^qe, instead of the shift, its rounding bias and the separate rounding below fast_lo. sr (Unit only, where
+// profile_sr_serves): unit_sr_split and unit_sr_round at the lane's quantum, element i's first random word drawn from
+// rs at index_base + i; a batch with a lane exact sr cannot decide on that word is recorded like one that does not
+// qualify.
 template <class A, rounding Mode, bool Stream, bool Count, bool Unit>
 [[gnu::noinline]] std::size_t profile_sweep(const simd_params& p, const float* src, float* dst, std::size_t i,
                                             std::size_t end, std::int32_t thr_bits, std::size_t* failed,
                                             std::size_t& nfailed, std::size_t cap, typename simd_ops<A>::vi& clipped_v,
-                                            typename simd_ops<A>::vi& flushed_v, std::size_t ahead) {
+                                            typename simd_ops<A>::vi& flushed_v, std::size_t ahead,
+                                            std::uint64_t index_base, sr_stream<A>& rs) {
+  static_assert(Mode != rounding::sr || Unit, "profile_sweep rounds sr in the float unit only");
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
+  using vf = typename ops::vf;
   using vb = typename ops::vb;
   const vi zero(0), one(1), abs_mask(0x7fffffff), below_one(24), thr(thr_bits), imp(0x800000);
   const vi limit(p.limit_pos);
@@ -1729,8 +1735,14 @@ template <class A, rounding Mode, bool Stream, bool Count, bool Unit>
     for (std::size_t k = 0; k < (narrow ? 2 : 4); ++k) window[k] = vi::load_aligned(w + 16 * k);
   }
   vi cv = clipped_v, fv = flushed_v;
+  const int sr_bits = p.mode.sr_bits;  // read once (a byte of p that the loop's float stores might alias)
+  const bool exact = sr_bits == 0;
+  const int R = exact ? 32 : sr_bits;
+  const vf two_r(std::ldexp(1.0f, R));
+  const int up = 32 - R;
+  sr_words<A> words{rs, index_base};  // per call: between calls the general loop draws from rs too
   auto sweep = [&](auto narrow_c) {
-    return sweep_loop<A, Stream>(src, dst, i, end, failed, nfailed, cap, ahead, [&](std::size_t, vi u, vi& out) {
+    return sweep_loop<A, Stream>(src, dst, i, end, failed, nfailed, cap, ahead, [&](std::size_t at, vi u, vi& out) {
       const vi mag = u & abs_mask;
       const vb is_zero = mag == zero;
       vi entry;  // Unit: the quantum's bits (0: no), else the shift
@@ -1746,7 +1758,13 @@ template <class A, rounding Mode, bool Stream, bool Count, bool Unit>
         return false;
       const vb neg = u < zero;
       vi res;
-      if constexpr (Unit) {
+      if constexpr (Mode == rounding::sr) {
+        const unit_sr_parts<A> sp = unit_sr_split<A>(mag, unit_inverse(entry), two_r);
+        const vi w0 = words(at);
+        if (exact && xsimd::any(w0 == sp.t0)) [[unlikely]]
+          return false;
+        res = unit_sr_round<A>(sp, w0, up, entry);
+      } else if constexpr (Unit) {
         res = unit_quantize<A, Mode>(mag, entry, unit_inverse(entry), neg);
       } else {
         const vi shift = xsimd::max(entry, one);  // zero lanes: any shift in [1, 24] gives 0
@@ -1886,12 +1904,13 @@ void scaled_run(scaled_call& c) {
       body(std::false_type{}, vf::load_aligned(buf), at, count, dst + at);
     };
     if constexpr (Direct && Mode != rounding::hys) {
-      // the sweeps, each with the statistics in registers: profile_sweep for the profiles (not sr); for the element
-      // formats with one clip threshold for both signs, unit_sweep where it serves (unless element_sweep's uniform
-      // case is the cheaper one, as in the element kernel), else element_sweep for the signed float-like formats
+      // the sweeps, each with the statistics in registers: profile_sweep for the profiles (sr where profile_sr_serves);
+      // for the element formats with one clip threshold for both signs, unit_sweep where it serves (unless
+      // element_sweep's uniform case is the cheaper one, as in the element kernel), else element_sweep for the signed
+      // float-like formats
       bool sweeps = false, units = false;
       if constexpr (Table) {
-        sweeps = Mode != rounding::sr && profile_sweep_serves(p, g);
+        sweeps = (Mode != rounding::sr || profile_sr_serves(p)) && profile_sweep_serves(p, g);
       } else {
         const bool elements = element_sweep_serves(p);
         units = symmetric && unit_sweep_serves<Mode>(p) &&
@@ -1916,25 +1935,25 @@ void scaled_run(scaled_call& c) {
           // at most 2^30 batches a call, so that the per-lane counts stay below 2^31
           const std::size_t end = n - i > (std::size_t{N} << 30) ? i + (std::size_t{N} << 30) : n;
           if constexpr (Table) {
-            if constexpr (Mode != rounding::sr) {
-              vi cv(0), fv(0);
-              const std::int32_t thr = static_cast<std::int32_t>(g.clip_pos);
-              with_flag(stream, [&](auto st) {
-                with_flag(c.count, [&](auto ct) {
-                  auto sweep = [&](auto unit) {
-                    i = profile_sweep<A, Mode, st(), ct(), unit()>(p, src, dst, i, end, thr, failed, nfailed, 64, cv,
-                                                                   fv, c.prefetch_ahead);
-                  };
-                  if constexpr (unit_mode<Mode>) {
-                    with_flag(p.unit_profile, sweep);
-                  } else {
-                    sweep(std::false_type{});
-                  }
-                });
+            vi cv(0), fv(0);
+            const std::int32_t thr = static_cast<std::int32_t>(g.clip_pos);
+            with_flag(stream, [&](auto st) {
+              with_flag(c.count, [&](auto ct) {
+                auto sweep = [&](auto unit) {
+                  i = profile_sweep<A, Mode, st(), ct(), unit()>(p, src, dst, i, end, thr, failed, nfailed, 64, cv, fv,
+                                                                 c.prefetch_ahead, idx0, rs);
+                };
+                if constexpr (Mode == rounding::sr) {
+                  sweep(std::true_type{});  // profile_sr_serves: unit_profile
+                } else if constexpr (unit_mode<Mode>) {
+                  with_flag(p.unit_profile, sweep);
+                } else {
+                  sweep(std::false_type{});
+                }
               });
-              clipped += ops::hsum(cv);
-              flushed += ops::hsum(fv);
-            }
+            });
+            clipped += ops::hsum(cv);
+            flushed += ops::hsum(fv);
           } else if (units) {
             sweep_counts<A> sc{thr_p, zero, zero};
             with_flag(c.count, [&](auto ct) {

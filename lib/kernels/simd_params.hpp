@@ -145,13 +145,19 @@ inline bool unit_quanta_normal(std::int32_t low_bits, std::int32_t high_bits) {
   return low_bits >= 2 * (1 << 23) && high_bits <= 253 * (1 << 23);
 }
 
-// Whether sr rounds in the float unit at the quanta of p (unit_sweep, the block mode's unit rules; at p's scale): the
-// first random word decides or flags (exact sr, sr<R> with R <= 32), and 2^-94 <= 2^q <= 1 for the lowest quantum
-// 2^q: |x| 2^-qe is then a normal float for every normal input x, so its fraction is exact, and a float32 subnormal
-// input has f < 2^-32, so T = 0 whether or not DAZ / FTZ flush it (never up; exact sr flags w0 == 0).
-inline bool unit_sr_serves(const simd_params& p) {
-  return p.mode.sr_bits <= 32 && p.unit_low_bits <= 127 * (1 << 23) && p.unit_low_bits >= (127 - 94) * (1 << 23);
+// Whether sr rounds in the float unit at quanta whose lowest is 2^q (float32 bits low_bits; unit_sweep, the block
+// mode's unit rules, profile_sweep; at p's scale): the first random word decides or flags (exact sr, sr<R> with
+// R <= 32), and 2^-94 <= 2^q <= 1: |x| 2^-qe is then a normal float for every normal input x, so its fraction is
+// exact, and a float32 subnormal input has f < 2^-32, so T = 0 whether or not DAZ / FTZ flush it (never up; exact
+// sr flags w0 == 0).
+inline bool unit_sr_low_serves(const simd_params& p, std::int32_t low_bits) {
+  return p.mode.sr_bits <= 32 && low_bits <= 127 * (1 << 23) && low_bits >= (127 - 94) * (1 << 23);
 }
+// unit_sr_low_serves for the arithmetic rule's quanta (simd_params::unit)
+inline bool unit_sr_serves(const simd_params& p) { return unit_sr_low_serves(p, p.unit_low_bits); }
+// unit_sr_low_serves for the table rule's quanta (simd_params::unit_profile): the lowest is that of field 0, the
+// float32 subnormal inputs' (with fast_below, which profile_sweep requires: every field below the lowest binade's)
+inline bool profile_sr_serves(const simd_params& p) { return p.unit_profile && unit_sr_low_serves(p, p.unit_table[0]); }
 
 // Whether the sweeps' per-lane branch for the signed float-like formats (simd_impl.hpp element_sweep, block_sweep)
 // serves p: arithmetic rule, fast branch without guards or the fixed-quantum case, one limit for both signs.

@@ -523,42 +523,64 @@ TEST_CASE("results do not depend on the caller's MXCSR: rounding control, FTZ, D
 }
 #endif
 
-TEST_CASE("fast path: MX blocks under sr, a first random word equal to the threshold's top word") {
-  // The block mode draws one 32-bit word per element. In an mxfp8_e4m3 block whose amax is 256 (scale 2^0), x = F
-  // 2^-42 with F = 2 w0 + 1 < 2^24 has f = x / 2^-9 = F 2^-33: its top 32 bits are w0, its 33rd bit is 1. Under exact
-  // sr the element's second word decides (up, to 2^-9, iff its top bit is 0), so the kernel must leave the block to
-  // the scalar reference; under sr32 the threshold is w0 and u = w0 is not below it (0). The element sits at several
-  // places in its block (index_offset puts the chosen random stream there).
-  const tensor_format tf = parse_tensor_format("mxfp8_e4m3");
+TEST_CASE("fast path: sr with a first random word equal to the threshold's top word (MX blocks, per-tensor profile)") {
+  // Both the block mode (MX) and profile_sweep (a per-tensor profile) draw one 32-bit word per element. Below the
+  // grid's smallest positive value q (at the group's scale) a magnitude rounds to 0 or q. There x = F 2^-33 q with
+  // F = 2 w0 + 1 < 2^24 has f = x / q = F 2^-33: its top 32 bits are w0, its 33rd bit is 1. Under exact sr the
+  // element's second word decides (up, to q, iff its top bit is 0), so the kernel must leave the element to the
+  // scalar reference; under sr32 the threshold is w0 and u = w0 is not below it (0). The element sits at several
+  // places (index_offset puts the chosen random stream there). q is read off the generic path: rup of a tiny value.
+  struct tcase {
+    const char* spec;
+    std::vector<std::int64_t> shape;
+    std::size_t amax_at;  // where the group's amax goes (a block of 32 at scale 2^0, or the whole tensor)
+    float amax;
+    std::vector<std::size_t> positions;
+  };
+  const tcase tcs[] = {
+      {"mxfp8_e4m3", {4, 32}, 40, 256.0f, {32, 37, 49, 63}},             // block 1; q = 2^-9
+      {"bp:5x7,4,3,2,1,0", {8192}, 4100, 4.0f, {0, 1, 15, 4097, 8191}},  // one group of 8192: profile_sweep
+  };
   const std::uint64_t seed = 5;
   std::size_t checked = 0;
-  for (int want_up = 0; want_up < 2; ++want_up) {
-    std::uint32_t w0 = 0;
-    const std::uint64_t index = fmtsim_sr_inputs::first_word_tie_index(seed, 1000, want_up == 1, w0);
-    const float x = std::ldexp(static_cast<float>(2 * w0 + 1), -42);
-    for (std::size_t pos : {std::size_t{32}, std::size_t{37}, std::size_t{49}, std::size_t{63}}) {
-      std::vector<float> data(128);
-      for (std::size_t i = 0; i < data.size(); ++i) data[i] = (i % 3 == 0 ? -1.3f : 0.75f) * float(1 + i % 5);
-      data[pos == 32 ? 40 : 32] = 256.0f;  // block 1's amax: scale 2^0
-      data[pos] = x;
-      for (const char* mode : {"sr", "sr32"}) {
-        quantize_options opt;
-        opt.mode = *parse_rounding(mode);
-        opt.seed = seed;
-        opt.index_offset = index - pos;
-        const bool exact = std::string_view(mode) == "sr";
-        const float expect = exact && want_up ? std::ldexp(1.0f, -9) : 0.0f;
-        const std::vector<std::int64_t> shape{4, 32};
-        const std::string what =
-            std::string(mode) + " want_up=" + std::to_string(want_up) + " pos=" + std::to_string(pos);
-        const outcome slow = run(tf, opt, data, shape, false, "off");
-        REQUIRE(slow.error.empty());
-        CHECK_MESSAGE(std::bit_cast<std::uint32_t>(slow.y[pos]) == std::bit_cast<std::uint32_t>(expect), what);
-        for (std::string_view isa : kernels::simd_isas()) {
-          const outcome fast = run(tf, opt, data, shape, false, isa);
-          CHECK(fast.kernel_calls > 0);
-          check_same(fast, slow, data, what + " isa=" + std::string(isa));
-          ++checked;
+  for (const tcase& c : tcs) {
+    const tensor_format tf = parse_tensor_format(c.spec);
+    std::size_t n = 1;
+    for (auto d : c.shape) n *= static_cast<std::size_t>(d);
+    for (int want_up = 0; want_up < 2; ++want_up) {
+      std::uint32_t w0 = 0;
+      const std::uint64_t index = fmtsim_sr_inputs::first_word_tie_index(seed, 1000, want_up == 1, w0);
+      for (std::size_t pos : c.positions) {
+        std::vector<float> data(n);
+        for (std::size_t i = 0; i < n; ++i) data[i] = (i % 3 == 0 ? -1.3f : 0.75f) * float(1 + i % 5) / 16.0f;
+        data[pos == c.amax_at ? c.amax_at + 1 : c.amax_at] = c.amax;
+        quantize_options rup;
+        rup.mode = round_mode{rounding::rup, 0};
+        data[pos] = std::ldexp(1.0f, -120);
+        const outcome smallest = run(tf, rup, data, c.shape, false, "off");
+        REQUIRE(smallest.error.empty());
+        const float q = smallest.y[pos];
+        REQUIRE(q > 0.0f);
+        REQUIRE(std::ldexp(q, -33) >= std::numeric_limits<float>::min());
+        data[pos] = std::ldexp(static_cast<float>(2 * w0 + 1), -33) * q;
+        for (const char* mode : {"sr", "sr32"}) {
+          quantize_options opt;
+          opt.mode = *parse_rounding(mode);
+          opt.seed = seed;
+          opt.index_offset = index - pos;
+          const bool exact = std::string_view(mode) == "sr";
+          const float expect = exact && want_up ? q : 0.0f;
+          const std::string what = std::string(c.spec) + " " + mode + " want_up=" + std::to_string(want_up) +
+                                   " pos=" + std::to_string(pos) + " q=" + std::to_string(std::ilogb(q));
+          const outcome slow = run(tf, opt, data, c.shape, false, "off");
+          REQUIRE(slow.error.empty());
+          CHECK_MESSAGE(std::bit_cast<std::uint32_t>(slow.y[pos]) == std::bit_cast<std::uint32_t>(expect), what);
+          for (std::string_view isa : kernels::simd_isas()) {
+            const outcome fast = run(tf, opt, data, c.shape, false, isa);
+            CHECK(fast.kernel_calls > 0);
+            check_same(fast, slow, data, what + " isa=" + std::string(isa));
+            ++checked;
+          }
         }
       }
     }

@@ -1320,7 +1320,8 @@ template <class A, rounding Mode, bool Uniform, bool NegativeZero, bool Below, b
 // The sweeps' loop over full batches from i to end: batch(i, u, out) rounds the input bits u of the batch at i into
 // out, or returns false when the batch does not qualify; its position is then recorded in failed[nfailed++] for the
 // caller's general loop, and the sweep returns once `cap` are recorded. Returns where it stopped. Stream: non-temporal
-// stores (dst + i aligned to the batch size). ahead > 0: prefetches src + i + ahead into L2 (the caller's next piece).
+// stores (dst + i aligned to the batch size). ahead > 0: prefetches src + i + ahead into L2 (the scaled kernel: the
+// caller's next piece; the element kernel: 16 KiB ahead in large arrays).
 template <class A, bool Stream, class Batch>
 [[gnu::always_inline]] inline std::size_t sweep_loop(const float* src, float* dst, std::size_t i, std::size_t end,
                                                      std::size_t* failed, std::size_t& nfailed, std::size_t cap,
@@ -1558,7 +1559,8 @@ void quantize_run(const simd_call& c) {
     };
     auto unit = [&] {
       return run([&](std::size_t& nfailed) {
-        unit_sweep_for<A, Mode>(p, stream, c.in, c.out, i, n, failed, nfailed, 64, c.index_base, rs);
+        unit_sweep_for<A, Mode>(p, stream, c.in, c.out, i, n, failed, nfailed, 64, c.index_base, rs, nullptr,
+                                c.prefetch_ahead);
       });
     };
     auto element = [&](auto uniform) {
@@ -1572,11 +1574,12 @@ void quantize_run(const simd_call& c) {
                 // integer grids: the negative limit is one quantum further out
                 with_flag(p.limit_neg != p.limit_pos || p.big_neg != p.big_pos, [&](auto asym) {
                   i = element_sweep<A, Mode, U, NZ, B, false, decltype(asym)::value>(
-                      p, c.in, c.out, i, n, failed, nfailed, 64, hint, c.index_base, rs, stream);
+                      p, c.in, c.out, i, n, failed, nfailed, 64, hint, c.index_base, rs, stream, nullptr,
+                      c.prefetch_ahead);
                 });
               } else {
                 i = element_sweep<A, Mode, U, NZ, B>(p, c.in, c.out, i, n, failed, nfailed, 64, hint, c.index_base, rs,
-                                                     stream);
+                                                     stream, nullptr, c.prefetch_ahead);
               }
             });
           });

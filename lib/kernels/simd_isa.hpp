@@ -18,8 +18,9 @@ struct simd_call {
   float* out = nullptr;
   const float* prev = nullptr;
   std::size_t n = 0;
-  std::uint64_t index_base = 0;  // random stream index of in[0]
-  bool stream = false;           // non-temporal stores for the output
+  std::uint64_t index_base = 0;    // random stream index of in[0]
+  bool stream = false;             // non-temporal stores for the output
+  std::size_t prefetch_ahead = 0;  // > 0: the sweeps prefetch the input this many elements ahead into L2
 };
 
 using simd_entry = void (*)(const simd_call&);

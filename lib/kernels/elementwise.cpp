@@ -68,12 +68,11 @@ void simd_float(const detail::simd_isa_entry& isa, const element_format& f, std:
   // The scaled kernels keep them under sr (MX sr measured 10% slower without).
   const bool large = in.size() * sizeof(float) >= stream_output_bytes;
   const bool stream = opt.mode.kind != rounding::sr && large;
-  // Large inputs are prefetched 4,096 elements (16 KiB) ahead into L2 by the sweeps, in every mode: the loop alone
-  // kept too few reads in flight. 2^24 elements, medians of two runs of 3 interleaved repetitions (2026-12-07),
-  // G elem/s, one thread: e4m3fn rne 0.94 -> 1.14, bf16 rne 0.92 -> 1.22, int8 rne 1.03 -> 1.34, e5m2 rtz 0.99 ->
-  // 1.29, e4m3fn sr 0.55 -> 0.73, bf16 sr 0.63 -> 0.80, int8 sr 0.59 -> 0.71 (copy 1.2-1.3); two threads rne and rtz
-  // 2.07-2.37 -> 2.98-3.21, sr 1.41-1.50 -> 1.77-1.83 (copy 2.85). 1,024 and 16,384 elements ahead measured within
-  // the spread of this.
+  // Large inputs are prefetched 4,096 elements (16 KiB) ahead into L2 by the sweeps, in every mode: on hosts whose
+  // hardware prefetchers keep too few reads in flight the loop alone streams well below a copy (docs/performance.md,
+  // change 36: 2^24 elements, one thread, on 2026-12-07's Intel host, G elem/s: e4m3fn rne 0.95 -> 1.18, int8 rne
+  // 0.97 -> 1.24, e4m3fn sr 0.56 -> 0.70, bf16 sr 0.60 -> 0.74; two threads rne and rtz 2.07-2.37 -> 2.98-3.21).
+  // 1,024 and 16,384 elements ahead measured within the spread of this.
   const std::size_t prefetch = large ? std::size_t{4096} : 0;
   auto run_range = [&](std::size_t begin, std::size_t end) {
     detail::simd_call c;

@@ -712,6 +712,22 @@ template <class A>
   return xsimd::bitwise_cast<typename ops::vi>(n * xsimd::bitwise_cast<vf>(qb));
 }
 
+// unit_sr_split's and unit_sr_round's constants for p's sr mode: exact sr (R = 32; the callers test its first-word
+// ties), two_r = 2^R, up = 32 - R. sr_bits is read once (a byte of p that the loops' float stores might alias).
+template <class A>
+struct unit_sr_consts {
+  bool exact;
+  typename simd_ops<A>::vf two_r;
+  int up;
+  explicit unit_sr_consts(const simd_params& p) {
+    const int sr_bits = p.mode.sr_bits;
+    exact = sr_bits == 0;
+    const int R = exact ? 32 : sr_bits;
+    two_r = typename simd_ops<A>::vf(std::ldexp(1.0f, R));
+    up = 32 - R;
+  }
+};
+
 // The sign of input bits u on the final magnitude out_mag (formats without -0 give +0 for a negative input rounded to
 // zero).
 template <class A>
@@ -1372,7 +1388,6 @@ template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool S
                                          std::size_t ahead = 0) {
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
-  using vf = typename ops::vf;
   using vb = typename ops::vb;
   const vi zero(0), abs_mask(0x7fffffff), inf_bits(0x7f800000);
   // the lowest quantum, raised to 2^-125 where the format's is lower (then only zero lanes below unit_lo take it)
@@ -1382,11 +1397,7 @@ template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool S
   const vi lane_span(static_cast<std::int32_t>(p.unit_span)), lane_zero(static_cast<std::int32_t>(p.unit_zero));
   const vi limit(p.limit_pos), limit_n(p.limit_neg);
   const vi overflow = sweep_overflow<A, Mode>(p), overflow_n = sweep_overflow<A, Mode>(p, true);
-  const int sr_bits = p.mode.sr_bits;  // read once (a byte of p that the loop's float stores might alias)
-  const bool exact = sr_bits == 0;
-  const int R = exact ? 32 : sr_bits;
-  const vf two_r(std::ldexp(1.0f, R));
-  const int up = 32 - R;
+  const unit_sr_consts<A> sr(p);
   sr_words<A> words{rs, index_base};  // per call: between calls the general loop draws from rs too
   vi thr(0), cv(0), fv(0);
   if constexpr (Count) {
@@ -1409,11 +1420,11 @@ template <class A, rounding Mode, bool NegativeZero, bool One, bool Asym, bool S
     const vi ib = One ? low_inv : unit_inverse(qb);
     vi res;
     if constexpr (Mode == rounding::sr) {
-      const unit_sr_parts<A> sp = unit_sr_split<A>(mag, ib, two_r);
+      const unit_sr_parts<A> sp = unit_sr_split<A>(mag, ib, sr.two_r);
       const vi w0 = words(at);
-      if (exact && xsimd::any(w0 == sp.t0)) [[unlikely]]
+      if (sr.exact && xsimd::any(w0 == sp.t0)) [[unlikely]]
         return false;
-      res = unit_sr_round<A>(sp, w0, up, qb);
+      res = unit_sr_round<A>(sp, w0, sr.up, qb);
     } else {
       res = unit_quantize<A, Mode>(mag, qb, ib, neg);
     }
@@ -1722,7 +1733,6 @@ template <class A, rounding Mode, bool Stream, bool Count, bool Unit>
   static_assert(Mode != rounding::sr || Unit, "profile_sweep rounds sr in the float unit only");
   using ops = simd_ops<A>;
   using vi = typename ops::vi;
-  using vf = typename ops::vf;
   using vb = typename ops::vb;
   const vi zero(0), one(1), abs_mask(0x7fffffff), below_one(24), thr(thr_bits), imp(0x800000);
   const vi limit(p.limit_pos);
@@ -1738,11 +1748,7 @@ template <class A, rounding Mode, bool Stream, bool Count, bool Unit>
     for (std::size_t k = 0; k < (narrow ? 2 : 4); ++k) window[k] = vi::load_aligned(w + 16 * k);
   }
   vi cv = clipped_v, fv = flushed_v;
-  const int sr_bits = p.mode.sr_bits;  // read once (a byte of p that the loop's float stores might alias)
-  const bool exact = sr_bits == 0;
-  const int R = exact ? 32 : sr_bits;
-  const vf two_r(std::ldexp(1.0f, R));
-  const int up = 32 - R;
+  const unit_sr_consts<A> sr(p);
   sr_words<A> words{rs, index_base};  // per call: between calls the general loop draws from rs too
   auto sweep = [&](auto narrow_c) {
     return sweep_loop<A, Stream>(src, dst, i, end, failed, nfailed, cap, ahead, [&](std::size_t at, vi u, vi& out) {
@@ -1762,11 +1768,11 @@ template <class A, rounding Mode, bool Stream, bool Count, bool Unit>
       const vb neg = u < zero;
       vi res;
       if constexpr (Mode == rounding::sr) {
-        const unit_sr_parts<A> sp = unit_sr_split<A>(mag, unit_inverse(entry), two_r);
+        const unit_sr_parts<A> sp = unit_sr_split<A>(mag, unit_inverse(entry), sr.two_r);
         const vi w0 = words(at);
-        if (exact && xsimd::any(w0 == sp.t0)) [[unlikely]]
+        if (sr.exact && xsimd::any(w0 == sp.t0)) [[unlikely]]
           return false;
-        res = unit_sr_round<A>(sp, w0, up, entry);
+        res = unit_sr_round<A>(sp, w0, sr.up, entry);
       } else if constexpr (Unit) {
         res = unit_quantize<A, Mode>(mag, entry, unit_inverse(entry), neg);
       } else {
@@ -2054,10 +2060,8 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
   const vi zero(0), one(1), abs_mask(0x7fffffff);
   const int sh = p0.shift_high;  // the uniform case's shift (the same at every scale)
   const int sr_bits = p0.mode.sr_bits;
-  // Unit under sr (unit_sr_split, unit_sr_round): R = 32 for exact sr (sr_bits <= 32 there: block_unit_serves)
-  const bool sr_exact = sr_bits == 0;
-  const vf sr_two_r(std::ldexp(1.0f, sr_exact ? 32 : sr_bits));
-  const int sr_up = sr_exact ? 0 : 32 - sr_bits;
+  // Unit under sr (unit_sr_split, unit_sr_round; sr_bits <= 32 there: block_unit_serves)
+  const unit_sr_consts<A> usr(p0);
   const vi one_s_u(std::int32_t{1} << (sh > 0 && sh < 31 ? sh : 0));
   const vi mask_u = one_s_u - one;
   const vi unit_m(p0.unit_m_bits), snap_m((23 << 23) - p0.unit_m_bits);
@@ -2203,12 +2207,12 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
         vb fail = ops::splat(false);
         for (std::size_t k = 0; k < K; ++k) {
           const vi qb = quantum(mag[k]);
-          const unit_sr_parts<A> sp = unit_sr_split<A>(mag[k], inverse(qb), sr_two_r);
+          const unit_sr_parts<A> sp = unit_sr_split<A>(mag[k], inverse(qb), usr.two_r);
           const vi w0 = words(c.index_base + at + k * N);
           fail = fail | (w0 == sp.t0);  // used under exact sr only (the OR measured faster than a select on it)
-          res[k] = unit_sr_round<A>(sp, w0, sr_up, qb);
+          res[k] = unit_sr_round<A>(sp, w0, usr.up, qb);
         }
-        if (sr_exact && xsimd::any(fail)) [[unlikely]]
+        if (usr.exact && xsimd::any(fail)) [[unlikely]]
           return false;
         for (std::size_t k = 0; k < K; ++k) finish(k, u[k] < zero, res[k]);
       } else {

@@ -536,10 +536,11 @@ TEST_CASE("fast path: sr with a first random word equal to the threshold's top w
     std::size_t amax_at;  // where the group's amax goes (a block of 32 at scale 2^0, or the whole tensor)
     float amax;
     std::vector<std::size_t> positions;
+    float q;  // the smallest positive value at the group's scale where known independently, else 0
   };
   const tcase tcs[] = {
-      {"mxfp8_e4m3", {4, 32}, 40, 256.0f, {32, 37, 49, 63}},             // block 1; q = 2^-9
-      {"bp:5x7,4,3,2,1,0", {8192}, 4100, 4.0f, {0, 1, 15, 4097, 8191}},  // one group of 8192: profile_sweep
+      {"mxfp8_e4m3", {4, 32}, 40, 256.0f, {32, 37, 49, 63}, std::ldexp(1.0f, -9)},  // block 1: e4m3's 2^-9 at 2^0
+      {"bp:5x7,4,3,2,1,0", {8192}, 4100, 4.0f, {0, 1, 15, 4097, 8191}, 0.0f},       // one group: profile_sweep
   };
   const std::uint64_t seed = 5;
   std::size_t checked = 0;
@@ -561,6 +562,7 @@ TEST_CASE("fast path: sr with a first random word equal to the threshold's top w
         REQUIRE(smallest.error.empty());
         const float q = smallest.y[pos];
         REQUIRE(q > 0.0f);
+        if (c.q != 0.0f) REQUIRE(std::bit_cast<std::uint32_t>(q) == std::bit_cast<std::uint32_t>(c.q));
         REQUIRE(std::ldexp(q, -33) >= std::numeric_limits<float>::min());
         data[pos] = std::ldexp(static_cast<float>(2 * w0 + 1), -33) * q;
         for (const char* mode : {"sr", "sr32"}) {

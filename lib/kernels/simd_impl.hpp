@@ -2298,9 +2298,10 @@ template <class A, rounding Mode, bool NegativeZero, bool Below, std::size_t K, 
   auto amax_of = [&](std::size_t b) {
     // and the lines 64 KiB further on, into L2 (prefetcht1; prefetches never fault): the loop alone keeps too few
     // reads in flight to stream at the rate of a copy. 2^24 elements, one thread, G elem/s (medians of 3 runs on
-    // 2026-12-07): mxfp8_e4m3 rne 0.95 without, 1.21 with this, 0.75 with prefetchnta 8 KiB ahead (the earlier
-    // choice, which an older host had measured at 0.62-0.64x copy against 0.59-0.60x without); two threads 1.48 ->
-    // 2.45 against prefetchnta. 16 KiB ahead and prefetcht0 measured within the spread of this.
+    // 2026-12-07's Intel host): mxfp8_e4m3 rne 0.95 without, 1.21 with this, 0.75 with prefetchnta 8 KiB ahead (the
+    // earlier choice, which the Zen 4 host had measured at 0.62-0.64x copy against 0.59-0.60x without; this choice is
+    // not measured there); two threads 1.48 -> 2.45 against prefetchnta. 16 KiB ahead and prefetcht0 measured within
+    // the spread of this.
     const std::uintptr_t ahead =
         reinterpret_cast<std::uintptr_t>(in_base) + (job.first + b * L) * sizeof(float) + 65536;
     for (std::size_t q = 0; q < L * sizeof(float); q += 64)
